@@ -1,0 +1,384 @@
+"""The ARISE descriptor: averaged SOAP of the d_NN-scaled species-pair substructures.
+
+Leitherer, Ziletti, Ghiringhelli, npj Comput. Mater. 7, 2021, Supplementary Methods:
+
+1. **Isotropic scaling.** For an ordered species pair (a, b), every a-atom's distance to its
+   nearest b-atom is histogrammed (100 bins), each bin count divided by the square of the bin's
+   lower edge, and the centre of the most populated bin is d_NN(a, b). Positions are divided by
+   ``extrinsic_scaling * d_NN(a, b)``.
+2. **Averaged SOAP per pair.** a-atoms are the centres, b-atoms the only neighbours; expansion
+   coefficients are summed over all centres first, then one normalised power spectrum is taken
+   (QUIP's ``soap ... n_Z=1 Z={a} n_species=1 species_Z={b} central_weight=0.0 average=True``).
+3. **Pairs averaged.** The S^2 pair vectors of a structure with S species are averaged.
+
+Cutoff and Gaussian width are in units of d_NN (defaults 4.0 and 0.1); 316 numbers per structure.
+"""
+
+import numbers
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+from tqdm.auto import tqdm
+
+from ._validation import check_atoms, check_scalar
+from .errors import InputError, IsolatedAtomsWarning
+from .neighbors import CellList, periodic_images, wrap_positions
+from .soap import SOAPBasis
+
+DEFAULT_BINS = 100
+
+
+def dnn_from_distances(distances, bins=DEFAULT_BINS):
+    """d_NN by the paper's rule from a set of nearest-neighbour distances.
+
+    Parameters
+    ----------
+    distances : array_like of shape (n,)
+        Each centre's distance to its nearest neighbour (Å); non-finite values are ignored.
+    bins : int, default=100
+        Number of histogram bins between the smallest and largest distance.
+
+    Returns
+    -------
+    float
+        Centre of the bin with the largest count / (lower bin edge)^2, in Å; the common value
+        if all distances are equal (perfect crystals); NaN if no distance is finite.
+    """
+    distances = np.asarray(distances, dtype=np.float64)
+    distances = distances[np.isfinite(distances)]
+    if len(distances) == 0:
+        return float("nan")
+    low, high = distances.min(), distances.max()
+    if high - low <= 1e-12 * high:
+        return float(low)
+    counts, edges = np.histogram(distances, bins=bins, range=(low, high))
+    weighted = counts / edges[:-1] ** 2
+    best = int(np.argmax(weighted))
+    return float(0.5 * (edges[best] + edges[best + 1]))
+
+
+def _nearest_distances(centres, points, cell, pbc):
+    """Distance from each centre to its nearest point at non-zero distance, images included (Å).
+
+    ``centres`` and ``points`` are wrapped positions; inf where there is no such point.
+    """
+    if len(points) == 0:
+        return np.full(len(centres), np.inf)
+    if not np.any(pbc):
+        reach = np.inf
+        images = points
+    else:
+        # An atom's own image lies one lattice vector away: start there, widen until every
+        # answer lies inside the image shell (then no image farther out can be nearer).
+        reach = float(np.linalg.norm(cell[pbc], axis=1).min())
+    while True:
+        if np.isfinite(reach):
+            images = periodic_images(points, cell, pbc, reach)[0]
+        k = min(2, len(images))
+        dist, _ = cKDTree(images).query(centres, k=k)
+        dist = dist.reshape(len(centres), k)
+        nearest = np.where(dist[:, 0] > 0.0, dist[:, 0], dist[:, -1] if k > 1 else np.inf)
+        if np.all(nearest <= reach) or not np.isfinite(reach):
+            return np.where(nearest > 0.0, nearest, np.inf)
+        if reach > 1e4:
+            return np.where(nearest <= reach, nearest, np.inf)
+        reach *= 2.0
+
+
+def nearest_neighbor_distances(atoms, *, center_species=None, neighbor_species=None):
+    """Each centre's distance to its nearest neighbour, periodic images included.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+    center_species, neighbor_species : int or str, optional
+        Restrict centres / neighbours to one species (atomic number or symbol); all atoms if None.
+
+    Returns
+    -------
+    ndarray of shape (n_centres,), float64
+        Distances in Å (inf for a centre with no neighbour at all).
+    """
+    positions, numbers_, cell, pbc = check_atoms(atoms)
+    wrapped = wrap_positions(positions, cell, pbc)
+    is_centre = _species_mask(numbers_, center_species)
+    is_neighbor = _species_mask(numbers_, neighbor_species)
+    return _nearest_distances(wrapped[is_centre], wrapped[is_neighbor], cell, pbc)
+
+
+def _species_mask(numbers_, species):
+    if species is None:
+        return np.ones(len(numbers_), dtype=bool)
+    if isinstance(species, str):
+        from ase.data import atomic_numbers
+        if species not in atomic_numbers:
+            raise InputError(f"Unknown chemical symbol {species!r}.")
+        species = atomic_numbers[species]
+    return numbers_ == int(species)
+
+
+def nearest_neighbor_distance(atoms, *, center_species=None, neighbor_species=None,
+                              bins=DEFAULT_BINS):
+    """d_NN of a structure or of one species pair, by the paper's histogram rule (Å).
+
+    See :func:`dnn_from_distances`; NaN if no centre has a neighbour.
+    """
+    return dnn_from_distances(nearest_neighbor_distances(
+        atoms, center_species=center_species, neighbor_species=neighbor_species), bins)
+
+
+@dataclass(frozen=True)
+class AtomicCoefficients:
+    """Per-atom SOAP expansion coefficients, before any averaging.
+
+    The averaged descriptor of any group of atoms (a box of a polycrystal, say) follows from
+    sums of these rows: see :meth:`ARISEDescriptor.from_coefficient_sums`.
+
+    Attributes
+    ----------
+    species : tuple of int
+        Atomic numbers, sorted; the order of the second axis of ``coefficients``.
+    coefficients : ndarray of shape (n_atoms, n_species, n_max, (l_max + 1)**2), float64
+        Row i, slot j: atom i's neighbourhood restricted to species ``species[j]``.
+    n_neighbors : ndarray of shape (n_atoms, n_species), int64
+        Number of such neighbours inside the cutoff.
+    length_unit : ndarray of shape (n_atoms, n_species), float64
+        The length each row was scaled by (Å): extrinsic_scaling * d_NN.
+    """
+
+    species: tuple
+    coefficients: np.ndarray
+    n_neighbors: np.ndarray
+    length_unit: np.ndarray
+
+
+class ARISEDescriptor:
+    """The ARISE averaged-SOAP descriptor, configured once and applied to many structures.
+
+    Parameters
+    ----------
+    r_cut : float, default=4.0
+        SOAP cutoff radius, in units of d_NN.
+    sigma : float, default=0.1
+        Width of the atomic Gaussians, in units of d_NN.
+    extrinsic_scaling : float, default=1.0
+        Positions are divided by ``extrinsic_scaling * d_NN`` (the paper's training set uses
+        0.95, 1.0 and 1.05).
+    n_max : int, default=9
+        Radial basis size.
+    l_max : int, default=6
+        Highest angular momentum.
+    bins : int, default=100
+        Histogram bins of the d_NN rule.
+    chunk_size : int, default=8192
+        Centres processed at a time (bounds memory to chunk_size * n_max * (l_max+1)^2 floats).
+
+    Examples
+    --------
+    >>> from ase.build import bulk
+    >>> ARISEDescriptor().create(bulk("Cu", "fcc", a=3.6)).shape
+    (316,)
+    """
+
+    def __init__(self, *, r_cut=4.0, sigma=0.1, extrinsic_scaling=1.0, n_max=9, l_max=6,
+                 bins=DEFAULT_BINS, chunk_size=8192):
+        self.r_cut = check_scalar(r_cut, "r_cut", low=0.5, unit=" (units of d_NN)")
+        self.sigma = check_scalar(sigma, "sigma", low=0.0, high=1.0, unit=" (units of d_NN)")
+        self.extrinsic_scaling = check_scalar(extrinsic_scaling, "extrinsic_scaling", low=0.0)
+        n_max = check_scalar(n_max, "n_max", kind=numbers.Integral, low=2, low_inclusive=True)
+        l_max = check_scalar(l_max, "l_max", kind=numbers.Integral, low=0, low_inclusive=True,
+                             high=12)
+        self.bins = check_scalar(bins, "bins", kind=numbers.Integral, low=1, low_inclusive=True)
+        self.chunk_size = check_scalar(chunk_size, "chunk_size", kind=numbers.Integral, low=1,
+                                       low_inclusive=True)
+        self.basis = SOAPBasis(r_cut=self.r_cut, sigma=self.sigma, n_max=n_max, l_max=l_max)
+
+    def __repr__(self):
+        return (f"ARISEDescriptor(r_cut={self.r_cut}, sigma={self.sigma}, "
+                f"extrinsic_scaling={self.extrinsic_scaling}, n_max={self.basis.n_max}, "
+                f"l_max={self.basis.l_max})")
+
+    @property
+    def n_features(self):
+        """Descriptor length: n_max (n_max + 1) / 2 (l_max + 1) + 1 (316 by default)."""
+        return self.basis.n_features
+
+    def parameters(self):
+        """The descriptor parameters as a plain dict (recorded in model files)."""
+        return {"r_cut": self.r_cut, "sigma": self.sigma,
+                "extrinsic_scaling": self.extrinsic_scaling, "n_max": self.basis.n_max,
+                "l_max": self.basis.l_max, "cutoff_width": self.basis.cutoff_width,
+                "basis_error_exponent": self.basis.basis_error_exponent, "bins": self.bins}
+
+    def pair_nn_distances(self, atoms):
+        """d_NN of every ordered species pair (a, b), in Å, keyed by atomic numbers.
+
+        NaN for a pair in which no a-atom has a b-neighbour (e.g. a lone atom of a species in a
+        cluster, paired with itself).
+        """
+        positions, numbers_, cell, pbc = check_atoms(atoms)
+        return self._pair_dnn(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)
+
+    def _pair_dnn(self, wrapped, numbers_, cell, pbc):
+        species = np.unique(numbers_)
+        return {(int(a), int(b)): dnn_from_distances(
+                    _nearest_distances(wrapped[numbers_ == a], wrapped[numbers_ == b], cell, pbc),
+                    self.bins)
+                for a in species for b in species}
+
+    def _coefficients(self, centres, unit, neighbors, cell, pbc, out=None):
+        """Sum (``out`` None) or rows of expansion coefficients of ``centres`` (Å) seeing
+        ``neighbors`` (wrapped, Å) with per-centre length units ``unit`` (Å)."""
+        reach = self.r_cut * float(unit.max())
+        points, index = periodic_images(neighbors, cell, pbc, reach)
+        cells = CellList.build(points, index, reach)
+        inv = 1.0 / unit
+        total = np.zeros((self.basis.n_max, (self.basis.l_max + 1) ** 2))
+        n_neighbors = np.empty(len(centres), dtype=np.int64)
+        for start in range(0, len(centres), self.chunk_size):
+            stop = min(start + self.chunk_size, len(centres))
+            rows, n_neighbors[start:stop] = self.basis.center_coefficients(
+                centres[start:stop], inv[start:stop], cells)
+            if out is None:
+                total += rows.sum(axis=0)
+            else:
+                out[start:stop] = rows
+        return total, n_neighbors
+
+    def create(self, atoms, *, progress=False):
+        """The descriptor of one structure, or of each structure in a list.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms or iterable of ase.Atoms
+            Periodicity is taken from ``atoms.pbc`` per axis (slabs, rods, bulk, clusters).
+        progress : bool, default=False
+            Show a tqdm progress bar over a list of structures.
+
+        Returns
+        -------
+        ndarray of shape (n_features,) or (n_structures, n_features), float64
+
+        Raises
+        ------
+        InputError
+            Empty structure, NaN/inf positions, or no neighbour pair at all inside the cutoff.
+
+        Warns
+        -----
+        IsolatedAtomsWarning
+            Atoms with no neighbour inside the cutoff (they contribute nothing, as in QUIP), or
+            species pairs without any neighbour (left out of the pair average).
+        """
+        if isinstance(atoms, (list, tuple)) or not hasattr(atoms, "positions"):
+            structures = list(atoms)
+            out = np.empty((len(structures), self.n_features))
+            for k, structure in enumerate(tqdm(structures, disable=not progress,
+                                               desc="ARISE descriptors", unit="structure")):
+                out[k] = self.create(structure)
+            return out
+        positions, numbers_, cell, pbc = check_atoms(atoms)
+        wrapped = wrap_positions(positions, cell, pbc)
+        species = [int(z) for z in np.unique(numbers_)]
+        dnn = self._pair_dnn(wrapped, numbers_, cell, pbc)
+        sums = {}
+        has_neighbor = np.zeros(len(wrapped), dtype=bool)
+        for a in species:
+            centres = wrapped[numbers_ == a]
+            for b in species:
+                if not np.isfinite(dnn[a, b]):
+                    continue
+                unit = np.full(len(centres), dnn[a, b] * self.extrinsic_scaling)
+                total, n_nb = self._coefficients(centres, unit, wrapped[numbers_ == b], cell, pbc)
+                has_neighbor[np.flatnonzero(numbers_ == a)[n_nb > 0]] = True
+                if n_nb.any():
+                    sums[a, b] = total
+        if not sums:
+            raise InputError(
+                f"No atom of this {len(wrapped)}-atom structure has a neighbour within "
+                f"r_cut = {self.r_cut} d_NN: there is nothing to describe. Pass a structure with "
+                "at least two atoms of a species, or a periodic cell.")
+        _warn_isolated(has_neighbor, [pair for pair in dnn if pair not in sums])
+        return self.from_coefficient_sums(list(sums.values()))
+
+    def from_coefficient_sums(self, pair_sums):
+        """The descriptor from coefficient sums, one per species pair that has neighbours.
+
+        Parameters
+        ----------
+        pair_sums : sequence of ndarray of shape (n_max, (l_max + 1)**2)
+            For each ordered species pair (a, b): the coefficients of the a-centres towards
+            b-neighbours, summed over the centres.
+
+        Returns
+        -------
+        ndarray of shape (n_features,), float64
+            The mean over pairs of the normalised power spectra.
+        """
+        return self.basis.power_spectrum(np.asarray(pair_sums)).mean(axis=0)
+
+    def atomic_coefficients(self, atoms, *, length_unit=None):
+        """Per-atom expansion coefficients towards each species (for strided pattern matching).
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+        length_unit : None, float or ndarray of shape (n_atoms,), optional
+            Length (Å) that each atom's neighbourhood is scaled by, before ``extrinsic_scaling``.
+            None: the structure's own d_NN of each species pair (as in :meth:`create`); a float:
+            one d_NN for everything; an array: a local d_NN per atom.
+
+        Returns
+        -------
+        AtomicCoefficients
+        """
+        positions, numbers_, cell, pbc = check_atoms(atoms)
+        wrapped = wrap_positions(positions, cell, pbc)
+        species = [int(z) for z in np.unique(numbers_)]
+        n, s = len(wrapped), len(species)
+        if length_unit is None:
+            dnn = self._pair_dnn(wrapped, numbers_, cell, pbc)
+            units = np.array([[dnn[z, b] for b in species] for z in numbers_]).reshape(n, s)
+        else:
+            per_atom = np.broadcast_to(np.asarray(length_unit, dtype=np.float64), (n,))
+            if not (np.isfinite(per_atom).all() and (per_atom > 0).all()):
+                raise InputError("The 'length_unit' parameter must hold finite values > 0 (Å).")
+            units = np.repeat(per_atom[:, None], s, axis=1)
+        units = units * self.extrinsic_scaling
+        coefficients = np.zeros((n, s, self.basis.n_max, (self.basis.l_max + 1) ** 2))
+        n_neighbors = np.zeros((n, s), dtype=np.int64)
+        for j, b in enumerate(species):
+            usable = np.isfinite(units[:, j])
+            if not usable.any():
+                continue
+            rows = np.empty((int(usable.sum()),) + coefficients.shape[2:])
+            _, n_neighbors[usable, j] = self._coefficients(
+                wrapped[usable], units[usable, j], wrapped[numbers_ == b], cell, pbc, out=rows)
+            coefficients[usable, j] = rows
+        return AtomicCoefficients(tuple(species), coefficients, n_neighbors, units)
+
+
+def _warn_isolated(has_neighbor, empty_pairs):
+    if not has_neighbor.all():
+        lonely = np.flatnonzero(~has_neighbor)
+        warnings.warn(
+            f"{len(lonely)} of {len(has_neighbor)} atoms have no neighbour within the cutoff "
+            f"(indices {lonely[:10].tolist()}{'...' if len(lonely) > 10 else ''}); they "
+            "contribute nothing to the descriptor.", IsolatedAtomsWarning, stacklevel=3)
+    if empty_pairs:
+        warnings.warn(
+            f"Species pairs {empty_pairs} have no neighbour within the cutoff and are left out of "
+            "the pair average.", IsolatedAtomsWarning, stacklevel=3)
+
+
+def descriptor(atoms, *, r_cut=4.0, sigma=0.1, extrinsic_scaling=1.0):
+    """The ARISE descriptor of one structure (or a list): see :class:`ARISEDescriptor`.
+
+    Returns
+    -------
+    ndarray of shape (316,) or (n_structures, 316), float64
+    """
+    return ARISEDescriptor(r_cut=r_cut, sigma=sigma,
+                           extrinsic_scaling=extrinsic_scaling).create(atoms)

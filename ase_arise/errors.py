@@ -1,0 +1,17 @@
+"""Exceptions and warnings of arise."""
+
+
+class AriseError(Exception):
+    """Base class of all errors raised by arise."""
+
+
+class InputError(AriseError, ValueError):
+    """A structure or parameter that arise cannot work with; the message says how to fix it."""
+
+
+class ModelError(AriseError):
+    """A model file that is missing, inconsistent with its metadata, or fails verification."""
+
+
+class IsolatedAtomsWarning(UserWarning):
+    """Some atoms have no neighbour within the cutoff and contribute nothing to the descriptor."""

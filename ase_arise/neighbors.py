@@ -1,0 +1,134 @@
+"""Periodic images and cell lists: the neighbour search under the SOAP kernels.
+
+Periodicity is handled per axis: along a periodic axis, atoms are wrapped into the cell and the
+images that can lie within the cutoff of the cell are added; a non-periodic axis is simply open.
+The cell list bins the resulting points into a grid of cells at least one cutoff wide, so that a
+centre's neighbours lie in its own and the 26 adjacent grid cells. Memory grows with the number of
+points (images included), never with the number of pairs. ASE's ``neighbor_list`` is avoided on
+purpose: it stores every pair and runs out of memory at 10^5 atoms with the ARISE cutoff.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from ase.geometry import complete_cell
+
+# The grid never has more cells than this many times the number of points (sparse samples then
+# get larger cells instead of an enormous empty grid).
+_MAX_CELLS_PER_POINT = 8
+
+
+def wrap_positions(positions, cell, pbc):
+    """Wrap positions into the cell along periodic axes only.
+
+    Parameters
+    ----------
+    positions : ndarray of shape (n, 3), float64
+        Cartesian positions (Å).
+    cell : ndarray of shape (3, 3)
+        Cell vectors as rows (Å); zero rows along open axes are completed internally.
+    pbc : ndarray of shape (3,), bool
+
+    Returns
+    -------
+    ndarray of shape (n, 3), float64
+        A new array; unchanged along open axes.
+    """
+    positions = np.array(positions, dtype=np.float64)
+    if not np.any(pbc):
+        return positions
+    full = complete_cell(cell)
+    frac = np.linalg.solve(full.T, positions.T).T
+    frac[:, pbc] -= np.floor(frac[:, pbc])
+    return frac @ full
+
+
+def periodic_images(positions, cell, pbc, cutoff):
+    """Points within ``cutoff`` of the wrapped sample: the atoms and their periodic images.
+
+    Parameters
+    ----------
+    positions : ndarray of shape (n, 3), float64
+        Positions already wrapped along periodic axes (see :func:`wrap_positions`), Å.
+    cell : ndarray of shape (3, 3)
+        Cell vectors as rows (Å).
+    pbc : ndarray of shape (3,), bool
+    cutoff : float
+        Interaction range (Å).
+
+    Returns
+    -------
+    points : ndarray of shape (m, 3), float64
+        The atoms first, bit-identical to ``positions``, then the images.
+    index : ndarray of shape (m,), int64
+        Index of the atom each point is a copy of.
+    """
+    n = len(positions)
+    if not np.any(pbc) or n == 0:
+        return positions.copy(), np.arange(n, dtype=np.int64)
+    full = complete_cell(cell)
+    volume = abs(np.linalg.det(full))
+    heights = np.array([volume / np.linalg.norm(np.cross(full[(k + 1) % 3], full[(k + 2) % 3]))
+                        for k in range(3)])
+    reach = np.where(pbc, np.ceil(cutoff / heights), 0).astype(int)
+    frac = np.linalg.solve(full.T, positions.T).T
+    margin = cutoff / heights
+    points, index = [positions], [np.arange(n, dtype=np.int64)]
+    for shift in np.ndindex(*(2 * reach + 1)):
+        shift = np.array(shift) - reach
+        if not shift.any():
+            continue
+        moved = frac + shift
+        keep = np.all(~pbc | ((moved > -margin) & (moved < 1.0 + margin)), axis=1)
+        if keep.any():
+            points.append(moved[keep] @ full)
+            index.append(np.flatnonzero(keep))
+    return np.concatenate(points), np.concatenate(index)
+
+
+@dataclass(frozen=True)
+class CellList:
+    """Points sorted into a regular grid of cells, each at least ``cutoff`` wide (Å).
+
+    Attributes
+    ----------
+    points : ndarray of shape (m, 3), float64
+        Point positions sorted by cell.
+    index : ndarray of shape (m,), int64
+        For each sorted point, the index it was given under (e.g. its atom's index).
+    cell_start : ndarray of shape (n_cells + 1,), int64
+        Points of flat cell ``(ix * ny + iy) * nz + iz`` are ``points[cell_start[k]:cell_start[k+1]]``.
+    origin, step : ndarray of shape (3,), float64
+        Lower grid corner and cell edge lengths (Å).
+    dims : ndarray of shape (3,), int64
+        Number of cells along x, y, z.
+    """
+
+    points: np.ndarray
+    index: np.ndarray
+    cell_start: np.ndarray
+    origin: np.ndarray
+    step: np.ndarray
+    dims: np.ndarray
+
+    @classmethod
+    def build(cls, points, index, cutoff):
+        """Bin ``points`` (shape (m, 3), Å) with labels ``index`` into cells >= ``cutoff`` wide."""
+        points = np.asarray(points, dtype=np.float64)
+        if len(points) == 0:
+            zero = np.zeros(3)
+            return cls(points.reshape(0, 3), np.asarray(index, dtype=np.int64),
+                       np.zeros(2, dtype=np.int64), zero, np.ones(3), np.ones(3, dtype=np.int64))
+        lower, upper = points.min(axis=0), points.max(axis=0)
+        extent = np.maximum(upper - lower, 1e-12)
+        dims = np.maximum(np.floor(extent / cutoff), 1).astype(np.int64)
+        while np.prod(dims.astype(float)) > _MAX_CELLS_PER_POINT * len(points) + 27:
+            dims = np.maximum(dims // 2, 1)
+        step = np.maximum(extent / dims, cutoff)
+        coords = np.minimum(((points - lower) / step).astype(np.int64), dims - 1)
+        flat = (coords[:, 0] * dims[1] + coords[:, 1]) * dims[2] + coords[:, 2]
+        order = np.argsort(flat, kind="stable")
+        counts = np.bincount(flat, minlength=int(np.prod(dims)))
+        cell_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return cls(np.ascontiguousarray(points[order]), np.asarray(index, dtype=np.int64)[order],
+                   cell_start, lower, step, dims)

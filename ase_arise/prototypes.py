@@ -1,0 +1,283 @@
+"""The 108 structural classes (prototypes) that ARISE recognises.
+
+The classes and their order (the output neurons of the network) are those of
+
+    A. Leitherer, A. Ziletti, L. M. Ghiringhelli, "Robust recognition and exploratory analysis
+    of crystal structures via Bayesian deep learning", npj Comput. Mater. 7 (2021),
+    Supplementary Tables 4-8:
+
+27 elemental solids and 11 binary compounds from the AFLOW library of crystallographic
+prototypes, 6 ternary and 6 quaternary bulk compounds and 46 two-dimensional materials from the
+Computational Materials Repository (CMR, including C2DB), and 12 single-walled carbon nanotubes
+built with :func:`ase.build.nanotube`.
+
+The geometries are converted from the data deposited with the paper (licence: Creative Commons
+Attribution 4.0, CC BY 4.0) into the packaged file ``ase_arise/data/prototypes.json`` by
+``python -m ase_arise.data.build_prototypes``; each entry records the file it came from
+(``Prototype.provenance``). Please credit the paper, the AFLOW prototype library and CMR/C2DB
+when you use them.
+
+Examples
+--------
+>>> from ase_arise.prototypes import get_prototype
+>>> fcc = get_prototype("fcc")
+>>> fcc
+Prototype(93, 'fcc', elemental, SG #225)
+>>> [len(atoms) for atoms in fcc.supercells()]
+[125, 216, 343]
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import numbers
+from dataclasses import dataclass, field
+from importlib import resources
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+from ase import Atoms
+from ase.build import nanotube
+
+__all__ = ["N_CLASSES", "Prototype", "class_names", "get_prototype", "load_prototypes"]
+
+N_CLASSES = 108
+"""Number of structural classes (output neurons) of the ARISE model."""
+
+MATERIAL_TYPES = ("elemental", "binary", "ternary", "quaternary", "2D", "nanotube")
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Immutable geometry of a prototype (internal).
+
+    Periodic prototypes hold ``cell`` (Å, rows are lattice vectors), ``symbols``,
+    ``scaled_positions`` (fractional, as in the source file) and ``pbc``; nanotubes hold the
+    arguments ``(n, m, length, bond)`` of :func:`ase.build.nanotube` instead.
+    """
+
+    cell: tuple | None = None
+    symbols: tuple | None = None
+    scaled_positions: tuple | None = None
+    pbc: tuple | None = None
+    nanotube: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Prototype:
+    """One of the 108 structural classes of ARISE.
+
+    Instances are created by :func:`load_prototypes`; use :func:`get_prototype` to look one up.
+
+    Attributes
+    ----------
+    class_id : int
+        Index of the class, 0..107, i.e. the output neuron of the model.
+    key : str
+        Identifier of the class in the paper's data (the folder name of its geometry file),
+        e.g. ``"fcc_Cu_A_cF4_225_a"``.
+    name : str
+        Short readable display name, unique among the 108 classes, e.g. ``"fcc"``.
+    material_type : str
+        One of ``"elemental"``, ``"binary"``, ``"ternary"``, ``"quaternary"``, ``"2D"``,
+        ``"nanotube"``.
+    space_group : int or None
+        International space group number: from the AFLOW label for AFLOW prototypes, from the
+        paper's Supplementary Tables otherwise; None where the paper gives none (ternaries,
+        nanotubes). For 2D materials it refers to the slab repeated along z as in the paper.
+    source : str
+        ``"AFLOW"``, ``"CMR"`` or ``"ASE"`` (nanotubes generated with ASE).
+    provenance : Mapping[str, str]
+        Where the geometry comes from: ``file`` (path in the paper's data), ``paper_name``
+        and ``paper_symmetry`` (the paper's table row) and, for AFLOW prototypes,
+        ``aflow_label`` and ``aflow_params``.
+    """
+
+    class_id: int
+    key: str
+    name: str
+    material_type: str
+    space_group: int | None
+    source: str
+    provenance: Mapping[str, str] = field(compare=False)
+    _geometry: _Geometry = field(repr=False)
+
+    @property
+    def is_periodic(self) -> bool:
+        """bool : False for the (finite) nanotubes, True for bulk and 2D prototypes."""
+        return self._geometry.nanotube is None
+
+    def atoms(self) -> Atoms:
+        """Build the prototype structure.
+
+        Returns
+        -------
+        ase.Atoms
+            A new object on every call. Bulk prototypes: the unit cell of the source data
+            (Å) with ``pbc=True``. 2D materials: the cell of the source data including the
+            vacuum along z, ``pbc=(True, True, False)``. Nanotubes: the finite tube
+            (positions in Å, tube axis along z) with a zero cell and ``pbc=False``.
+        """
+        g = self._geometry
+        if g.nanotube is not None:
+            n, m, length, bond = g.nanotube
+            tube = nanotube(n, m, length=length, bond=bond)
+            return Atoms(symbols=tube.get_chemical_symbols(), positions=tube.positions)
+        return Atoms(symbols=list(g.symbols), scaled_positions=np.array(g.scaled_positions),
+                     cell=np.array(g.cell), pbc=g.pbc)
+
+    def supercells(self, n: int = 3, min_atoms: int = 100) -> list[Atoms]:
+        """Non-periodic isotropic supercells, as used for the paper's training set.
+
+        The smallest isotropic replica k×k×k of the unit cell (2D materials: k×k×1, in-plane
+        only) with at least `min_atoms` atoms, and the next ``n - 1`` larger ones
+        ((k+1)×(k+1)×(k+1), ...). Nanotubes are not replicated: the result is the single
+        shortest tube (in whole translational unit cells) with at least `min_atoms` atoms,
+        which for the default is exactly :meth:`atoms`; `n` is ignored for them.
+
+        Parameters
+        ----------
+        n : int, default=3
+            Number of supercells (>= 1).
+        min_atoms : int, default=100
+            Minimum number of atoms of the smallest supercell (>= 1).
+
+        Returns
+        -------
+        list of ase.Atoms
+            New objects with ``pbc=False``, in increasing size. The cell of the repeated
+            unit cell is kept as an attribute (Å); it has no effect without periodicity.
+        """
+        n = _check_positive_int(n, "n")
+        min_atoms = _check_positive_int(min_atoms, "min_atoms")
+        if not self.is_periodic:
+            nt, mt, _, bond = self._geometry.nanotube
+            per_cell = len(nanotube(nt, mt, length=1, bond=bond))
+            length = -(-min_atoms // per_cell)
+            tube = nanotube(nt, mt, length=length, bond=bond)
+            return [Atoms(symbols=tube.get_chemical_symbols(), positions=tube.positions)]
+        unit = self.atoms()
+        two_d = self.material_type == "2D"
+        k = 1
+        while len(unit) * k ** (2 if two_d else 3) < min_atoms:
+            k += 1
+        result = []
+        for size in range(k, k + n):
+            cluster = unit.repeat((size, size, 1 if two_d else size))
+            cluster.pbc = False
+            result.append(cluster)
+        return result
+
+    def __repr__(self) -> str:
+        symmetry = "" if self.space_group is None else f", SG #{self.space_group}"
+        return f"Prototype({self.class_id}, {self.name!r}, {self.material_type}{symmetry})"
+
+
+def _check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"The {name!r} parameter of Prototype.supercells must be an int >= 1. "
+                        f"Got {value!r} instead.")
+    if value < 1:
+        raise ValueError(f"The {name!r} parameter of Prototype.supercells must be an int >= 1. "
+                         f"Got {value!r} instead.")
+    return int(value)
+
+
+def _tuples(rows):
+    return tuple(tuple(float(x) for x in row) for row in rows)
+
+
+def _prototype_from_entry(entry) -> Prototype:
+    if "nanotube" in entry:
+        t = entry["nanotube"]
+        geometry = _Geometry(nanotube=(int(t["n"]), int(t["m"]), int(t["length"]),
+                                       float(t["bond"])))
+    else:
+        geometry = _Geometry(cell=_tuples(entry["cell"]), symbols=tuple(entry["symbols"]),
+                             scaled_positions=_tuples(entry["scaled_positions"]),
+                             pbc=tuple(bool(p) for p in entry["pbc"]))
+    return Prototype(class_id=int(entry["class_id"]), key=entry["key"], name=entry["name"],
+                     material_type=entry["material_type"], space_group=entry["space_group"],
+                     source=entry["source"],
+                     provenance=MappingProxyType(dict(entry["provenance"])),
+                     _geometry=geometry)
+
+
+@functools.lru_cache(maxsize=None)
+def load_prototypes() -> tuple[Prototype, ...]:
+    """All 108 prototypes in class-id order (the model's output order).
+
+    Reads the packaged ``ase_arise/data/prototypes.json`` once (cached).
+
+    Returns
+    -------
+    tuple of Prototype
+        ``load_prototypes()[i].class_id == i``.
+    """
+    resource = resources.files("ase_arise") / "data" / "prototypes.json"
+    library = json.loads(resource.read_text(encoding="utf-8"))
+    prototypes = tuple(_prototype_from_entry(entry) for entry in library["prototypes"])
+    if [p.class_id for p in prototypes] != list(range(N_CLASSES)):
+        raise RuntimeError(f"{resource} does not hold classes 0..{N_CLASSES - 1} in order; "
+                           "regenerate it with python -m ase_arise.data.build_prototypes.")
+    return prototypes
+
+
+@functools.lru_cache(maxsize=None)
+def _lookup() -> dict[str, Prototype]:
+    table = {}
+    for p in load_prototypes():
+        table[p.name] = p
+    for p in load_prototypes():  # keys win over names; the builder checks they never clash
+        table[p.key] = p
+    return table
+
+
+def get_prototype(key_or_id_or_name: int | str) -> Prototype:
+    """Look up a prototype by class id, key or display name.
+
+    Parameters
+    ----------
+    key_or_id_or_name : int or str
+        Class id (0..107, numpy integers accepted), key (e.g. ``"fcc_Cu_A_cF4_225_a"``) or
+        display name (e.g. ``"fcc"``, see :func:`class_names`).
+
+    Returns
+    -------
+    Prototype
+
+    Raises
+    ------
+    KeyError
+        If no prototype has this id, key or name.
+    TypeError
+        If the argument is neither an integer nor a string.
+    """
+    query = key_or_id_or_name
+    if isinstance(query, numbers.Integral) and not isinstance(query, bool):
+        if 0 <= int(query) < N_CLASSES:
+            return load_prototypes()[int(query)]
+        raise KeyError(f"Unknown prototype class id {query!r}: class ids run from 0 to "
+                       f"{N_CLASSES - 1}.")
+    if not isinstance(query, str):
+        raise TypeError("get_prototype expects a class id (int), a key or a display name "
+                        f"(str). Got {type(query).__name__} instead.")
+    try:
+        return _lookup()[query]
+    except KeyError:
+        raise KeyError(f"Unknown prototype {query!r}. Use a class id (0..{N_CLASSES - 1}), a key "
+                       "or a display name; ase_arise.prototypes.class_names() lists the names "
+                       "and [p.key for p in load_prototypes()] the keys.") from None
+
+
+def class_names() -> list[str]:
+    """Display names of the 108 classes in class-id order.
+
+    Returns
+    -------
+    list of str
+        ``class_names()[i]`` is the name of output neuron ``i``.
+    """
+    return [p.name for p in load_prototypes()]
