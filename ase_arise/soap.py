@@ -14,6 +14,7 @@ C_ab = exp(-alpha (r_a - r_b)^2).
 from dataclasses import dataclass, field
 from math import factorial
 
+import numba
 import numpy as np
 from scipy.special import erf
 
@@ -115,7 +116,7 @@ class SOAPBasis:
             np.ascontiguousarray(inv_scale, dtype=np.float64), cells.points, cells.cell_start,
             cells.origin, cells.step, cells.dims, float(self.r_cut), float(self.cutoff_width),
             float(self.alpha), self.nodes, self.transform, int(self.l_max), self.ylm_norm,
-            out, n_neighbors)
+            max(1, min(n, 64 * numba.get_num_threads())), out, n_neighbors)
         return out, n_neighbors
 
     def power_spectrum(self, coefficients: np.ndarray) -> np.ndarray:
