@@ -1,0 +1,36 @@
+"""arise: robust crystal-structure recognition with Bayesian deep learning (ARISE), for ASE.
+
+The core package: the 108-class prototype library (:mod:`ase_arise.prototypes`) and the ARISE
+descriptor (:mod:`ase_arise.descriptor`), an averaged SOAP of the d_NN-scaled species-pair
+substructures that reproduces QUIP's descriptor as used by Leitherer, Ziletti and Ghiringhelli,
+npj Comput. Mater. 7 (2021). Nothing here imports OVITO; the OVITO adapter is ``ovito_arise``.
+"""
+
+from .descriptor import (
+    ARISEDescriptor,
+    AtomicCoefficients,
+    descriptor,
+    nearest_neighbor_distance,
+    nearest_neighbor_distances,
+)
+from .errors import AriseError, InputError, IsolatedAtomsWarning, ModelError
+from .prototypes import N_CLASSES, Prototype, class_names, get_prototype, load_prototypes
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ARISEDescriptor",
+    "AriseError",
+    "AtomicCoefficients",
+    "InputError",
+    "IsolatedAtomsWarning",
+    "ModelError",
+    "N_CLASSES",
+    "Prototype",
+    "class_names",
+    "descriptor",
+    "get_prototype",
+    "load_prototypes",
+    "nearest_neighbor_distance",
+    "nearest_neighbor_distances",
+]

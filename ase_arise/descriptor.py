@@ -16,9 +16,11 @@ Cutoff and Gaussian width are in units of d_NN (defaults 4.0 and 0.1); 316 numbe
 
 import numbers
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from ase import Atoms
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
@@ -31,20 +33,25 @@ DEFAULT_BINS = 100
 
 
 def dnn_from_distances(distances, bins=DEFAULT_BINS):
-    """d_NN by the paper's rule from a set of nearest-neighbour distances.
+    """d_NN by the paper's histogram rule from a set of nearest-neighbour distances.
+
+    The distances are histogrammed into ``bins`` bins between their minimum and maximum, each
+    count is divided by the square of its bin's lower edge, and the most populated bin is taken;
+    the paper then uses that bin's centre. We return the median of the distances inside it
+    instead: the same bin, but not off by up to half a bin width when one far outlier (a stray
+    atom) stretches the histogram (docs/DECISIONS.md).
 
     Parameters
     ----------
     distances : array_like of shape (n,)
         Each centre's distance to its nearest neighbour (Å); non-finite values are ignored.
     bins : int, default=100
-        Number of histogram bins between the smallest and largest distance.
+        Number of histogram bins.
 
     Returns
     -------
     float
-        Centre of the bin with the largest count / (lower bin edge)^2, in Å; the common value
-        if all distances are equal (perfect crystals); NaN if no distance is finite.
+        d_NN in Å; NaN if no distance is finite.
     """
     distances = np.asarray(distances, dtype=np.float64)
     distances = distances[np.isfinite(distances)]
@@ -52,11 +59,11 @@ def dnn_from_distances(distances, bins=DEFAULT_BINS):
         return float("nan")
     low, high = distances.min(), distances.max()
     if high - low <= 1e-12 * high:
-        return float(low)
+        return float(np.median(distances))
     counts, edges = np.histogram(distances, bins=bins, range=(low, high))
-    weighted = counts / edges[:-1] ** 2
-    best = int(np.argmax(weighted))
-    return float(0.5 * (edges[best] + edges[best + 1]))
+    best = int(np.argmax(counts / edges[:-1] ** 2))
+    inside = (distances >= edges[best]) & (distances <= edges[best + 1])
+    return float(np.median(distances[inside]))
 
 
 def _nearest_distances(centres, points, cell, pbc):
@@ -272,7 +279,8 @@ class ARISEDescriptor:
             Atoms with no neighbour inside the cutoff (they contribute nothing, as in QUIP), or
             species pairs without any neighbour (left out of the pair average).
         """
-        if isinstance(atoms, (list, tuple)) or not hasattr(atoms, "positions"):
+        if not isinstance(atoms, Atoms) and isinstance(atoms, Iterable) \
+                and not isinstance(atoms, np.ndarray):
             structures = list(atoms)
             out = np.empty((len(structures), self.n_features))
             for k, structure in enumerate(tqdm(structures, disable=not progress,

@@ -41,6 +41,8 @@ import numpy as np
 from ase import Atoms
 from ase.build import nanotube
 
+from ._validation import check_scalar
+
 __all__ = ["N_CLASSES", "Prototype", "class_names", "get_prototype", "load_prototypes"]
 
 N_CLASSES = 108
@@ -150,8 +152,9 @@ class Prototype:
             New objects with ``pbc=False``, in increasing size. The cell of the repeated
             unit cell is kept as an attribute (Å); it has no effect without periodicity.
         """
-        n = _check_positive_int(n, "n")
-        min_atoms = _check_positive_int(min_atoms, "min_atoms")
+        n = check_scalar(n, "n", kind=numbers.Integral, low=1, low_inclusive=True)
+        min_atoms = check_scalar(min_atoms, "min_atoms", kind=numbers.Integral, low=1,
+                                 low_inclusive=True)
         if not self.is_periodic:
             nt, mt, _, bond = self._geometry.nanotube
             per_cell = len(nanotube(nt, mt, length=1, bond=bond))
@@ -173,16 +176,6 @@ class Prototype:
     def __repr__(self) -> str:
         symmetry = "" if self.space_group is None else f", SG #{self.space_group}"
         return f"Prototype({self.class_id}, {self.name!r}, {self.material_type}{symmetry})"
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"The {name!r} parameter of Prototype.supercells must be an int >= 1. "
-                        f"Got {value!r} instead.")
-    if value < 1:
-        raise ValueError(f"The {name!r} parameter of Prototype.supercells must be an int >= 1. "
-                         f"Got {value!r} instead.")
-    return int(value)
 
 
 def _tuples(rows):
