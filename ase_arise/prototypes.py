@@ -130,8 +130,9 @@ class Prototype:
         return Atoms(symbols=list(g.symbols), scaled_positions=np.array(g.scaled_positions),
                      cell=np.array(g.cell), pbc=g.pbc)
 
-    def supercells(self, n: int = 3, min_atoms: int = 100) -> list[Atoms]:
-        """Non-periodic isotropic supercells, as used for the paper's training set.
+    def supercells(self, n: int = 3, min_atoms: int = 100, *, periodic: bool = False
+                   ) -> list[Atoms]:
+        """Isotropic supercells: non-periodic ones as used for the paper's training set.
 
         The smallest isotropic replica k×k×k of the unit cell (2D materials: k×k×1, in-plane
         only) with at least `min_atoms` atoms, and the next ``n - 1`` larger ones
@@ -145,12 +146,15 @@ class Prototype:
             Number of supercells (>= 1).
         min_atoms : int, default=100
             Minimum number of atoms of the smallest supercell (>= 1).
+        periodic : bool, default=False
+            Keep the prototype's periodicity (the paper's periodic defect-protocol supercells);
+            nanotubes stay finite.
 
         Returns
         -------
         list of ase.Atoms
-            New objects with ``pbc=False``, in increasing size. The cell of the repeated
-            unit cell is kept as an attribute (Å); it has no effect without periodicity.
+            New objects, in increasing size, with ``pbc=False`` (or the prototype's own with
+            `periodic`). The cell of the repeated unit cell is kept (Å).
         """
         n = check_scalar(n, "n", kind=numbers.Integral, low=1, low_inclusive=True)
         min_atoms = check_scalar(min_atoms, "min_atoms", kind=numbers.Integral, low=1,
@@ -169,7 +173,7 @@ class Prototype:
         result = []
         for size in range(k, k + n):
             cluster = unit.repeat((size, size, 1 if two_d else size))
-            cluster.pbc = False
+            cluster.pbc = unit.pbc if periodic else False
             result.append(cluster)
         return result
 

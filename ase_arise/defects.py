@@ -1,0 +1,73 @@
+"""Defective copies of structures: the paper's protocol (Table 2, Supplementary Tables 1-3).
+
+Displacements are uniform in [-delta * d_NN, +delta * d_NN] per Cartesian component; missing
+atoms are a random fraction ``eta`` removed (rounded to the nearest whole atom). d_NN is the
+structure's own (:func:`ase_arise.descriptor.nearest_neighbor_distance`). Both return new Atoms;
+the input is never modified.
+"""
+
+import numpy as np
+
+from ._random import check_random_state
+from ._validation import check_atoms, check_scalar
+from .descriptor import nearest_neighbor_distance
+
+
+def displace_atoms(atoms, delta, *, random_state=None, dnn=None):
+    """A copy of ``atoms`` with every position moved uniformly by up to ``delta * d_NN`` per axis.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+    delta : float
+        Maximum displacement per Cartesian component, as a fraction of d_NN (0.01 = 1 %).
+    random_state : None, int or numpy.random.Generator
+    dnn : float, optional
+        d_NN in Å; computed from ``atoms`` if not given.
+
+    Returns
+    -------
+    ase.Atoms
+    """
+    check_atoms(atoms)
+    delta = check_scalar(delta, "delta", low=0.0, low_inclusive=True, unit=" (fraction of d_NN)")
+    rng = check_random_state(random_state)
+    scale = delta * (nearest_neighbor_distance(atoms) if dnn is None else dnn)
+    out = atoms.copy()
+    out.positions = atoms.positions + rng.uniform(-scale, scale, size=(len(atoms), 3))
+    return out
+
+
+def remove_atoms(atoms, eta, *, random_state=None):
+    """A copy of ``atoms`` with a random fraction ``eta`` of the atoms removed.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+    eta : float
+        Fraction of atoms to remove, 0 <= eta < 1; round(eta * n) atoms go.
+    random_state : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    ase.Atoms
+        The kept atoms, in their original order.
+    """
+    check_atoms(atoms)
+    eta = check_scalar(eta, "eta", low=0.0, low_inclusive=True, high=0.99, unit=" (fraction)")
+    rng = check_random_state(random_state)
+    n_remove = int(round(eta * len(atoms)))
+    keep = np.sort(rng.choice(len(atoms), size=len(atoms) - n_remove, replace=False))
+    return atoms[keep]
+
+
+def defective_copy(atoms, *, displacement=0.0, missing=0.0, random_state=None):
+    """Remove a fraction ``missing`` of the atoms, then displace the rest by up to
+    ``displacement * d_NN`` (d_NN of the pristine structure), as in Supplementary Table 3."""
+    rng = check_random_state(random_state)
+    dnn = nearest_neighbor_distance(atoms)
+    return displace_atoms(remove_atoms(atoms, missing, random_state=rng), displacement,
+                          random_state=rng, dnn=dnn)
+
+
+__all__ = ["defective_copy", "displace_atoms", "remove_atoms"]

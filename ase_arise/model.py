@@ -1,0 +1,247 @@
+"""The shipped ARISE network in onnxruntime: Monte-Carlo dropout predictions and uncertainty.
+
+Leitherer et al., npj Comput. Mater. 7 (2021), Supplementary Methods "Bayesian deep learning":
+T forward passes with dropout on give class probabilities p_t; the prediction is their mean
+p = mean_t p_t, the predictive entropy H[p] and the mutual information
+MI = H[p] - mean_t H[p_t] (the model's epistemic uncertainty). Entropies are in bits (log base 2,
+as the paper's code): MI lies in [0, log2 108 = 6.75].
+
+A model is an ONNX file plus a JSON metadata file of the same name (see
+:mod:`ase_arise.training.export`); both are verified on load. The default model ships inside the
+package (``ase_arise/models``, from the repository's ``models/`` folder).
+"""
+
+import hashlib
+import json
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+from ._random import check_random_state
+from ._validation import check_scalar
+from .errors import ModelError
+from .prototypes import load_prototypes
+
+FORMAT = "arise-model/1"
+DEFAULT_MODEL_NAME = "arise-108.onnx"
+LOG_BASE = 2
+
+
+def default_model_path():
+    """Path of the shipped model: inside the installed package, else the source tree's models/."""
+    package = Path(__file__).resolve().parent
+    for folder in (package / "models", package.parent / "models"):
+        if (folder / DEFAULT_MODEL_NAME).exists():
+            return folder / DEFAULT_MODEL_NAME
+    raise ModelError(f"The shipped model {DEFAULT_MODEL_NAME} was not found in {package / 'models'}"
+                     f" or {package.parent / 'models'}. Reinstall the package, or pass the path of"
+                     " a model file.")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Monte-Carlo dropout prediction for N inputs.
+
+    Attributes
+    ----------
+    probabilities : ndarray of shape (N, n_classes), float64
+        Mean class probabilities over the passes.
+    entropy : ndarray of shape (N,), float64
+        Predictive entropy H[mean p], bits.
+    mutual_information : ndarray of shape (N,), float64
+        H[mean p] - mean H[p_t], bits (>= 0).
+    n_samples : int
+        Number of forward passes T.
+    """
+
+    probabilities: np.ndarray
+    entropy: np.ndarray
+    mutual_information: np.ndarray
+    n_samples: int
+
+
+def _entropy_bits(p, axis=-1):
+    p = np.clip(p, 1e-300, 1.0)
+    return -(p * np.log2(p)).sum(axis=axis)
+
+
+class ARISEModel:
+    """An ARISE network (ONNX) with its metadata, verified on load.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The .onnx file; its metadata must lie beside it with the suffix .json. Default: the
+        shipped model.
+    n_threads : int, optional
+        onnxruntime intra-op threads (default: onnxruntime's choice, all cores).
+
+    Raises
+    ------
+    ModelError
+        Missing files, a checksum mismatch, a class list or descriptor record that does not
+        fit this package.
+    """
+
+    def __init__(self, path=None, *, n_threads=None):
+        path = default_model_path() if path is None else Path(path)
+        meta_path = path.with_suffix(".json")
+        if not path.is_file():
+            raise ModelError(f"Model file {path} does not exist. Pass the path of an .onnx model "
+                             "file written by ase_arise.training, or None for the shipped model.")
+        if not meta_path.is_file():
+            raise ModelError(f"Model metadata {meta_path} is missing: a model is an .onnx file "
+                             "plus a .json file of the same name.")
+        try:
+            self.metadata = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as error:
+            raise ModelError(f"Model metadata {meta_path} is not valid JSON: {error}") from None
+        data = path.read_bytes()
+        self._verify(data, path)
+        options = onnxruntime.SessionOptions()
+        if n_threads is not None:
+            options.intra_op_num_threads = check_scalar(n_threads, "n_threads",
+                                                        kind=numbers.Integral, low=1,
+                                                        low_inclusive=True)
+        self._session = onnxruntime.InferenceSession(data, options,
+                                                     providers=["CPUExecutionProvider"])
+        self.path = path
+        architecture = self.metadata["architecture"]
+        self.widths = tuple(architecture["widths"])
+        self.dropout = float(architecture["dropout"])
+
+    def _verify(self, data, path):
+        meta = self.metadata
+        if meta.get("format") != FORMAT:
+            raise ModelError(f"{path.with_suffix('.json')} is not an ARISE model record "
+                             f"(format {meta.get('format')!r}, expected {FORMAT!r}).")
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != meta.get("onnx_sha256"):
+            raise ModelError(f"Checksum mismatch: {path} has SHA-256 {digest[:12]}..., its "
+                             f"metadata records {str(meta.get('onnx_sha256'))[:12]}...; the files "
+                             "do not belong together (re-export the model).")
+        classes = meta.get("classes", [])
+        if len(classes) != meta["architecture"]["widths"][-1] or len(meta.get("class_names", [])) \
+                != len(classes):
+            raise ModelError(f"{path}: {len(classes)} classes recorded but the network has "
+                             f"{meta['architecture']['widths'][-1]} outputs.")
+        descriptor = meta.get("descriptor", {})
+        for key in ("r_cut", "sigma", "extrinsic_scaling", "n_max", "l_max"):
+            if key not in descriptor:
+                raise ModelError(f"{path}: the metadata lacks the descriptor parameter {key!r}.")
+        n_features = descriptor["n_max"] * (descriptor["n_max"] + 1) // 2 * (
+            descriptor["l_max"] + 1) + 1
+        if n_features != meta["architecture"]["widths"][0]:
+            raise ModelError(f"{path}: descriptor parameters give {n_features} features but the "
+                             f"network takes {meta['architecture']['widths'][0]}.")
+        known = {p.key: p for p in load_prototypes()}
+        if meta.get("class_set", "arise-108") == "arise-108":
+            if [p.key for p in load_prototypes()] != classes:
+                raise ModelError(f"{path}: its class list is not the 108 prototypes in this "
+                                 "package's order (class_set 'arise-108').")
+        self.prototypes = tuple(known.get(key) for key in classes)
+
+    @property
+    def classes(self):
+        """Class keys in output order (list of str)."""
+        return list(self.metadata["classes"])
+
+    @property
+    def class_names(self):
+        """Readable class names in output order (list of str)."""
+        return list(self.metadata["class_names"])
+
+    @property
+    def default_n_samples(self):
+        """Number of MC-dropout passes used when none is given (chosen by measurement)."""
+        return int(self.metadata["n_samples_default"])
+
+    def descriptor(self):
+        """An :class:`~ase_arise.descriptor.ARISEDescriptor` with the model's parameters."""
+        from .descriptor import ARISEDescriptor
+
+        params = self.metadata["descriptor"]
+        return ARISEDescriptor(r_cut=params["r_cut"], sigma=params["sigma"],
+                               extrinsic_scaling=params["extrinsic_scaling"],
+                               n_max=params["n_max"], l_max=params["l_max"],
+                               bins=params.get("bins", 100))
+
+    def masks(self, n_samples, random_state):
+        """Dropout masks for ``n_samples`` passes: list of (n_samples, width) float32 arrays,
+        entries 0 or 1 / (1 - dropout)."""
+        rng = check_random_state(random_state)
+        keep = 1.0 - self.dropout
+        return [((rng.random((n_samples, width)) < keep) / keep).astype(np.float32)
+                for width in self.widths[:-1]]
+
+    def _check_inputs(self, descriptors):
+        X = np.asarray(descriptors, dtype=np.float32)
+        if X.ndim == 1:
+            X = X[None]
+        if X.ndim != 2 or X.shape[1] != self.widths[0]:
+            raise ValueError(f"descriptors must have shape (N, {self.widths[0]}); got "
+                             f"{np.shape(descriptors)}.")
+        if not np.isfinite(X).all():
+            raise ValueError("descriptors contain NaN or infinite values.")
+        return X
+
+    def predict(self, descriptors, *, n_samples=None, random_state=None, batch_size=256):
+        """MC-dropout prediction for descriptors.
+
+        Parameters
+        ----------
+        descriptors : array_like of shape (N, 316) or (316,)
+        n_samples : int, optional
+            Forward passes T (default: the model's ``default_n_samples``).
+        random_state : None, int or numpy.random.Generator
+            Seeds the dropout masks; the same seed gives the same result whatever
+            ``batch_size`` or the number of threads.
+        batch_size : int, default=256
+            Inputs per onnxruntime call (memory ~ batch_size * T * 512 floats).
+
+        Returns
+        -------
+        Prediction
+        """
+        X = self._check_inputs(descriptors)
+        n_samples = self.default_n_samples if n_samples is None else check_scalar(
+            n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True)
+        batch_size = check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1,
+                                  low_inclusive=True)
+        feeds = {f"mask_{k}": m for k, m in enumerate(self.masks(n_samples, random_state))}
+        mean = np.empty((len(X), self.widths[-1]))
+        expected_entropy = np.empty(len(X))
+        for start in range(0, len(X), batch_size):
+            block = X[start:start + batch_size]
+            (p,) = self._session.run(["probabilities"], {"descriptors": block, **feeds})
+            p = p.astype(np.float64)
+            mean[start:start + len(block)] = p.mean(axis=0)
+            expected_entropy[start:start + len(block)] = _entropy_bits(p).mean(axis=0)
+        entropy = _entropy_bits(mean)
+        return Prediction(mean, entropy, np.maximum(entropy - expected_entropy, 0.0), n_samples)
+
+    def representations(self, descriptors, *, layer=1, batch_size=1024):
+        """Hidden-layer activations before ReLU, with dropout off (the mean network).
+
+        Parameters
+        ----------
+        descriptors : array_like of shape (N, 316)
+        layer : int, default=1
+            Hidden layer 1, 2 or 3 (widths 256, 512, 256).
+
+        Returns
+        -------
+        ndarray of shape (N, width), float32
+        """
+        X = self._check_inputs(descriptors)
+        layer = check_scalar(layer, "layer", kind=numbers.Integral, low=1, low_inclusive=True,
+                             high=len(self.widths) - 2)
+        feeds = {f"mask_{k}": np.ones((1, w), dtype=np.float32)
+                 for k, w in enumerate(self.widths[:-1])}
+        out = [self._session.run([f"pre_activation_{layer}"],
+                                 {"descriptors": X[s:s + batch_size], **feeds})[0][0]
+               for s in range(0, len(X), batch_size)]
+        return np.concatenate(out)
