@@ -100,10 +100,16 @@ def main(argv=None):
     parser.add_argument("--convergence", action="store_true", help="T vs 1000 passes")
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--json", default=None, help="write the rows to this JSON file")
+    parser.add_argument("--levels", default=None, metavar="START:STOP",
+                        help="run only this slice of the 21 levels (to split long runs)")
     args = parser.parse_args(argv)
     model = ARISEModel(args.model)
+    levels = dataset.PROTOCOL_LEVELS
+    if args.levels:
+        start, stop = (int(v) if v else None for v in args.levels.split(":"))
+        levels = levels[start:stop]
     rows = run(model, args.cache, args.realisations, args.n_samples, args.convergence,
-               n_jobs=args.n_jobs)
+               levels=levels, n_jobs=args.n_jobs)
     print(markdown(rows, args.n_samples or model.default_n_samples))
     if args.json:
         with open(args.json, "w") as handle:

@@ -74,8 +74,10 @@ def _evaluate(network, X, y):
 
 
 def fit(X_train, y_train, X_val, y_val, *, epochs=300, batch_size=64, lr=2.16e-4, seed=0,
-        device="cpu", log=print):
+        device="cpu", max_seconds=None, log=print):
     """Train with Adam; keep the epoch with the best (validation accuracy, -validation loss).
+
+    Stops early, after a whole epoch, once ``max_seconds`` have passed (None: no limit).
 
     Returns
     -------
@@ -91,6 +93,7 @@ def fit(X_train, y_train, X_val, y_val, *, epochs=300, batch_size=64, lr=2.16e-4
     Xv = torch.as_tensor(X_val, dtype=torch.float32, device=device)
     yv = torch.as_tensor(y_val, dtype=torch.int64, device=device)
     best, best_state, history = None, None, []
+    started = time.time()
     for epoch in range(1, epochs + 1):
         order = torch.randperm(len(yt), generator=generator).to(device)
         total = 0.0
@@ -108,9 +111,13 @@ def fit(X_train, y_train, X_val, y_val, *, epochs=300, batch_size=64, lr=2.16e-4
             best = (accuracy, -val_loss)
             best_state = copy.deepcopy(network.state_dict())
             history[-1]["best"] = True
-        if epoch == 1 or epoch % 10 == 0 or epoch == epochs:
+        out_of_time = max_seconds is not None and time.time() - started > max_seconds
+        if epoch == 1 or epoch % 10 == 0 or epoch == epochs or out_of_time:
             log(f"epoch {epoch:4d}  train loss {history[-1]['train_loss']:.4f}  "
                 f"val acc {accuracy:.5f}  val loss {val_loss:.5f}")
+        if out_of_time:
+            log(f"time budget of {max_seconds:.0f} s reached after epoch {epoch}")
+            break
     network.load_state_dict(best_state)
     return network.cpu(), history
 
@@ -130,6 +137,10 @@ def main(argv=None):
                         help="add defective copies to the training data (default: yes)")
     parser.add_argument("--augment-realisations", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=2.16e-4, help="Adam learning rate")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="stop after the epoch that passes this training time")
     parser.add_argument("--seed", type=int, default=0, help="torch seed (weights, batches)")
     parser.add_argument("--n-samples-default", type=int, default=100,
                         help="default MC-dropout passes recorded in the model")
@@ -163,8 +174,9 @@ def main(argv=None):
                        "selection_sha256": selection.sha256(), "selection_levels":
                        SELECTION_LEVELS, "selection_seed": SELECTION_SEED})
     print(f"training on {len(y_train)}, validating on {len(y_val)} descriptors, device {device}")
-    network, history = fit(X_train, y_train, X_val, y_val, epochs=args.epochs, seed=args.seed,
-                           device=device)
+    network, history = fit(X_train, y_train, X_val, y_val, epochs=args.epochs,
+                           batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=device,
+                           max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
     best = max(history, key=lambda h: (h["val_accuracy"], -h["val_loss"]))
     train_accuracy, _ = _evaluate(network, torch.as_tensor(pristine.X),
                                   torch.as_tensor(pristine.y))
@@ -180,7 +192,8 @@ def main(argv=None):
         "training": {
             **record, "recipe": "augmented" if args.augment else "paper (pristine only)",
             "seed": args.seed, "split_random_state": 42, "epochs": args.epochs,
-            "best_epoch": best["epoch"], "batch_size": 64, "learning_rate": 2.16e-4,
+            "epochs_run": len(history), "best_epoch": best["epoch"],
+            "batch_size": args.batch_size, "learning_rate": args.lr,
             "optimiser": "Adam", "torch": torch.__version__, "python": platform.python_version(),
             "device": device, "command": "python -m ase_arise.training.train " + " ".join(
                 sys.argv[1:] if argv is None else argv),
