@@ -1,11 +1,20 @@
 """arise: robust crystal-structure recognition with Bayesian deep learning (ARISE), for ASE.
 
-The core package: the 108-class prototype library (:mod:`ase_arise.prototypes`) and the ARISE
-descriptor (:mod:`ase_arise.descriptor`), an averaged SOAP of the d_NN-scaled species-pair
+The core package: the 108-class prototype library (:mod:`ase_arise.prototypes`), the ARISE
+descriptor (:mod:`ase_arise.descriptor`, an averaged SOAP of the d_NN-scaled species-pair
 substructures that reproduces QUIP's descriptor as used by Leitherer, Ziletti and Ghiringhelli,
-npj Comput. Mater. 7 (2021). Nothing here imports OVITO; the OVITO adapter is ``ovito_arise``.
+npj Comput. Mater. 7, 2021), the shipped Bayesian network (:mod:`ase_arise.model`) and
+:func:`classify`. Nothing here imports OVITO; the OVITO adapter is ``ovito_arise``.
+
+>>> from ase.build import bulk
+>>> from ase_arise import classify
+>>> classify(bulk("Cu", "fcc", a=3.6)).name
+'fcc'
+
 """
 
+from .classify import Classification, classify, representations
+from .defects import defective_copy, displace_atoms, remove_atoms
 from .descriptor import (
     ARISEDescriptor,
     AtomicCoefficients,
@@ -14,12 +23,21 @@ from .descriptor import (
     nearest_neighbor_distances,
 )
 from .errors import AriseError, InputError, IsolatedAtomsWarning, ModelError
+from .model import ARISEModel, Prediction
 from .prototypes import N_CLASSES, Prototype, class_names, get_prototype, load_prototypes
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ARISEDescriptor",
+    "ARISEModel",
+    "Classification",
+    "Prediction",
+    "classify",
+    "defective_copy",
+    "displace_atoms",
+    "remove_atoms",
+    "representations",
     "AriseError",
     "AtomicCoefficients",
     "InputError",

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_wheel_installs_into_a_fresh_venv(tmp_path):
     """Build the wheel, install it (no deps: they come from this environment) into a new venv and
-    load the packaged data from outside the source tree."""
+    load the packaged prototypes and the shipped model from outside the source tree."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "--quiet", "-w", str(tmp_path / "dist"), str(ROOT)], check=True)
     wheel = next((tmp_path / "dist").glob("arise_crystal_recognition-*.whl"))
@@ -22,7 +22,9 @@ def test_wheel_installs_into_a_fresh_venv(tmp_path):
     script = ("import ase_arise, ovito_arise; from ase.build import bulk; "
               "assert 'site-packages' in ase_arise.__file__, ase_arise.__file__; "
               "assert len(ase_arise.load_prototypes()) == 108; "
-              "print(ase_arise.descriptor(bulk('Cu', 'fcc', a=3.6)).shape)")
+              "print(ase_arise.descriptor(bulk('Cu', 'fcc', a=3.6)).shape); "
+              "model = ase_arise.ARISEModel(); assert 'site-packages' in str(model.path); "
+              "print(ase_arise.classify(bulk('Fe', 'bcc', a=2.87)).name)")
     result = subprocess.run([python, "-c", script], cwd=tmp_path, check=True,
                             capture_output=True, text=True)
-    assert result.stdout.strip() == "(316,)"
+    assert result.stdout.split() == ["(316,)", "bcc"]

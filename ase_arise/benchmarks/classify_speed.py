@@ -1,0 +1,57 @@
+"""Throughput of ``classify``: descriptor + MC-dropout network, default T vs T = 1000, same run.
+
+    python -m ase_arise.benchmarks.classify_speed [--n 100] [--repeats 3]
+
+Non-periodic structures of about 250 atoms: the first supercell with >= 250 atoms of ``--n``
+prototypes taken in class order cyclically, each randomly displaced by 1 % of d_NN. Reports
+structures per second (median of ``repeats``) for the descriptor alone, the network alone and
+both, at the model's default number of passes and at T = 1000. Prints a Markdown table.
+"""
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from ase_arise import ARISEModel, defective_copy, load_prototypes
+
+
+def _median_seconds(function, repeats):
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main(n=100, repeats=3):
+    prototypes = load_prototypes()
+    structures = [defective_copy(prototypes[k % len(prototypes)].supercells(
+        n=1, min_atoms=250)[0], displacement=0.01, random_state=k) for k in range(n)]
+    sizes = [len(s) for s in structures]
+    model = ARISEModel()
+    calculator = model.descriptor()
+    X = calculator.create(structures)
+    t_desc = _median_seconds(lambda: calculator.create(structures), repeats)
+    rows = [("descriptor only", "—", n / t_desc)]
+    for t in (model.default_n_samples, 1000):
+        t_net = _median_seconds(lambda: model.predict(X, n_samples=t, random_state=0), repeats)
+        rows += [("network only", t, n / t_net), ("descriptor + network", t, n / (t_desc + t_net))]
+    print(f"# classify throughput: {n} non-periodic structures, {min(sizes)}-{max(sizes)} atoms "
+          f"(median {int(np.median(sizes))}), {os.cpu_count()} cores, median of {repeats}")
+    print("| stage | MC passes T | structures/s |")
+    print("|---|---:|---:|")
+    for stage, t, rate in rows:
+        print(f"| {stage} | {t} | {rate:,.1f} |")
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100, help="number of structures")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    main(args.n, args.repeats)

@@ -1,0 +1,170 @@
+"""Classify whole structures: ``classify(atoms)`` -> the most similar of the 108 prototypes.
+
+One descriptor per structure (:mod:`ase_arise.descriptor`), then the Bayesian network with
+Monte-Carlo dropout (:mod:`ase_arise.model`): mean probabilities over T passes, the top-k
+prototypes, predictive entropy and mutual information in bits (log base 2).
+"""
+
+import functools
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from tqdm.auto import tqdm
+
+from ._validation import check_scalar
+from .model import ARISEModel
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The result of classifying one structure.
+
+    Attributes
+    ----------
+    class_id : int
+        Predicted class (argmax of the mean probabilities), in the output order of the model.
+    name : str
+        Its readable name ("fcc", "MoS2", "CNT (6,0)", ...).
+    key : str
+        Its key (prototype folder name of the paper's data).
+    probability : float
+        Mean probability of the predicted class.
+    probabilities : ndarray of shape (n_classes,), float64
+        Mean probabilities of all classes over the MC-dropout passes.
+    top_k : tuple of (str, float)
+        The k most probable classes with their probabilities, best first.
+    mutual_information : float
+        Epistemic uncertainty, bits (0 = certain; log2 108 = 6.75 at most).
+    entropy : float
+        Predictive entropy of the mean probabilities, bits.
+    n_samples : int
+        MC-dropout passes.
+    """
+
+    class_id: int
+    name: str
+    key: str
+    probability: float
+    probabilities: np.ndarray
+    top_k: tuple
+    mutual_information: float
+    entropy: float
+    n_samples: int
+
+    def __repr__(self):
+        ranked = ", ".join(f"{name} {p:.3f}" for name, p in self.top_k)
+        return (f"Classification({self.name!r}, p={self.probability:.3f}, "
+                f"MI={self.mutual_information:.3f} bit; top: {ranked})")
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(path=None):
+    """The model at ``path`` (None: the shipped one), loaded once per path and reused."""
+    return ARISEModel(path)
+
+
+def _model(model):
+    if model is None or isinstance(model, (str, Path)):
+        return load_model(None if model is None else str(model))
+    if isinstance(model, ARISEModel):
+        return model
+    raise TypeError("The 'model' parameter must be None, a path to an .onnx model file or an "
+                    f"ARISEModel. Got {type(model).__name__} instead.")
+
+
+def read_structures(source):
+    """Structures from an Atoms, an iterable of Atoms, an ASE database (.db) or any file ASE
+    reads (all frames of a trajectory). Returns a list of Atoms."""
+    if isinstance(source, Atoms):
+        return [source]
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"No such structure file: {path}")
+        if path.suffix == ".db":
+            import ase.db
+
+            return [row.toatoms() for row in ase.db.connect(str(path)).select()]
+        import ase.io
+
+        return list(ase.io.iread(str(path), index=":"))
+    return list(source)
+
+
+def classify(atoms, *, model=None, n_samples=None, top_k=3, random_state=0, progress=False,
+             batch_size=256):
+    """Classify one structure, or many.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms, iterable of ase.Atoms, or path
+        One structure, a list, an ASE database file (.db) or a trajectory/structure file (every
+        frame). Periodicity per axis from ``atoms.pbc``; positions in Å (any lattice constant:
+        structures are scaled by their own nearest-neighbour distance).
+    model : None, path or ARISEModel
+        The network; None: the shipped 108-class model.
+    n_samples : int, optional
+        MC-dropout passes T; default: the model's (chosen so that top-1 and mutual information
+        match T = 1000, docs/BENCHMARKS.md).
+    top_k : int, default=3
+        Number of ranked classes in ``Classification.top_k``.
+    random_state : None, int or numpy.random.Generator, default=0
+        Seeds the dropout masks: the same seed gives identical results for the same input, in
+        any batch size or thread count. None: fresh randomness each call.
+    progress : bool, default=False
+        tqdm progress bar over many structures.
+    batch_size : int, default=256
+        Structures per network call.
+
+    Returns
+    -------
+    Classification, or list of Classification for several structures (list, file, database).
+    """
+    net = _model(model)
+    top_k = check_scalar(top_k, "top_k", kind=numbers.Integral, low=1, low_inclusive=True,
+                         high=len(net.classes))
+    single = isinstance(atoms, Atoms)
+    structures = read_structures(atoms)
+    calculator = net.descriptor()
+    X = np.empty((len(structures), calculator.n_features))
+    for k, structure in enumerate(tqdm(structures, disable=not progress or single,
+                                       desc="ARISE classification", unit="structure")):
+        X[k] = calculator.create(structure)
+    prediction = net.predict(X, n_samples=n_samples, random_state=random_state,
+                             batch_size=batch_size)
+    results = [_result(net, prediction, i, top_k) for i in range(len(structures))]
+    return results[0] if single else results
+
+
+def _result(net, prediction, i, top_k):
+    p = prediction.probabilities[i]
+    order = np.argsort(p)[::-1][:top_k]
+    best = int(order[0])
+    return Classification(
+        class_id=best, name=net.class_names[best], key=net.classes[best],
+        probability=float(p[best]), probabilities=p.copy(),
+        top_k=tuple((net.class_names[j], float(p[j])) for j in order),
+        mutual_information=float(prediction.mutual_information[i]),
+        entropy=float(prediction.entropy[i]), n_samples=prediction.n_samples)
+
+
+def representations(atoms, *, model=None, layer=1):
+    """Hidden-layer activations (before ReLU, dropout off) of the network for structures.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms, iterable of ase.Atoms, or path
+    layer : int, default=1
+        Hidden layer 1, 2 or 3 (256, 512, 256 units).
+
+    Returns
+    -------
+    ndarray of shape (n_structures, width), float32
+    """
+    net = _model(model)
+    structures = read_structures(atoms)
+    return net.representations(net.descriptor().create(structures).reshape(len(structures), -1),
+                               layer=layer)
