@@ -84,7 +84,8 @@ def _nearest_distances(centres, points, cell, pbc):
         if np.isfinite(reach):
             images = periodic_images(points, cell, pbc, reach)[0]
         k = min(2, len(images))
-        dist, _ = cKDTree(images).query(centres, k=k, workers=-1)
+        # threads pay off only for many centres (starting them costs ~1 ms)
+        dist, _ = cKDTree(images).query(centres, k=k, workers=-1 if len(centres) > 20000 else 1)
         dist = dist.reshape(len(centres), k)
         nearest = np.where(dist[:, 0] > 0.0, dist[:, 0], dist[:, -1] if k > 1 else np.inf)
         if np.all(nearest <= reach) or not np.isfinite(reach):
