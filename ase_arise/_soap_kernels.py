@@ -203,11 +203,7 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
         capacity = 64
         unit = np.empty((3, capacity))
         dist = np.empty(capacity)
-        ylm = np.empty((n_lm, capacity))
-        radial = np.empty((n_max * n_l, capacity))
-        q = np.empty((n_l, n_l, capacity))
-        cos_m = np.empty((n_l, capacity))
-        sin_m = np.empty((n_l, capacity))
+        ylm, radial, q, cos_m, sin_m = _scratch(capacity, n_max, n_l)
         bessel = np.empty(n_l)
         acc = np.empty((n_max, n_lm))
         home = np.empty(3, dtype=np.int64)
@@ -233,11 +229,7 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
                                 capacity *= 2
                                 unit = _grow(unit, capacity)
                                 dist = np.concatenate((dist, np.empty(capacity - dist.shape[0])))
-                                ylm = np.empty((n_lm, capacity))
-                                radial = np.empty((n_max * n_l, capacity))
-                                q = np.empty((n_l, n_l, capacity))
-                                cos_m = np.empty((n_l, capacity))
-                                sin_m = np.empty((n_l, capacity))
+                                ylm, radial, q, cos_m, sin_m = _scratch(capacity, n_max, n_l)
                             r = math.sqrt(r2)
                             dist[count] = r
                             unit[0, count] = vx / r
@@ -261,6 +253,13 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
                     for a in range(n_max):
                         s += transform[a, n] * acc[a, lm]
                     out[i, n, lm] = s
+
+
+@numba.njit(cache=True)
+def _scratch(capacity, n_max, n_l):
+    """Per-neighbour work arrays: harmonics, radial factors, Legendre and (x + iy)^m terms."""
+    return (np.empty((n_l * n_l, capacity)), np.empty((n_max * n_l, capacity)),
+            np.empty((n_l, n_l, capacity)), np.empty((n_l, capacity)), np.empty((n_l, capacity)))
 
 
 @numba.njit(cache=True)

@@ -11,21 +11,11 @@ both, at the model's default number of passes and at T = 1000. Prints a Markdown
 
 import argparse
 import os
-import time
 
 import numpy as np
 
 from ase_arise import ARISEModel, defective_copy, load_prototypes
-
-
-def _median_seconds(function, repeats):
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+from ase_arise.benchmarks import median_seconds
 
 
 def _ball(atoms, size):
@@ -43,10 +33,10 @@ def main(n=100, repeats=3):
     model = ARISEModel()
     calculator = model.descriptor()
     X = calculator.create(structures)
-    t_desc = _median_seconds(lambda: calculator.create(structures), repeats)
+    t_desc = median_seconds(lambda: calculator.create(structures), repeats)
     rows = [("descriptor only", "—", n / t_desc)]
     for t in (model.default_n_samples, 1000):
-        t_net = _median_seconds(lambda: model.predict(X, n_samples=t, random_state=0), repeats)
+        t_net = median_seconds(lambda: model.predict(X, n_samples=t, random_state=0), repeats)
         rows += [("network only", t, n / t_net), ("descriptor + network", t, n / (t_desc + t_net))]
     print(f"# classify throughput: {n} non-periodic structures of {sizes[0]} atoms, "
           f"{os.cpu_count()} cores, median of {repeats}")

@@ -79,8 +79,8 @@ def run(model, cache, realisations=1, n_samples=None, convergence=False, levels=
 
 
 def markdown(rows, n_samples):
-    lines = [f"| defect | structures | accuracy % | periodic % | non-periodic % | paper ARISE % "
-             f"| mean MI (bit) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| defect | structures | accuracy % | periodic % | non-periodic % | paper ARISE % "
+             "| mean MI (bit) |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         paper = "—" if r["paper"] is None else f"{r['paper']:.2f}"
         lines.append(f"| {_label((r['displacement'], r['missing']))} | {r['n']} | "

@@ -12,26 +12,20 @@ quippy are optional: a missing one is reported, not fatal. Prints a Markdown tab
 import argparse
 import os
 import platform
-import time
 
 import numba
 import numpy as np
 from ase.build import bulk
 
 from ase_arise import ARISEDescriptor
+from ase_arise.benchmarks import median_seconds
 
 A_CU = 3.6
 DNN = A_CU / np.sqrt(2)
 
 
 def _median_rate(function, n_centres, repeats):
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return n_centres / float(np.median(times))
+    return n_centres / median_seconds(function, repeats)
 
 
 def _dscribe(atoms, threads):
