@@ -61,6 +61,37 @@ def remove_atoms(atoms, eta, *, random_state=None):
     return atoms[keep]
 
 
+def strain_atoms(atoms, max_strain, *, random_state=None, axes=(0, 1, 2)):
+    """A copy of ``atoms`` under a random diagonal strain of up to ``max_strain`` per axis.
+
+    Periodic structures are strained along their cell vectors (``scale_atoms``); non-periodic
+    ones along the Cartesian ``axes`` (e.g. ``axes=(2,)``: a nanotube along its axis).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+    max_strain : float
+        Each diagonal strain component is uniform in [-max_strain, +max_strain] (0.03 = 3 %).
+    random_state : None, int or numpy.random.Generator
+    axes : tuple of int, default=(0, 1, 2)
+
+    Returns
+    -------
+    ase.Atoms
+    """
+    check_atoms(atoms)
+    max_strain = check_scalar(max_strain, "max_strain", low=0.0, low_inclusive=True, high=0.5)
+    rng = check_random_state(random_state)
+    factors = np.ones(3)
+    factors[list(axes)] += rng.uniform(-max_strain, max_strain, len(axes))
+    out = atoms.copy()
+    if atoms.pbc.any():
+        out.set_cell(atoms.cell[:] * factors[:, None], scale_atoms=True)
+    else:
+        out.positions = atoms.positions * factors
+    return out
+
+
 def defective_copy(atoms, *, displacement=0.0, missing=0.0, random_state=None):
     """Remove a fraction ``missing`` of the atoms, then displace the rest by up to
     ``displacement * d_NN`` (d_NN of the pristine structure), as in Supplementary Table 3."""
@@ -70,4 +101,4 @@ def defective_copy(atoms, *, displacement=0.0, missing=0.0, random_state=None):
                           random_state=rng, dnn=dnn)
 
 
-__all__ = ["defective_copy", "displace_atoms", "remove_atoms"]
+__all__ = ["defective_copy", "displace_atoms", "remove_atoms", "strain_atoms"]

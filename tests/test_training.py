@@ -20,7 +20,8 @@ def test_pristine_and_protocol_structure_counts():
 
 def test_descriptor_sets_are_deterministic_and_cached(tmp_path):
     structures = dataset.base_structures(periodic_supercells=True)[:4]
-    jobs = [[(4.0, 0.1, 1.0, 0.02, 0.1, dataset._seed(9, c, s, 0.02, 0.1, r), r) for r in range(2)]
+    jobs = [[(4.0, 0.1, 1.0, 0.02, 0.1, 0.0, dataset._seed(9, c, s, 0.02, 0.1, r), r)
+             for r in range(2)]
             for s, (c, _, _) in enumerate(structures)]
     one = dataset._build({"test": 1}, structures, jobs, tmp_path / "a", 1, False, "test set")
     two = dataset._build({"test": 1}, structures, jobs, tmp_path / "b", 2, False, "test set")

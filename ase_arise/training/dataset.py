@@ -13,6 +13,8 @@ from (seed, class id, structure, level, realisation) with numpy's SeedSequence, 
 same whatever the order or the number of processes that build it. The reported protocol uses
 seed 0; training and model selection use seeds from 1000 on (disjoint streams).
 
+Strained set: random diagonal strains of up to 4 % of the pristine-set structures (seed 3000).
+
 Sets are cached as .npz files named by a hash of everything that defines them.
 """
 
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..defects import defective_copy
+from ..defects import defective_copy, strain_atoms
 from ..descriptor import ARISEDescriptor
 from ..prototypes import load_prototypes
 
@@ -117,16 +119,21 @@ _STRUCTURES = []
 
 
 def _describe_task(task):
-    """One base structure: all its (setting, defect level, realisation) descriptors."""
+    """One base structure: all its (setting, strain, defect level, realisation) descriptors."""
     index, jobs = task
-    atoms = _STRUCTURES[index][2]
+    class_id, _, atoms = _STRUCTURES[index]
     rows = []
     calculators = {}
-    for r_cut, sigma, scaling, displacement, missing, seed in jobs:
+    for r_cut, sigma, scaling, displacement, missing, strain, seed in jobs:
         structure = atoms
+        rng = np.random.default_rng(seed)
+        if strain:
+            tube = not load_prototypes()[class_id].is_periodic
+            structure = strain_atoms(structure, strain, random_state=rng,
+                                     axes=(2,) if tube else (0, 1, 2))
         if displacement or missing:
-            structure = defective_copy(atoms, displacement=displacement, missing=missing,
-                                       random_state=np.random.default_rng(seed))
+            structure = defective_copy(structure, displacement=displacement, missing=missing,
+                                       random_state=rng)
         key = (r_cut, sigma, scaling)
         if key not in calculators:
             calculators[key] = ARISEDescriptor(r_cut=r_cut, sigma=sigma, extrinsic_scaling=scaling)
@@ -135,7 +142,7 @@ def _describe_task(task):
 
 
 def _build(recipe, structures, jobs, cache_dir, n_jobs, progress, name):
-    """Describe ``jobs[s]`` = [(r_cut, sigma, scaling, displacement, missing, seed,
+    """Describe ``jobs[s]`` = [(r_cut, sigma, scaling, displacement, missing, strain, seed,
     realisation), ...] of every structure ``s``, or load them from the cache."""
     key = _recipe_key(recipe)
     path = Path(cache_dir) / f"{name.replace(' ', '_')}-{key}.npz"
@@ -146,7 +153,7 @@ def _build(recipe, structures, jobs, cache_dir, n_jobs, progress, name):
         order = sorted(range(len(structures)), key=lambda s: -len(structures[s][2]))
         blocks = [None] * len(structures)
         with get_context("fork").Pool(n_jobs or os.cpu_count(), initializer=_worker_init) as pool:
-            results = pool.imap(_describe_task, [(s, [j[:6] for j in jobs[s]]) for s in order])
+            results = pool.imap(_describe_task, [(s, [j[:7] for j in jobs[s]]) for s in order])
             for s, block in zip(order, tqdm(results, total=len(order), disable=not progress,
                                             desc=name, unit="structure")):
                 blocks[s] = block
@@ -158,9 +165,10 @@ def _build(recipe, structures, jobs, cache_dir, n_jobs, progress, name):
     rows = [(s, *job) for s in range(len(structures)) for job in jobs[s]]
     columns = list(zip(*rows))
     info = {"structure": np.array(columns[0], dtype=np.int64)}
-    for k, name_ in enumerate(("r_cut", "sigma", "scaling", "displacement", "missing"), 1):
+    for k, name_ in enumerate(("r_cut", "sigma", "scaling", "displacement", "missing", "strain"),
+                              1):
         info[name_] = np.array(columns[k], dtype=float)
-    info["realisation"] = np.array(columns[7], dtype=np.int64)
+    info["realisation"] = np.array(columns[8], dtype=np.int64)
     info["periodic"] = np.array([structures[s][1] for s in info["structure"]], dtype=bool)
     y = np.array([structures[s][0] for s in info["structure"]], dtype=np.int64)
     return DescriptorSet(X, y, info, key)
@@ -185,7 +193,7 @@ def pristine_set(cache_dir, *, n_jobs=None, progress=True):
     settings = [(r, s, k) for r in R_CUTS for s in SIGMAS for k in SCALINGS]
     recipe = {"kind": "pristine", "settings": settings, "version": 1}
     structures = base_structures(periodic_supercells=False)
-    jobs = [[(r, g, k, 0.0, 0.0, 0, 0) for r, g, k in settings] for _ in structures]
+    jobs = [[(r, g, k, 0.0, 0.0, 0.0, 0, 0) for r, g, k in settings] for _ in structures]
     return _build(recipe, structures, jobs, cache_dir, n_jobs, progress, "pristine set")
 
 
@@ -215,10 +223,32 @@ def defect_set(levels, cache_dir, *, realisations=10, seed=PROTOCOL_SEED, n_jobs
               "version": 1}
 
     structures = base_structures(periodic_supercells=True)
-    jobs = [[(*CENTRAL, d, m, _seed(seed, class_id, s, d, m, r), r)
+    jobs = [[(*CENTRAL, d, m, 0.0, _seed(seed, class_id, s, d, m, r), r)
              for (d, m) in levels for r in range(realisations)]
             for s, (class_id, _, _) in enumerate(structures)]
     return _build(recipe, structures, jobs, cache_dir, n_jobs, progress, "defect set")
+
+
+def strained_set(cache_dir, *, max_strain=0.04, copies=8, seed=3000, n_jobs=None,
+                 progress=True):
+    """Randomly strained copies of the 396 pristine-set structures at the central setting.
+
+    Each copy gets a random diagonal strain of up to ``max_strain`` per axis (along the cell
+    vectors for periodic structures, Cartesian axes for clusters, the tube axis only for
+    nanotubes: their radius is what defines the class).
+
+    Returns
+    -------
+    DescriptorSet
+        len = 396 * copies.
+    """
+    recipe = {"kind": "strained", "max_strain": max_strain, "copies": copies, "seed": seed,
+              "version": 1}
+    structures = base_structures(periodic_supercells=False)
+    jobs = [[(*CENTRAL, 0.0, 0.0, max_strain, _seed(seed, class_id, s, max_strain, 0.0, r), r)
+             for r in range(copies)]
+            for s, (class_id, _, _) in enumerate(structures)]
+    return _build(recipe, structures, jobs, cache_dir, n_jobs, progress, "strained set")
 
 
 def _seed(seed, class_id, structure, displacement, missing, realisation):

@@ -136,6 +136,9 @@ def main(argv=None):
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                         help="add defective copies to the training data (default: yes)")
     parser.add_argument("--augment-realisations", type=int, default=2)
+    parser.add_argument("--strain-copies", type=int, default=0,
+                        help="add this many randomly strained (<= 4 %%) copies of every pristine "
+                             "structure to the training data (seed 3000; default 0: none)")
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2.16e-4, help="Adam learning rate")
@@ -173,6 +176,12 @@ def main(argv=None):
                        "augment_realisations": args.augment_realisations,
                        "selection_sha256": selection.sha256(), "selection_levels":
                        SELECTION_LEVELS, "selection_seed": SELECTION_SEED})
+    if args.strain_copies:
+        strained = dataset.strained_set(args.cache, copies=args.strain_copies, n_jobs=args.n_jobs)
+        X_train = np.concatenate([X_train, strained.X])
+        y_train = np.concatenate([y_train, strained.y])
+        record.update({"strained_sha256": strained.sha256(), "strained_recipe": strained.key,
+                       "strain_copies": args.strain_copies, "max_strain": 0.04, "strain_seed": 3000})
     print(f"training on {len(y_train)}, validating on {len(y_val)} descriptors, device {device}")
     network, history = fit(X_train, y_train, X_val, y_val, epochs=args.epochs,
                            batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=device,
