@@ -137,12 +137,10 @@ class ARISEModel:
         if n_features != meta["architecture"]["widths"][0]:
             raise ModelError(f"{path}: descriptor parameters give {n_features} features but the "
                              f"network takes {meta['architecture']['widths'][0]}.")
-        known = {p.key: p for p in load_prototypes()}
-        if meta.get("class_set", "arise-108") == "arise-108":
-            if [p.key for p in load_prototypes()] != classes:
-                raise ModelError(f"{path}: its class list is not the 108 prototypes in this "
-                                 "package's order (class_set 'arise-108').")
-        self.prototypes = tuple(known.get(key) for key in classes)
+        if meta.get("class_set", "arise-108") == "arise-108" and \
+                [p.key for p in load_prototypes()] != classes:
+            raise ModelError(f"{path}: its class list is not the 108 prototypes in this "
+                             "package's order (class_set 'arise-108').")
 
     @property
     def classes(self):
