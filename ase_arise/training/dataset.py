@@ -109,12 +109,14 @@ def _recipe_key(recipe):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _worker_init():
+def _worker_init(structures):
+    """Start a worker process: one numba thread (the pool is the parallelism), the structures."""
     import numba
     numba.set_num_threads(1)
+    _STRUCTURES[:] = structures
 
 
-# The structures of the set being built, inherited by the forked worker processes.
+# The structures of the set being built, in the process that describes them.
 _STRUCTURES = []
 
 
@@ -141,6 +143,18 @@ def _describe_task(task):
     return np.array(rows)
 
 
+def _describe_all(structures, tasks, n_jobs):
+    """Yield the descriptor block of each task, in order, from ``n_jobs`` processes."""
+    if n_jobs == 1:
+        _STRUCTURES[:] = structures
+        yield from map(_describe_task, tasks)
+        return
+    # "spawn", not "fork": forking a process whose numba/onnxruntime thread pools have run
+    # deadlocks the children
+    with get_context("spawn").Pool(n_jobs, _worker_init, (structures,)) as pool:
+        yield from pool.imap(_describe_task, tasks)
+
+
 def _build(recipe, structures, jobs, cache_dir, n_jobs, progress, name):
     """Describe ``jobs[s]`` = [(r_cut, sigma, scaling, displacement, missing, strain, seed,
     realisation), ...] of every structure ``s``, or load them from the cache."""
@@ -149,14 +163,13 @@ def _build(recipe, structures, jobs, cache_dir, n_jobs, progress, name):
     if path.exists():
         X = np.load(path)["X"]
     else:
-        _STRUCTURES[:] = structures
         order = sorted(range(len(structures)), key=lambda s: -len(structures[s][2]))
+        tasks = [(s, [j[:7] for j in jobs[s]]) for s in order]
         blocks = [None] * len(structures)
-        with get_context("fork").Pool(n_jobs or os.cpu_count(), initializer=_worker_init) as pool:
-            results = pool.imap(_describe_task, [(s, [j[:7] for j in jobs[s]]) for s in order])
-            for s, block in zip(order, tqdm(results, total=len(order), disable=not progress,
-                                            desc=name, unit="structure")):
-                blocks[s] = block
+        results = _describe_all(structures, tasks, n_jobs or os.cpu_count())
+        for s, block in zip(order, tqdm(results, total=len(order), disable=not progress,
+                                        desc=name, unit="structure")):
+            blocks[s] = block
         X = np.concatenate(blocks)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.stem + ".partial.npz")
