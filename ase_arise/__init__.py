@@ -4,7 +4,8 @@ The core package: the 108-class prototype library (:mod:`ase_arise.prototypes`),
 descriptor (:mod:`ase_arise.descriptor`, an averaged SOAP of the d_NN-scaled species-pair
 substructures that reproduces QUIP's descriptor as used by Leitherer, Ziletti and Ghiringhelli,
 npj Comput. Mater. 7, 2021), the shipped Bayesian network (:mod:`ase_arise.model`) and
-:func:`classify`. Nothing here imports OVITO; the OVITO adapter is ``ovito_arise``.
+:func:`classify`, strided pattern matching (:func:`spm`), per-atom labels (:func:`label`) and
+the calculator-style :class:`ARISE`. Nothing here imports OVITO; the OVITO adapter is ``ovito_arise``.
 
 >>> from ase.build import bulk
 >>> from ase_arise import classify
@@ -13,6 +14,7 @@ npj Comput. Mater. 7, 2021), the shipped Bayesian network (:mod:`ase_arise.model
 
 """
 
+from .calculator import ARISE
 from .classify import Classification, classify, representations
 from .defects import defective_copy, displace_atoms, remove_atoms
 from .descriptor import (
@@ -23,13 +25,20 @@ from .descriptor import (
     nearest_neighbor_distances,
 )
 from .errors import AriseError, InputError, IsolatedAtomsWarning, ModelError
+from .labels import AtomLabels, label
 from .model import ARISEModel, Prediction
 from .prototypes import N_CLASSES, Prototype, class_names, get_prototype, load_prototypes
+from .spm import SPMResult, spm
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ARISE",
     "ARISEDescriptor",
+    "AtomLabels",
+    "SPMResult",
+    "label",
+    "spm",
     "ARISEModel",
     "Classification",
     "Prediction",

@@ -328,33 +328,40 @@ class ARISEDescriptor:
         """
         return self.basis.power_spectrum(np.asarray(pair_sums)).mean(axis=0)
 
-    def atomic_coefficients(self, atoms, *, length_unit=None):
+    def atomic_coefficients(self, atoms, *, length_unit=None, centers=None):
         """Per-atom expansion coefficients towards each species (for strided pattern matching).
 
         Parameters
         ----------
         atoms : ase.Atoms
-        length_unit : None, float or ndarray of shape (n_atoms,), optional
+        length_unit : None, float or ndarray of shape (n_centers,) or (n_centers, n_species)
             Length (Å) that each atom's neighbourhood is scaled by, before ``extrinsic_scaling``.
             None: the structure's own d_NN of each species pair (as in :meth:`create`); a float:
-            one d_NN for everything; an array: a local d_NN per atom.
+            one d_NN for everything; an array: a local d_NN per atom, or per atom and neighbour
+            species (species in increasing atomic number; NaN leaves that pair out).
+        centers : None or array_like of int, optional
+            Indices of the atoms to compute (default: all); their neighbours are always all
+            atoms of the structure.
 
         Returns
         -------
         AtomicCoefficients
+            Rows in the order of ``centers``.
         """
         positions, numbers_, cell, pbc = check_atoms(atoms)
         wrapped = wrap_positions(positions, cell, pbc)
         species = [int(z) for z in np.unique(numbers_)]
-        n, s = len(wrapped), len(species)
+        centers = np.arange(len(wrapped)) if centers is None else np.asarray(centers, np.int64)
+        n, s = len(centers), len(species)
         if length_unit is None:
             dnn = self._pair_dnn(wrapped, numbers_, cell, pbc)
-            units = np.array([[dnn[z, b] for b in species] for z in numbers_]).reshape(n, s)
+            units = np.array([[dnn[z, b] for b in species]
+                              for z in numbers_[centers]]).reshape(n, s)
         else:
-            per_atom = np.broadcast_to(np.asarray(length_unit, dtype=np.float64), (n,))
-            if not (np.isfinite(per_atom).all() and (per_atom > 0).all()):
+            units = np.asarray(length_unit, dtype=np.float64)
+            units = np.broadcast_to(units[:, None] if units.ndim == 1 else units, (n, s))
+            if np.isinf(units).any() or (units <= 0).any():
                 raise InputError("The 'length_unit' parameter must hold finite values > 0 (Å).")
-            units = np.repeat(per_atom[:, None], s, axis=1)
         units = units * self.extrinsic_scaling
         coefficients = np.zeros((n, s, self.basis.n_max, (self.basis.l_max + 1) ** 2))
         n_neighbors = np.zeros((n, s), dtype=np.int64)
@@ -364,7 +371,8 @@ class ARISEDescriptor:
                 continue
             rows = np.empty((int(usable.sum()),) + coefficients.shape[2:])
             _, n_neighbors[usable, j] = self._coefficients(
-                wrapped[usable], units[usable, j], wrapped[numbers_ == b], cell, pbc, out=rows)
+                wrapped[centers[usable]], units[usable, j], wrapped[numbers_ == b], cell, pbc,
+                out=rows)
             coefficients[usable, j] = rows
         return AtomicCoefficients(tuple(species), coefficients, n_neighbors, units)
 
