@@ -12,7 +12,7 @@ from ase.calculators.calculator import BaseCalculator
 
 from .classify import _model, classify
 from .labels import label
-from .spm import MODES, spm
+from .spm import DEFAULT_TOLERANCE, MODES, spm
 
 
 class ARISE(BaseCalculator):
@@ -32,7 +32,9 @@ class ARISE(BaseCalculator):
         SPM step (Å).
     n_samples : int, optional
         MC-dropout passes (default: the model's).
-    mode : {"fast", "exact"}, default="fast"
+    tolerance : float or None, default=0.01
+        Adaptive MC-dropout sampling of SPM boxes (see :func:`ase_arise.spm`).
+    mode : {"auto", "fast", "exact"}, default="auto"
         SPM box descriptors (see :mod:`ase_arise.spm`).
     min_atoms : int, default=50
         Boxes with fewer atoms have no prediction.
@@ -45,10 +47,10 @@ class ARISE(BaseCalculator):
         "entropy", "atom_class_id", "atom_probability", "atom_mutual_information"]
     name = "arise"
 
-    def __init__(self, *, model=None, box=16.0, stride=4.0, n_samples=None, mode="fast",
-                 min_atoms=50, random_state=0):
+    def __init__(self, *, model=None, box=16.0, stride=4.0, n_samples=None,
+                 tolerance=DEFAULT_TOLERANCE, mode="auto", min_atoms=50, random_state=0):
         super().__init__(parameters=dict(box=box, stride=stride, n_samples=n_samples,
-                                         mode=mode, min_atoms=min_atoms,
+                                         tolerance=tolerance, mode=mode, min_atoms=min_atoms,
                                          random_state=random_state))
         self.model = _model(model)
         if mode not in MODES:

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
+from ase.geometry import complete_cell
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from ._validation import check_atoms, check_scalar
 from .errors import InputError, IsolatedAtomsWarning
-from .neighbors import CellList, periodic_images, wrap_positions
+from .neighbors import CellList, cell_heights, periodic_images, wrap_positions
 from .soap import SOAPBasis
 
 DEFAULT_BINS = 100
@@ -66,6 +67,15 @@ def dnn_from_distances(distances, bins=DEFAULT_BINS):
     return float(np.median(distances[inside]))
 
 
+def _sample_volume(points, cell, pbc):
+    """Volume (Å^3) of the periodic cell's extent along periodic axes and of the points'
+    bounding box along open ones (at least 1 Å thick)."""
+    full = complete_cell(cell)
+    frac = np.linalg.solve(full.T, points.T).T
+    extent = np.where(pbc, 1.0, np.ptp(frac, axis=0))
+    return float(np.prod(np.maximum(extent * cell_heights(full), 1.0)))
+
+
 def _nearest_distances(centres, points, cell, pbc):
     """Distance from each centre to its nearest point at non-zero distance, images included (Å).
 
@@ -77,9 +87,11 @@ def _nearest_distances(centres, points, cell, pbc):
         reach = np.inf
         images = points
     else:
-        # An atom's own image lies one lattice vector away: start there, widen until every
-        # answer lies inside the image shell (then no image farther out can be nearer).
-        reach = float(np.linalg.norm(cell[pbc], axis=1).min())
+        # Start at a few mean atomic spacings (or one lattice vector, where an atom's own image
+        # lies), widen until every answer lies inside the image shell (then no image farther
+        # out can be nearer).
+        spacing = (_sample_volume(points, cell, pbc) / len(points)) ** (1 / 3)
+        reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), 3.0 * spacing)
     while True:
         if np.isfinite(reach):
             images = periodic_images(points, cell, pbc, reach)[0]

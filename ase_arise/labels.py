@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 
 from ._validation import check_atoms, check_scalar
 from .neighbors import periodic_images, wrap_positions
-from .spm import SPMResult, box_grid, match_boxes
+from .spm import DEFAULT_TOLERANCE, SPMResult, box_grid, match_boxes
 
 # Names of the per-atom arrays written to ``atoms.arrays``.
 ARRAY_CLASS = "arise_class"
@@ -98,16 +98,16 @@ def nearest_boxes(atoms, result):
     return box
 
 
-def label(atoms, *, box=16.0, stride=4.0, mode="fast", per_atom=False, axes=None, model=None,
-          n_samples=None, min_atoms=50, probabilities=False, random_state=0, inplace=False,
-          progress=False):
+def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
+          n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, probabilities=False,
+          random_state=0, inplace=False, progress=False):
     """Per-atom prototype, probability and uncertainty from strided pattern matching.
 
     Parameters
     ----------
     atoms : ase.Atoms
         The sample (positions in Å; ``atoms.pbc`` per axis).
-    box, stride, mode, axes, model, n_samples, min_atoms, random_state, progress
+    box, stride, mode, axes, model, n_samples, tolerance, min_atoms, random_state, progress
         As in :func:`ase_arise.spm.spm` (box and stride in Å).
     per_atom : bool, default=False
         One box centred on every atom instead of the strided grid (``stride`` unused): exact
@@ -133,8 +133,8 @@ def label(atoms, *, box=16.0, stride=4.0, mode="fast", per_atom=False, axes=None
     else:
         centres, shape = box_grid(atoms, box=box, stride=stride, axes=axes)
     result = match_boxes(atoms, centres, shape, box=box, stride=stride, mode=mode, model=model,
-                         n_samples=n_samples, min_atoms=min_atoms, random_state=random_state,
-                         progress=progress)
+                         n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms,
+                         random_state=random_state, progress=progress)
     if per_atom:
         box_index = np.where(result.valid, np.arange(len(positions)), -1)
     else:

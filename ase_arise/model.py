@@ -28,6 +28,8 @@ from .prototypes import load_prototypes
 FORMAT = "arise-model/1"
 DEFAULT_MODEL_NAME = "arise-108.onnx"
 LOG_BASE = 2
+# Passes per block of adaptive MC-dropout sampling (ARISEModel.predict, tolerance=...).
+ADAPTIVE_BLOCK = 10
 
 
 def default_model_path():
@@ -54,13 +56,16 @@ class Prediction:
     mutual_information : ndarray of shape (N,), float64
         H[mean p] - mean H[p_t], bits (>= 0).
     n_samples : int
-        Number of forward passes T.
+        Number of forward passes T asked for.
+    passes : ndarray of shape (N,), int64
+        Passes each input got (``n_samples`` unless sampling was adaptive).
     """
 
     probabilities: np.ndarray
     entropy: np.ndarray
     mutual_information: np.ndarray
     n_samples: int
+    passes: np.ndarray
 
 
 def _entropy_bits(p, axis=-1):
@@ -186,7 +191,8 @@ class ARISEModel:
             raise ValueError("descriptors contain NaN or infinite values.")
         return X
 
-    def predict(self, descriptors, *, n_samples=None, random_state=None, batch_size=256):
+    def predict(self, descriptors, *, n_samples=None, random_state=None, batch_size=256,
+                tolerance=None):
         """MC-dropout prediction for descriptors.
 
         Parameters
@@ -199,6 +205,12 @@ class ARISEModel:
             ``batch_size`` or the number of threads.
         batch_size : int, default=256
             Inputs per onnxruntime call (memory ~ batch_size * T * 512 floats).
+        tolerance : float, optional
+            Adaptive sampling: passes run in blocks of ``ADAPTIVE_BLOCK``, and an input stops
+            once a block changed its top class not at all, its mean probabilities by less than
+            ``tolerance`` and its MI by less than ``tolerance`` bits (at most ``n_samples``
+            passes). None: every input gets ``n_samples`` passes. An input's result depends on
+            its own descriptor and the seed only.
 
         Returns
         -------
@@ -209,17 +221,40 @@ class ARISEModel:
             n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True)
         batch_size = check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1,
                                   low_inclusive=True)
-        feeds = {f"mask_{k}": m for k, m in enumerate(self.masks(n_samples, random_state))}
-        mean = np.empty((len(X), self.widths[-1]))
-        expected_entropy = np.empty(len(X))
-        for start in range(0, len(X), batch_size):
-            block = X[start:start + batch_size]
-            (p,) = self._session.run(["probabilities"], {"descriptors": block, **feeds})
-            p = p.astype(np.float64)
-            mean[start:start + len(block)] = p.mean(axis=0)
-            expected_entropy[start:start + len(block)] = _entropy_bits(p).mean(axis=0)
+        if tolerance is not None:
+            tolerance = check_scalar(tolerance, "tolerance", low=0.0, low_inclusive=True)
+        masks = self.masks(n_samples, random_state)
+        block = n_samples if tolerance is None else ADAPTIVE_BLOCK
+        sum_p = np.zeros((len(X), self.widths[-1]))
+        sum_entropy = np.zeros(len(X))
+        passes = np.zeros(len(X), dtype=np.int64)
+        active = np.arange(len(X))
+        previous = None
+        for first in range(0, n_samples, block):
+            feeds = {f"mask_{k}": m[first:first + block] for k, m in enumerate(masks)}
+            for start in range(0, len(active), batch_size):
+                rows = active[start:start + batch_size]
+                (p,) = self._session.run(["probabilities"], {"descriptors": X[rows], **feeds})
+                p = p.astype(np.float64)
+                sum_p[rows] += p.sum(axis=0)
+                sum_entropy[rows] += _entropy_bits(p).sum(axis=0)
+            passes[active] += len(feeds["mask_0"])
+            mean = sum_p[active] / passes[active, None]
+            mutual_information = _entropy_bits(mean) - sum_entropy[active] / passes[active]
+            if previous is not None:
+                old_mean, old_mi = previous
+                converged = ((mean.argmax(axis=1) == old_mean.argmax(axis=1))
+                             & (np.abs(mean - old_mean).max(axis=1) < tolerance)
+                             & (np.abs(mutual_information - old_mi) < tolerance))
+                active, mean, mutual_information = (
+                    active[~converged], mean[~converged], mutual_information[~converged])
+            if tolerance is None or not len(active):
+                break
+            previous = mean, mutual_information
+        mean = sum_p / passes[:, None]
         entropy = _entropy_bits(mean)
-        return Prediction(mean, entropy, np.maximum(entropy - expected_entropy, 0.0), n_samples)
+        return Prediction(mean, entropy, np.maximum(entropy - sum_entropy / passes, 0.0),
+                          n_samples, passes)
 
     def representations(self, descriptors, *, layer=1, batch_size=1024):
         """Hidden-layer activations before ReLU, with dropout off (the mean network).

@@ -43,6 +43,13 @@ def wrap_positions(positions, cell, pbc):
     return frac @ full
 
 
+def cell_heights(cell):
+    """Distances (Å) between opposite faces of the cell, one per axis (a complete cell)."""
+    full = np.asarray(cell, dtype=np.float64)
+    return abs(np.linalg.det(full)) / np.linalg.norm(np.cross(full[[1, 2, 0]], full[[2, 0, 1]]),
+                                                    axis=1)
+
+
 def periodic_images(positions, cell, pbc, cutoff):
     """Points within ``cutoff`` of the wrapped sample: the atoms and their periodic images.
 
@@ -67,9 +74,7 @@ def periodic_images(positions, cell, pbc, cutoff):
     if not np.any(pbc) or n == 0:
         return positions.copy(), np.arange(n, dtype=np.int64)
     full = complete_cell(cell)
-    volume = abs(np.linalg.det(full))
-    heights = np.array([volume / np.linalg.norm(np.cross(full[(k + 1) % 3], full[(k + 2) % 3]))
-                        for k in range(3)])
+    heights = cell_heights(full)
     reach = np.where(pbc, np.ceil(cutoff / heights), 0).astype(int)
     frac = np.linalg.solve(full.T, positions.T).T
     margin = cutoff / heights

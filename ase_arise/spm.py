@@ -7,7 +7,7 @@ periodic images fill them); along open axes they cover the atoms' bounding box. 
 scanned when it is periodic or at least one box long, so a slab gets a 2D scan, a rod a 1D
 scan, a bulk sample a 3D scan; ``axes`` forces a choice.
 
-Two modes give each box its descriptor:
+Two modes give each box its descriptor, and ``"auto"`` (the default) picks one per sample:
 
 ``"exact"``
     The paper's: the box's atoms are cut out as a non-periodic cluster and described on their
@@ -19,6 +19,11 @@ Two modes give each box its descriptor:
     median, over the atom and its 15 nearest atoms of the same species, of their distances to
     the nearest atom of the neighbour species (docs/DECISIONS.md: grains of one sample differ in
     d_NN by far more than the +-5 % the network was trained on).
+``"auto"``
+    Fast for samples periodic along all three axes (MD snapshots: the size that needs speed, and
+    every atom has a bulk-like environment, as in the periodic training cells); exact as soon
+    as one axis is open (slabs, clusters, nanoparticles: fast boxes there mix free-surface
+    environments into shapes no training structure has; docs/DECISIONS.md).
 
 Boxes are processed in slabs of the scan, so memory grows with the slab, not with the sample.
 """
@@ -39,12 +44,14 @@ from ._validation import check_atoms, check_scalar
 from .classify import _model
 from .descriptor import _nearest_distances
 from .errors import InputError, IsolatedAtomsWarning
-from .neighbors import CellList, periodic_images, wrap_positions
+from .neighbors import CellList, cell_heights, periodic_images, wrap_positions
 
-MODES = ("fast", "exact")
+MODES = ("auto", "fast", "exact")
 # Atoms of the same species whose distances to their nearest neighbour define an atom's local
 # d_NN in fast mode (the atom itself included).
 N_LOCAL = 16
+# Adaptive MC-dropout sampling of SPM boxes (ARISEModel.predict's tolerance; docs/DECISIONS.md).
+DEFAULT_TOLERANCE = 0.01
 # Box accumulators of one slab stay below this many float64 numbers (~128 MB).
 _SLAB_VALUES = 16_000_000
 
@@ -73,9 +80,13 @@ class SPMResult:
     stride : float or None
         Scan step (Å); None for boxes centred on the atoms.
     mode : str
-        "fast" or "exact".
+        "fast" or "exact" (the mode used, also when "auto" chose it).
     n_samples : int
-        MC-dropout passes.
+        MC-dropout passes (at most, with adaptive sampling).
+    tolerance : float or None
+        Adaptive-sampling tolerance (None: every box got ``n_samples`` passes).
+    passes : ndarray of shape (n_boxes,), int64
+        MC-dropout passes each box got (0 without a prediction).
     min_atoms : int
         Boxes with fewer atoms have no prediction.
     """
@@ -91,6 +102,8 @@ class SPMResult:
     stride: float
     mode: str
     n_samples: int
+    tolerance: float
+    passes: np.ndarray
     min_atoms: int
 
     @property
@@ -207,9 +220,7 @@ def box_grid(atoms, *, box=16.0, stride=4.0, axes=None):
     positions, _, cell, pbc = check_atoms(atoms)
     full = complete_cell(cell)
     frac = np.linalg.solve(full.T, wrap_positions(positions, cell, pbc).T).T
-    volume = abs(np.linalg.det(full))
-    heights = np.array([volume / np.linalg.norm(np.cross(full[(k + 1) % 3], full[(k + 2) % 3]))
-                        for k in range(3)])
+    heights = cell_heights(full)
     lengths = np.linalg.norm(full, axis=1)
     extent = np.where(pbc, heights, (frac.max(axis=0) - frac.min(axis=0)) * heights)
     if axes is None:
@@ -285,8 +296,8 @@ def local_length_units(atoms, *, n_local=N_LOCAL):
     return species, units
 
 
-def spm(atoms, *, box=16.0, stride=4.0, mode="fast", axes=None, model=None, n_samples=None,
-        min_atoms=50, random_state=0, progress=False):
+def spm(atoms, *, box=16.0, stride=4.0, mode="auto", axes=None, model=None, n_samples=None,
+        tolerance=DEFAULT_TOLERANCE, min_atoms=50, random_state=0, progress=False):
     """Strided pattern matching: classify every box of a scan over the sample.
 
     Parameters
@@ -297,14 +308,18 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="fast", axes=None, model=None, n_sa
         Box edge (Å). The paper used 16 Å; boxes should hold >= 100 atoms.
     stride : float, default=4.0
         Step between box centres (Å); the paper used 1 Å for slabs, 2-3 Å for bulk.
-    mode : {"fast", "exact"}, default="fast"
+    mode : {"auto", "fast", "exact"}, default="auto"
         How each box is described (module docstring).
     axes : None or sequence of int, optional
         Cell axes to scan (see :func:`box_grid`).
     model : None, path or ARISEModel
         None: the shipped 108-class model.
     n_samples : int, optional
-        MC-dropout passes (default: the model's).
+        MC-dropout passes (default: the model's); the most a box gets.
+    tolerance : float or None, default=0.01
+        Adaptive sampling (:meth:`ARISEModel.predict`): a box stops once a block of 10 passes
+        moves its probabilities and its MI (bits) by less than this and keeps its top class.
+        None: every box gets ``n_samples`` passes.
     min_atoms : int, default=50
         Boxes with fewer atoms get no prediction (NaN), with one warning giving the count.
     random_state : None, int or numpy.random.Generator, default=0
@@ -318,12 +333,12 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="fast", axes=None, model=None, n_sa
     """
     centres, shape = box_grid(atoms, box=box, stride=stride, axes=axes)
     return match_boxes(atoms, centres, shape, box=box, stride=stride, mode=mode, model=model,
-                       n_samples=n_samples, min_atoms=min_atoms, random_state=random_state,
-                       progress=progress)
+                       n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms,
+                       random_state=random_state, progress=progress)
 
 
-def match_boxes(atoms, centres, shape, *, box, stride, mode="fast", model=None, n_samples=None,
-                min_atoms=50, random_state=0, progress=False):
+def match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None, n_samples=None,
+                tolerance=DEFAULT_TOLERANCE, min_atoms=50, random_state=0, progress=False):
     """Classify the boxes of edge ``box`` (Å) at ``centres`` (Å); see :func:`spm`.
 
     ``centres`` must lie inside the cell along periodic axes (as from :func:`box_grid`, or
@@ -338,6 +353,8 @@ def match_boxes(atoms, centres, shape, *, box, stride, mode="fast", model=None, 
     n_samples = net.default_n_samples if n_samples is None else check_scalar(
         n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True)
     positions, numbers_, cell, pbc = check_atoms(atoms)
+    if mode == "auto":
+        mode = "fast" if pbc.all() else "exact"
     wrapped = wrap_positions(positions, cell, pbc)
     half = box / 2
     points, index = periodic_images(wrapped, cell, pbc, half * math.sqrt(3))
@@ -374,15 +391,18 @@ def match_boxes(atoms, centres, shape, *, box, stride, mode="fast", model=None, 
     probabilities = np.full((n_boxes, len(net.class_names)), np.nan, dtype=np.float32)
     mutual_information = np.full(n_boxes, np.nan)
     entropy = np.full(n_boxes, np.nan)
+    passes = np.zeros(n_boxes, dtype=np.int64)
     if valid.any():
         prediction = net.predict(descriptors[valid], n_samples=n_samples,
-                                 random_state=random_state)
+                                 random_state=random_state, tolerance=tolerance)
         probabilities[valid] = prediction.probabilities
         mutual_information[valid] = prediction.mutual_information
         entropy[valid] = prediction.entropy
+        passes[valid] = prediction.passes
     return SPMResult(np.array(centres, dtype=np.float64), tuple(shape), probabilities,
                      mutual_information, entropy, n_atoms, tuple(net.class_names), box,
-                     None if stride is None else float(stride), mode, n_samples, min_atoms)
+                     None if stride is None else float(stride), mode, n_samples, tolerance,
+                     passes, min_atoms)
 
 
 def _fast_descriptors(atoms, calculator, species, numbers_, units, centres, half, points, index):
