@@ -7,6 +7,7 @@ Used by the tests, the examples and the benchmarks; each atom carries its true l
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
+from ase.data import atomic_numbers
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
@@ -37,8 +38,8 @@ def polycrystal(length=40.0, grains=("fcc", "bcc", "hcp", "diamond"), *, symbol=
     symbol : str, default="Fe"
         Element of every atom (the grains differ in structure only).
     min_distance : float, default=0.7
-        Of two atoms from different grains closer than this fraction of the smaller
-        nearest-neighbour distance, one is removed.
+        Of two atoms closer than this fraction of the smallest nearest-neighbour distance of
+        the grain structures (where grains meet), one is removed.
     random_state : None, int or numpy.random.Generator, default=0
         Grain centres and orientations.
 
@@ -62,13 +63,17 @@ def polycrystal(length=40.0, grains=("fcc", "bcc", "hcp", "diamond"), *, symbol=
     seed_images = (seeds[:, None, :] + shifts[None]).reshape(-1, 3)
     owner = cKDTree(seed_images)
     zero_shift = int(np.flatnonzero(~shifts.any(axis=1))[0])
+    radii = _grain_radii(owner, len(grains), len(shifts), length)
     positions, grain_of = [], []
     for g, structure in enumerate(grains):
         crystal, constants = GRAIN_STRUCTURES[structure]
         unit = bulk(symbol, crystal, orthorhombic=True, **constants)
-        reps = np.ceil(2 * length * np.sqrt(3) / unit.cell.lengths()).astype(int) + 1
-        block = unit.repeat(tuple(reps))
-        points = block.positions - block.cell.sum(axis=0) / 2
+        reps = np.ceil(2 * radii[g] / unit.cell.lengths()).astype(int) + 1
+        translations = np.stack(np.meshgrid(*[np.arange(n) for n in reps], indexing="ij"),
+                                axis=-1).reshape(-1, 3) @ unit.cell.array
+        points = (translations[:, None, :] + unit.positions[None]).reshape(-1, 3)
+        points -= (reps @ unit.cell.array) / 2
+        points = points[np.linalg.norm(points, axis=1) <= radii[g]]
         points = Rotation.random(random_state=rng).apply(points) + seeds[g]
         # the lattice points in this seed's own Voronoi cell (not an image's), then wrapped
         _, nearest = owner.query(points)
@@ -78,11 +83,25 @@ def polycrystal(length=40.0, grains=("fcc", "bcc", "hcp", "diamond"), *, symbol=
     positions = np.concatenate(positions)
     grain_of = np.concatenate(grain_of)
     d_min = min(_nn_distance(*GRAIN_STRUCTURES[s]) for s in grains)
-    keep = _drop_close_pairs(positions, grain_of, length, min_distance * d_min)
-    atoms = Atoms(symbol * int(keep.sum()), positions=positions[keep], cell=cell, pbc=True)
+    keep = _drop_close_pairs(positions, length, min_distance * d_min)
+    atoms = Atoms(numbers=np.full(int(keep.sum()), atomic_numbers[symbol]),
+                  positions=positions[keep], cell=cell, pbc=True)
     atoms.arrays["grain"] = grain_of[keep].astype(np.int64)
     atoms.info["grains"] = list(grains)
     return atoms
+
+
+def _grain_radii(owner, n_grains, n_images, length, grid=24):
+    """Radius (Å) around each seed that holds its whole Voronoi cell, from a coarse grid.
+
+    A grid point owned by an image of seed g lies, shifted back, in g's cell at the distance
+    from that image."""
+    ticks = (np.arange(grid) + 0.5) * length / grid
+    points = np.stack(np.meshgrid(ticks, ticks, ticks, indexing="ij"), axis=-1).reshape(-1, 3)
+    distance, nearest = owner.query(points)
+    margin = np.sqrt(3) * length / grid
+    return [distance[nearest // n_images == g].max(initial=0.0) + margin
+            for g in range(n_grains)]
 
 
 def _nn_distance(crystal, constants):
@@ -92,12 +111,14 @@ def _nn_distance(crystal, constants):
     return float(distances[distances > 1e-6].min())
 
 
-def _drop_close_pairs(positions, grain_of, length, cutoff):
-    """Keep-mask removing, of every cross-grain pair closer than ``cutoff``, the later atom."""
+def _drop_close_pairs(positions, length, cutoff):
+    """Keep-mask removing, of every pair closer than ``cutoff`` (Å), the later atom.
+
+    Such pairs only occur where grains meet, including a grain and its own periodic image."""
     tree = cKDTree(positions, boxsize=length)
     keep = np.ones(len(positions), dtype=bool)
     for i, j in sorted(tree.query_pairs(cutoff)):
-        if grain_of[i] != grain_of[j] and keep[i] and keep[j]:
+        if keep[i] and keep[j]:
             keep[j] = False
     return keep
 

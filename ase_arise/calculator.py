@@ -11,6 +11,7 @@
 from ase.calculators.calculator import BaseCalculator
 
 from .classify import _model, classify
+from .errors import InputError
 from .labels import label
 from .spm import DEFAULT_TOLERANCE, MODES, spm
 
@@ -54,7 +55,7 @@ class ARISE(BaseCalculator):
                                          random_state=random_state))
         self.model = _model(model)
         if mode not in MODES:
-            raise ValueError(f"The 'mode' parameter must be one of {MODES}. Got {mode!r}.")
+            raise InputError(f"The 'mode' parameter must be one of {MODES}. Got {mode!r}.")
 
     def classify(self, atoms, **kwargs):
         """:func:`ase_arise.classify` with this object's model, n_samples and random_state."""

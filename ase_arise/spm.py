@@ -412,21 +412,22 @@ def _fast_descriptors(atoms, calculator, species, numbers_, units, centres, half
     coefficients = calculator.atomic_coefficients(atoms, length_unit=units[needed],
                                                   centers=needed)
     width = coefficients.coefficients[0].size
-    values = np.concatenate([coefficients.coefficients.reshape(len(needed), width),
-                             coefficients.n_neighbors.astype(np.float64)], axis=1)
-    sums = np.zeros((len(centres), n_species, width + n_species))
+    values = coefficients.coefficients.reshape(len(needed), width)  # a view: no copy
+    neighbors = coefficients.n_neighbors.astype(np.float64)
+    sums = np.zeros((len(centres), n_species, width))
+    neighbor_sums = np.zeros((len(centres), n_species, n_species))
     counts = np.zeros(len(centres), dtype=np.int64)
     for a, z in enumerate(species):
         mine = numbers_[index] == z
         if not mine.any():
             continue
         cells = CellList.build(points[mine], rows[mine], half)
-        _spm_kernels.box_sums(np.ascontiguousarray(centres), half, cells.points, cells.index,
-                              cells.cell_start, cells.origin, cells.step, cells.dims, values,
-                              sums[:, a], counts)
-    pair_sums = sums[:, :, :width].reshape(len(centres), n_species, n_species,
-                                            calculator.basis.n_max, -1)
-    has_pair = sums[:, :, width:] > 0
+        grid = (np.ascontiguousarray(centres), half, cells.points, cells.index, cells.cell_start,
+                cells.origin, cells.step, cells.dims)
+        _spm_kernels.box_sums(*grid, values, sums[:, a], counts)
+        _spm_kernels.box_sums(*grid, neighbors, neighbor_sums[:, a], np.zeros_like(counts))
+    pair_sums = sums.reshape(len(centres), n_species, n_species, calculator.basis.n_max, -1)
+    has_pair = neighbor_sums > 0
     spectra = calculator.basis.power_spectrum(pair_sums)
     n_pairs = has_pair.sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
