@@ -40,6 +40,7 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from . import _spm_kernels
+from ._random import check_random_state
 from ._validation import check_atoms, check_scalar
 from .classify import _model
 from .descriptor import _nearest_distances
@@ -52,7 +53,8 @@ MODES = ("auto", "fast", "exact")
 N_LOCAL = 16
 # Adaptive MC-dropout sampling of SPM boxes (ARISEModel.predict's tolerance; docs/DECISIONS.md).
 DEFAULT_TOLERANCE = 0.01
-# Box accumulators of one slab stay below this many float64 numbers (~128 MB).
+# Box accumulators of one slab stay below this many float64 numbers (~128 MB); each slab is
+# described and classified before the next, so memory grows with the slab, not the sample.
 _SLAB_VALUES = 16_000_000
 
 
@@ -361,9 +363,16 @@ def match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None, 
     calculator = net.descriptor()
     species = tuple(int(z) for z in np.unique(numbers_))
     units = local_length_units(atoms)[1] if mode == "fast" else None
+    if not isinstance(random_state, numbers.Integral):
+        # one seed for every slab: all boxes see the same dropout masks
+        random_state = int(check_random_state(random_state).integers(2 ** 63))
     n_boxes = len(centres)
-    descriptors = np.full((n_boxes, calculator.n_features), np.nan)
     n_atoms = np.zeros(n_boxes, dtype=np.int64)
+    valid = np.zeros(n_boxes, dtype=bool)
+    probabilities = np.full((n_boxes, len(net.class_names)), np.nan, dtype=np.float32)
+    mutual_information = np.full(n_boxes, np.nan)
+    entropy = np.full(n_boxes, np.nan)
+    passes = np.zeros(n_boxes, dtype=np.int64)
     slab = max(1, _SLAB_VALUES // (len(species) ** 2 * calculator.basis.n_max
                                    * (calculator.basis.l_max + 1) ** 2 + len(species) ** 2))
     order = np.argsort(centres[:, 0], kind="stable")
@@ -375,30 +384,28 @@ def match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None, 
             upper = centres[chunk].max(axis=0) + half
             near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
             if mode == "fast":
-                descriptors[chunk], n_atoms[chunk] = _fast_descriptors(
+                descriptors, n_atoms[chunk] = _fast_descriptors(
                     atoms, calculator, species, numbers_, units, centres[chunk], half,
                     points[near], index[near])
             else:
-                descriptors[chunk], n_atoms[chunk] = _exact_descriptors(
+                descriptors, n_atoms[chunk] = _exact_descriptors(
                     calculator, numbers_, centres[chunk], half, points[near], index[near],
                     min_atoms, bar)
+            ok = (n_atoms[chunk] >= min_atoms) & np.isfinite(descriptors).all(axis=1)
+            valid[chunk] = ok
+            if ok.any():
+                boxes = chunk[ok]
+                prediction = net.predict(descriptors[ok], n_samples=n_samples,
+                                         random_state=random_state, tolerance=tolerance)
+                probabilities[boxes] = prediction.probabilities
+                mutual_information[boxes] = prediction.mutual_information
+                entropy[boxes] = prediction.entropy
+                passes[boxes] = prediction.passes
             bar.update(len(chunk) if mode == "fast" else 0)
-    valid = (n_atoms >= min_atoms) & np.isfinite(descriptors).all(axis=1)
     if not valid.all():
         warnings.warn(f"{int((~valid).sum())} of {n_boxes} boxes hold fewer than {min_atoms} "
                       "atoms (or no neighbour pair) and have no prediction (NaN).",
                       IsolatedAtomsWarning, stacklevel=2)
-    probabilities = np.full((n_boxes, len(net.class_names)), np.nan, dtype=np.float32)
-    mutual_information = np.full(n_boxes, np.nan)
-    entropy = np.full(n_boxes, np.nan)
-    passes = np.zeros(n_boxes, dtype=np.int64)
-    if valid.any():
-        prediction = net.predict(descriptors[valid], n_samples=n_samples,
-                                 random_state=random_state, tolerance=tolerance)
-        probabilities[valid] = prediction.probabilities
-        mutual_information[valid] = prediction.mutual_information
-        entropy[valid] = prediction.entropy
-        passes[valid] = prediction.passes
     return SPMResult(np.array(centres, dtype=np.float64), tuple(shape), probabilities,
                      mutual_information, entropy, n_atoms, tuple(net.class_names), box,
                      None if stride is None else float(stride), mode, n_samples, tolerance,

@@ -85,28 +85,27 @@ def main(argv=None):
     names = {t.id: t.name for t in types.types}
     ptm = as_prototypes([names[i] for i in np.asarray(types)])
 
-    rows = [("PTM (all types)", ptm_seconds, ptm, None, None, None)]
-    context = multiprocessing.get_context("spawn")
-    for stride in args.stride:
-        options = dict(box=args.box, stride=stride, mode=args.mode, random_state=args.seed)
-        with context.Pool(1) as pool:
-            seconds, names_, passes, n_boxes, peak = pool.apply(_label_in_child,
-                                                                (atoms, options))
-        rows.append((f"ARISE box {args.box:g} Å stride {stride:g} Å", seconds, names_, peak,
-                     n_boxes, float(np.mean(passes))))
-
     print("| method | time (s) | atoms/s | × PTM time | peak memory (GB) | boxes | mean MC "
           "passes | accuracy all atoms | accuracy > 5 Å from boundary | fcc | bcc | hcp | "
           "diamond |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, seconds, found, peak, n_boxes, passes in rows:
-        correct = found == truth
-        per_grain = " | ".join(f"{correct[far & (truth == g)].mean():.3f}" for g in GRAINS)
-        print(f"| {name} | {seconds:.1f} | {len(atoms) / seconds:,.0f} | "
-              f"{seconds / ptm_seconds:.2f} | {'—' if peak is None else f'{peak:.2f}'} | "
-              f"{'—' if n_boxes is None else f'{n_boxes:,}'} | "
-              f"{'—' if passes is None else f'{passes:.1f}'} | {correct.mean():.3f} | "
-              f"{correct[far].mean():.3f} | {per_grain} |")
+    _print_row("PTM (all types)", ptm_seconds, ptm_seconds, ptm, truth, far)
+    context = multiprocessing.get_context("spawn")
+    for stride in args.stride:
+        options = dict(box=args.box, stride=stride, mode=args.mode, random_state=args.seed)
+        with context.Pool(1) as pool:
+            seconds, found, passes, n_boxes, peak = pool.apply(_label_in_child, (atoms, options))
+        _print_row(f"ARISE box {args.box:g} Å stride {stride:g} Å", seconds, ptm_seconds, found,
+                   truth, far, peak=f"{peak:.2f}", boxes=f"{n_boxes:,}",
+                   passes=f"{np.mean(passes):.1f}")
+
+
+def _print_row(name, seconds, ptm_seconds, found, truth, far, peak="—", boxes="—", passes="—"):
+    correct = found == truth
+    per_grain = " | ".join(f"{correct[far & (truth == g)].mean():.3f}" for g in GRAINS)
+    print(f"| {name} | {seconds:.1f} | {len(truth) / seconds:,.0f} | "
+          f"{seconds / ptm_seconds:.2f} | {peak} | {boxes} | {passes} | {correct.mean():.3f} | "
+          f"{correct[far].mean():.3f} | {per_grain} |", flush=True)
 
 
 if __name__ == "__main__":
