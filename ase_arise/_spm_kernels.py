@@ -8,7 +8,7 @@ import numpy as np
 
 @numba.njit(cache=True, parallel=True)
 def box_sums(centres, half, points, rows, cell_start, grid_origin, grid_step, grid_dims, values,
-             out, counts):
+             extra, out, out_extra, counts):
     """Add up, for every box, the value rows of the points inside it.
 
     Parameters
@@ -23,15 +23,16 @@ def box_sums(centres, half, points, rows, cell_start, grid_origin, grid_step, gr
         Row of ``values`` that each sorted point carries.
     cell_start, grid_origin, grid_step, grid_dims
         The cell list (see ``neighbors.CellList``).
-    values : float64 array of shape (n_rows, n_values)
-    out : float64 array of shape (n_boxes, n_values)
-        Incremented by the sum of the rows of the points inside each box.
+    values, extra : float64 arrays of shapes (n_rows, n_values) and (n_rows, n_extra)
+    out, out_extra : float64 arrays of shapes (n_boxes, n_values) and (n_boxes, n_extra)
+        Incremented by the sums of the rows of the points inside each box.
     counts : int64 array of shape (n_boxes,)
         Incremented by the number of points inside each box.
 
     Boxes are independent (one thread each), so nothing races.
     """
     n_values = values.shape[1]
+    n_extra = extra.shape[1]
     for b in numba.prange(centres.shape[0]):
         lo = np.empty(3, np.int64)
         hi = np.empty(3, np.int64)
@@ -53,3 +54,5 @@ def box_sums(centres, half, points, rows, cell_start, grid_origin, grid_step, gr
                             r = rows[p]
                             for f in range(n_values):
                                 out[b, f] += values[r, f]
+                            for f in range(n_extra):
+                                out_extra[b, f] += extra[r, f]

@@ -248,12 +248,29 @@ class ARISEDescriptor:
                     self.bins)
                 for a in species for b in species}
 
+    def neighbor_cells(self, neighbors, cell, pbc, max_unit):
+        """Cell list of ``neighbors`` (wrapped, Å) and their periodic images, for centres whose
+        length units (Å, extrinsic scaling included) are at most ``max_unit``; reusable."""
+        reach = self.r_cut * float(max_unit)
+        points, index = periodic_images(neighbors, cell, pbc, reach)
+        return CellList.build(points, index, reach)
+
+    def coefficient_rows(self, centres, unit, cells, out):
+        """Expansion coefficients of ``centres`` (Å) with length units ``unit`` (Å) written to
+        ``out`` (n_centres, n_max, (l_max+1)^2); returns the neighbour counts."""
+        n_neighbors = np.empty(len(centres), dtype=np.int64)
+        for start in range(0, len(centres), self.chunk_size):
+            stop = min(start + self.chunk_size, len(centres))
+            out[start:stop], n_neighbors[start:stop] = self.basis.center_coefficients(
+                centres[start:stop], 1.0 / unit[start:stop], cells)
+        return n_neighbors
+
     def _coefficients(self, centres, unit, neighbors, cell, pbc, out=None):
         """Sum (``out`` None) or rows of expansion coefficients of ``centres`` (Å) seeing
         ``neighbors`` (wrapped, Å) with per-centre length units ``unit`` (Å)."""
-        reach = self.r_cut * float(unit.max())
-        points, index = periodic_images(neighbors, cell, pbc, reach)
-        cells = CellList.build(points, index, reach)
+        cells = self.neighbor_cells(neighbors, cell, pbc, unit.max())
+        if out is not None:
+            return None, self.coefficient_rows(centres, unit, cells, out)
         inv = 1.0 / unit
         total = np.zeros((self.basis.n_max, (self.basis.l_max + 1) ** 2))
         n_neighbors = np.empty(len(centres), dtype=np.int64)
@@ -261,10 +278,7 @@ class ARISEDescriptor:
             stop = min(start + self.chunk_size, len(centres))
             rows, n_neighbors[start:stop] = self.basis.center_coefficients(
                 centres[start:stop], inv[start:stop], cells)
-            if out is None:
-                total += rows.sum(axis=0)
-            else:
-                out[start:stop] = rows
+            total += rows.sum(axis=0)
         return total, n_neighbors
 
     def create(self, atoms, *, progress=False):
@@ -381,11 +395,13 @@ class ARISEDescriptor:
             usable = np.isfinite(units[:, j])
             if not usable.any():
                 continue
-            rows = np.empty((int(usable.sum()),) + coefficients.shape[2:])
+            rows = coefficients[:, j] if usable.all() else np.empty(
+                (int(usable.sum()),) + coefficients.shape[2:])  # a view: written in place
             _, n_neighbors[usable, j] = self._coefficients(
                 wrapped[centers[usable]], units[usable, j], wrapped[numbers_ == b], cell, pbc,
                 out=rows)
-            coefficients[usable, j] = rows
+            if not usable.all():
+                coefficients[usable, j] = rows
         return AtomicCoefficients(tuple(species), coefficients, n_neighbors, units)
 
 

@@ -69,7 +69,7 @@ class Prediction:
 
 
 def _entropy_bits(p, axis=-1):
-    p = np.clip(p, 1e-300, 1.0)
+    p = np.clip(p, np.finfo(p.dtype).tiny, 1.0)
     return -(p * np.log2(p)).sum(axis=axis)
 
 
@@ -235,9 +235,9 @@ class ARISEModel:
             for start in range(0, len(active), batch_size):
                 rows = active[start:start + batch_size]
                 (p,) = self._session.run(["probabilities"], {"descriptors": X[rows], **feeds})
-                p = p.astype(np.float64)
-                sum_p[rows] += p.sum(axis=0)
-                sum_entropy[rows] += _entropy_bits(p).sum(axis=0)
+                # per-pass entropies in float32 (the network's precision), sums in float64
+                sum_p[rows] += p.sum(axis=0, dtype=np.float64)
+                sum_entropy[rows] += _entropy_bits(p).sum(axis=0, dtype=np.float64)
             passes[active] += len(feeds["mask_0"])
             mean = sum_p[active] / passes[active, None]
             mutual_information = _entropy_bits(mean) - sum_entropy[active] / passes[active]

@@ -53,9 +53,9 @@ MODES = ("auto", "fast", "exact")
 N_LOCAL = 16
 # Adaptive MC-dropout sampling of SPM boxes (ARISEModel.predict's tolerance; docs/DECISIONS.md).
 DEFAULT_TOLERANCE = 0.01
-# Box accumulators of one slab stay below this many float64 numbers (~128 MB); each slab is
+# Box accumulators of one slab stay below this many float64 numbers (~64 MB); each slab is
 # described and classified before the next, so memory grows with the slab, not the sample.
-_SLAB_VALUES = 16_000_000
+_SLAB_VALUES = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,8 @@ def local_length_units(atoms, *, n_local=N_LOCAL):
         found = np.isfinite(dist.reshape(len(own), k))
         members = np.where(found, index[np.minimum(near, len(points) - 1)], 0)
         for j, b in enumerate(species):
-            nearest_b = _nearest_distances(wrapped[own], wrapped[numbers_ == b], cell, pbc)
+            nearest_b = spacing if b == a else _nearest_distances(
+                wrapped[own], wrapped[numbers_ == b], cell, pbc)
             values = np.where(found, nearest_b[members], np.nan)
             values[~np.isfinite(values)] = np.nan
             with warnings.catch_warnings():
@@ -362,7 +363,12 @@ def match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None, 
     points, index = periodic_images(wrapped, cell, pbc, half * math.sqrt(3))
     calculator = net.descriptor()
     species = tuple(int(z) for z in np.unique(numbers_))
-    units = local_length_units(atoms)[1] if mode == "fast" else None
+    if mode == "fast":
+        units = local_length_units(atoms)[1] * calculator.extrinsic_scaling
+        cells = [None if np.isnan(units[:, j]).all() else calculator.neighbor_cells(
+                     wrapped[numbers_ == z], cell, pbc, np.nanmax(units[:, j]))
+                 for j, z in enumerate(species)]
+        cache = (np.empty(0, dtype=np.int64), None, None)
     if not isinstance(random_state, numbers.Integral):
         # one seed for every slab: all boxes see the same dropout masks
         random_state = int(check_random_state(random_state).integers(2 ** 63))
@@ -384,9 +390,9 @@ def match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None, 
             upper = centres[chunk].max(axis=0) + half
             near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
             if mode == "fast":
-                descriptors, n_atoms[chunk] = _fast_descriptors(
-                    atoms, calculator, species, numbers_, units, centres[chunk], half,
-                    points[near], index[near])
+                descriptors, n_atoms[chunk], cache = _fast_descriptors(
+                    calculator, species, numbers_, wrapped, units, cells, cache,
+                    centres[chunk], half, points[near], index[near])
             else:
                 descriptors, n_atoms[chunk] = _exact_descriptors(
                     calculator, numbers_, centres[chunk], half, points[near], index[near],
@@ -412,15 +418,18 @@ def match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None, 
                      passes, min_atoms)
 
 
-def _fast_descriptors(atoms, calculator, species, numbers_, units, centres, half, points, index):
-    """Descriptors of boxes from sums of per-atom coefficients (NaN rows: no neighbour pair)."""
+def _fast_descriptors(calculator, species, numbers_, wrapped, units, cells, cache, centres, half,
+                      points, index):
+    """Descriptors of boxes from sums of per-atom coefficients (NaN rows: no neighbour pair).
+
+    Returns the descriptors, the atoms per box and the coefficient cache for the next slab."""
     n_species = len(species)
     needed, rows = np.unique(index, return_inverse=True)
-    coefficients = calculator.atomic_coefficients(atoms, length_unit=units[needed],
-                                                  centers=needed)
-    width = coefficients.coefficients[0].size
-    values = coefficients.coefficients.reshape(len(needed), width)  # a view: no copy
-    neighbors = coefficients.n_neighbors.astype(np.float64)
+    cache = _slab_coefficients(calculator, wrapped, units, cells, needed, cache)
+    _, coefficients, n_neighbors = cache
+    width = coefficients[0].size
+    values = coefficients.reshape(len(needed), width)  # a view: no copy
+    neighbors = n_neighbors.astype(np.float64)
     sums = np.zeros((len(centres), n_species, width))
     neighbor_sums = np.zeros((len(centres), n_species, n_species))
     counts = np.zeros(len(centres), dtype=np.int64)
@@ -428,18 +437,45 @@ def _fast_descriptors(atoms, calculator, species, numbers_, units, centres, half
         mine = numbers_[index] == z
         if not mine.any():
             continue
-        cells = CellList.build(points[mine], rows[mine], half)
-        grid = (np.ascontiguousarray(centres), half, cells.points, cells.index, cells.cell_start,
-                cells.origin, cells.step, cells.dims)
-        _spm_kernels.box_sums(*grid, values, sums[:, a], counts)
-        _spm_kernels.box_sums(*grid, neighbors, neighbor_sums[:, a], np.zeros_like(counts))
+        grid = CellList.build(points[mine], rows[mine], half)
+        _spm_kernels.box_sums(np.ascontiguousarray(centres), half, grid.points, grid.index,
+                              grid.cell_start, grid.origin, grid.step, grid.dims, values,
+                              neighbors, sums[:, a], neighbor_sums[:, a], counts)
     pair_sums = sums.reshape(len(centres), n_species, n_species, calculator.basis.n_max, -1)
     has_pair = neighbor_sums > 0
     spectra = calculator.basis.power_spectrum(pair_sums)
     n_pairs = has_pair.sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         out = (spectra * has_pair[..., None]).sum(axis=(1, 2)) / n_pairs[:, None]
-    return out, counts
+    return out, counts, cache
+
+
+def _slab_coefficients(calculator, wrapped, units, cells, needed, cache):
+    """Per-atom coefficients of the atoms ``needed`` (sorted indices), reusing the rows that the
+    previous slab's ``cache`` = (indices, coefficients, neighbour counts) holds, so that every
+    atom is expanded once however the slabs overlap."""
+    previous, old_rows, old_counts = cache
+    shape = (len(needed), units.shape[1], calculator.basis.n_max,
+             (calculator.basis.l_max + 1) ** 2)
+    coefficients = np.zeros(shape)
+    n_neighbors = np.zeros(shape[:2], dtype=np.int64)
+    hit = np.zeros(len(needed), dtype=bool)
+    if len(previous):
+        position = np.minimum(np.searchsorted(previous, needed), len(previous) - 1)
+        hit = previous[position] == needed
+        coefficients[hit] = old_rows[position[hit]]
+        n_neighbors[hit] = old_counts[position[hit]]
+    del old_rows
+    for j, species_cells in enumerate(cells):
+        new = np.flatnonzero(~hit)
+        new = new[np.isfinite(units[needed[new], j])]
+        if species_cells is None or not len(new):
+            continue
+        rows = np.empty((len(new),) + shape[2:])
+        n_neighbors[new, j] = calculator.coefficient_rows(
+            wrapped[needed[new]], units[needed[new], j], species_cells, rows)
+        coefficients[new, j] = rows
+    return needed, coefficients, n_neighbors
 
 
 def _exact_descriptors(calculator, numbers_, centres, half, points, index, min_atoms, bar):

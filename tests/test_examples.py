@@ -12,6 +12,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 @pytest.mark.parametrize("script, expected", [
     ("classify_structures.py", ["fcc Al, 20 % missing         fcc (1.00)", "MoS2 sheet"]),
     ("descriptor_similarity.py", ["most similar prototypes"]),
+    ("four_grains_maps.py", ["9087 atoms", "exact mode", "most probable prototype"]),
 ])
 def test_example_runs(tmp_path, script, expected):
     output = tmp_path / "figure.png"
