@@ -206,11 +206,10 @@ class ARISEModel:
         batch_size : int, default=256
             Inputs per onnxruntime call (memory ~ batch_size * T * 512 floats).
         tolerance : float, optional
-            Adaptive sampling: passes run in blocks of ``ADAPTIVE_BLOCK``; an input stops after
-            the first block if its MI is below ``tolerance / 10`` bits (the passes all but
-            agree), later once a block changed its top class not at all, its mean
-            probabilities by less than ``tolerance`` and its MI by less than ``tolerance`` bits
-            (at most ``n_samples`` passes). None: every input gets ``n_samples`` passes. An input's result depends on
+            Adaptive sampling: passes run in blocks of ``ADAPTIVE_BLOCK``, and an input stops
+            once a block changed its top class not at all, its mean probabilities by less than
+            ``tolerance`` and its MI by less than ``tolerance`` bits (at most ``n_samples``
+            passes). None: every input gets ``n_samples`` passes. An input's result depends on
             its own descriptor and the seed only.
 
         Returns
@@ -242,18 +241,14 @@ class ARISEModel:
             passes[active] += len(feeds["mask_0"])
             mean = sum_p[active] / passes[active, None]
             mutual_information = _entropy_bits(mean) - sum_entropy[active] / passes[active]
-            if tolerance is None:
-                break
-            if previous is None:  # the first block's passes all but agree: done
-                converged = mutual_information < tolerance / 10
-            else:
+            if previous is not None:
                 old_mean, old_mi = previous
                 converged = ((mean.argmax(axis=1) == old_mean.argmax(axis=1))
                              & (np.abs(mean - old_mean).max(axis=1) < tolerance)
                              & (np.abs(mutual_information - old_mi) < tolerance))
-            active, mean, mutual_information = (
-                active[~converged], mean[~converged], mutual_information[~converged])
-            if not len(active):
+                active, mean, mutual_information = (
+                    active[~converged], mean[~converged], mutual_information[~converged])
+            if tolerance is None or not len(active):
                 break
             previous = mean, mutual_information
         mean = sum_p / passes[:, None]

@@ -321,8 +321,7 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", axes=None, model=None, n_sa
         MC-dropout passes (default: the model's); the most a box gets.
     tolerance : float or None, default=0.01
         Adaptive sampling (:meth:`ARISEModel.predict`): a box stops once a block of 10 passes
-        moves its probabilities and its MI (bits) by less than this and keeps its top class,
-        or after the first 10 passes if their MI is below a tenth of it.
+        moves its probabilities and its MI (bits) by less than this and keeps its top class.
         None: every box gets ``n_samples`` passes.
     min_atoms : int, default=50
         Boxes with fewer atoms get no prediction (NaN), with one warning giving the count.

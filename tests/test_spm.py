@@ -187,7 +187,7 @@ def test_adaptive_sampling_depends_on_each_box_alone():
     backward = model.predict(descriptors[::-1], n_samples=60, random_state=3, tolerance=0.01)
     assert np.array_equal(forward.passes, backward.passes[::-1])
     assert np.allclose(forward.probabilities, backward.probabilities[::-1], atol=1e-12)
-    assert ((forward.passes >= 10) & (forward.passes <= 60)).all()
+    assert ((forward.passes >= 20) & (forward.passes <= 60)).all()
     assert forward.passes.min() < forward.passes.max()
 
 
