@@ -1,7 +1,8 @@
 """Samples with known ground truth: periodic Voronoi polycrystals and an L1_2 precipitate.
 
-Used by the tests, the examples and the benchmarks; each atom carries its true label in
-``atoms.arrays["grain"]`` / ``atoms.arrays["truth"]`` (a class name index, see the functions).
+Used by the tests, the examples and the benchmarks; each atom carries its truth in
+``atoms.arrays``: "grain" (index into ``info["grains"]``) or "precipitate" (1 inside the L1_2
+cube).
 """
 
 import numpy as np

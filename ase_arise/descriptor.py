@@ -265,12 +265,10 @@ class ARISEDescriptor:
                 centres[start:stop], 1.0 / unit[start:stop], cells)
         return n_neighbors
 
-    def _coefficients(self, centres, unit, neighbors, cell, pbc, out=None):
-        """Sum (``out`` None) or rows of expansion coefficients of ``centres`` (Å) seeing
-        ``neighbors`` (wrapped, Å) with per-centre length units ``unit`` (Å)."""
+    def _coefficient_sum(self, centres, unit, neighbors, cell, pbc):
+        """Sum of the expansion coefficients of ``centres`` (Å) seeing ``neighbors`` (wrapped,
+        Å) with per-centre length units ``unit`` (Å), and each centre's neighbour count."""
         cells = self.neighbor_cells(neighbors, cell, pbc, unit.max())
-        if out is not None:
-            return None, self.coefficient_rows(centres, unit, cells, out)
         inv = 1.0 / unit
         total = np.zeros((self.basis.n_max, (self.basis.l_max + 1) ** 2))
         n_neighbors = np.empty(len(centres), dtype=np.int64)
@@ -326,7 +324,8 @@ class ARISEDescriptor:
                 if not np.isfinite(dnn[a, b]):
                     continue
                 unit = np.full(len(centres), dnn[a, b] * self.extrinsic_scaling)
-                total, n_nb = self._coefficients(centres, unit, wrapped[numbers_ == b], cell, pbc)
+                total, n_nb = self._coefficient_sum(centres, unit, wrapped[numbers_ == b], cell,
+                                                    pbc)
                 has_neighbor[np.flatnonzero(numbers_ == a)[n_nb > 0]] = True
                 if n_nb.any():
                     sums[a, b] = total
@@ -397,9 +396,10 @@ class ARISEDescriptor:
                 continue
             rows = coefficients[:, j] if usable.all() else np.empty(
                 (int(usable.sum()),) + coefficients.shape[2:])  # a view: written in place
-            _, n_neighbors[usable, j] = self._coefficients(
-                wrapped[centers[usable]], units[usable, j], wrapped[numbers_ == b], cell, pbc,
-                out=rows)
+            cells = self.neighbor_cells(wrapped[numbers_ == b], cell, pbc,
+                                        units[usable, j].max())
+            n_neighbors[usable, j] = self.coefficient_rows(wrapped[centers[usable]],
+                                                           units[usable, j], cells, rows)
             if not usable.all():
                 coefficients[usable, j] = rows
         return AtomicCoefficients(tuple(species), coefficients, n_neighbors, units)

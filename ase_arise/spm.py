@@ -465,7 +465,6 @@ def _slab_coefficients(calculator, wrapped, units, cells, needed, cache):
         hit = previous[position] == needed
         coefficients[hit] = old_rows[position[hit]]
         n_neighbors[hit] = old_counts[position[hit]]
-    del old_rows
     for j, species_cells in enumerate(cells):
         new = np.flatnonzero(~hit)
         new = new[np.isfinite(units[needed[new], j])]

@@ -28,13 +28,11 @@ from scipy.spatial import cKDTree
 from sklearn.metrics import roc_auc_score
 
 from ase_arise import label
+from ase_arise.benchmarks import FOUR_GRAINS
 from ase_arise.defects import defective_copy
 
 from .peers import as_prototypes, ptm_labels
 
-# The paper's four-grain polycrystal (Leitherer et al. 2021, CC BY 4.0), bundled with the examples.
-FOUR_GRAINS = (Path(__file__).resolve().parents[1] / "examples" / "data"
-               / "four_grains_polycrystal.xyz")
 TRUTH = "ptm_truth"
 INTERIOR = "ptm_interior"
 GRAIN = "grain"
@@ -96,10 +94,8 @@ def score(truth_atoms, **label_options):
     started = time.perf_counter()
     labels = label(truth_atoms, **label_options)
     seconds = time.perf_counter() - started
-    names = np.array(list(truth_atoms.info["ptm_truth_names"]) + [None], dtype=object)
-    expected = names[truth_atoms.arrays[TRUTH]]
     interior = truth_atoms.arrays[INTERIOR] == 1
-    correct = labels.names[interior] == expected[interior]
+    correct = labels.names[interior] == expected_prototypes(truth_atoms)[interior]
     boxes = box_classes(truth_atoms, labels.spm)
     usable = (boxes >= 0) & labels.spm.valid
     return {
@@ -122,10 +118,15 @@ def defective_sample(truth_atoms, *, missing=0.2, displacement=0.01, random_stat
 
 def ptm_interior_accuracy(truth_atoms):
     """PTM's own accuracy on the interior atoms of a (possibly defective) sample."""
-    names = np.array(list(truth_atoms.info["ptm_truth_names"]) + [None], dtype=object)
     interior = truth_atoms.arrays[INTERIOR] == 1
     found = as_prototypes(ptm_labels(truth_atoms))[interior]
-    return float(np.mean(found == names[truth_atoms.arrays[TRUTH]][interior]))
+    return float(np.mean(found == expected_prototypes(truth_atoms)[interior]))
+
+
+def expected_prototypes(truth_atoms):
+    """PTM's prototype name per atom of a sample from :func:`ground_truth` (None: "Other")."""
+    names = np.array(list(truth_atoms.info["ptm_truth_names"]) + [None], dtype=object)
+    return names[truth_atoms.arrays[TRUTH]]
 
 
 def main(argv=None):

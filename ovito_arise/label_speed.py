@@ -23,7 +23,7 @@ from scipy.spatial import cKDTree
 from ase_arise import label
 from ase_arise.build import GRAIN_STRUCTURES, polycrystal
 
-from .peers import as_prototypes, ptm_pipeline
+from .peers import as_prototypes, ptm_pipeline, structure_names
 
 GRAINS = ("fcc", "bcc", "hcp", "diamond")
 FAR = 5.0  # Å from the nearest atom of another grain
@@ -81,9 +81,7 @@ def main(argv=None):
     started = time.perf_counter()
     data = pipeline.compute()
     ptm_seconds = time.perf_counter() - started
-    types = data.particles["Structure Type"]
-    names = {t.id: t.name for t in types.types}
-    ptm = as_prototypes([names[i] for i in np.asarray(types)])
+    ptm = as_prototypes(structure_names(data))
 
     print("| method | time (s) | atoms/s | × PTM time | peak memory (GB) | boxes | mean MC "
           "passes | accuracy all atoms | accuracy > 5 Å from boundary | fcc | bcc | hcp | "

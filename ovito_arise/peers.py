@@ -53,7 +53,11 @@ def ptm_labels(atoms, *, all_types=True):
     -------
     ndarray of shape (n_atoms,), object
     """
-    data = ptm_pipeline(atoms, all_types=all_types).compute()
+    return structure_names(ptm_pipeline(atoms, all_types=all_types).compute())
+
+
+def structure_names(data):
+    """The "Structure Type" of each particle of computed OVITO data, by name (object array)."""
     types = data.particles["Structure Type"]
     names = {t.id: t.name for t in types.types}
     return np.array([names[i] for i in np.asarray(types)], dtype=object)

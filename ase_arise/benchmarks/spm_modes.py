@@ -9,17 +9,14 @@ slab) and (2) a periodic four-grain polycrystal built with :func:`ase_arise.buil
 import argparse
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from ase.io import read
 
+from ase_arise.benchmarks import FOUR_GRAINS
 from ase_arise.build import polycrystal
 from ase_arise.errors import IsolatedAtomsWarning
 from ase_arise.spm import box_grid, match_boxes
-
-FOUR_GRAINS = (Path(__file__).resolve().parents[2] / "examples" / "data"
-               / "four_grains_polycrystal.xyz")
 
 
 def compare_modes(atoms, *, box, stride, random_state=0):
