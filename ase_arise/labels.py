@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 
 from ._validation import check_atoms, check_scalar
 from .neighbors import periodic_images, wrap_positions
-from .spm import DEFAULT_TOLERANCE, SPMResult, box_grid, match_boxes
+from .spm import DEFAULT_TOLERANCE, SPMResult, box_grid, iter_match_boxes, run_steps
 
 # Names of the per-atom arrays written to ``atoms.arrays``.
 ARRAY_CLASS = "arise_class"
@@ -123,6 +123,20 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
         ``labels.atoms.arrays`` holds "arise_class" (int, -1: none), "arise_probability",
         "arise_mutual_information" (bits) and, if asked, "arise_probabilities" (n_atoms, 108).
     """
+    settings = dict(box=box, stride=stride, mode=mode, per_atom=per_atom, axes=axes, model=model,
+                    n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms,
+                    probabilities=probabilities, random_state=random_state, inplace=inplace)
+    return run_steps(iter_label(atoms, **settings), progress)
+
+
+def iter_label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None,
+               model=None, n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50,
+               probabilities=False, random_state=0, inplace=False):
+    """Generator form of :func:`label` (parameters the same, without ``progress``).
+
+    Yields (stage text, boxes done, boxes in all) while the boxes are classified and returns
+    the :class:`AtomLabels`; closing it early cancels the work.
+    """
     if not isinstance(per_atom, bool):
         raise TypeError(f"The 'per_atom' parameter must be a bool. Got {per_atom!r} instead.")
     positions, _, cell, pbc = check_atoms(atoms)
@@ -132,9 +146,9 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
         stride = None
     else:
         centres, shape = box_grid(atoms, box=box, stride=stride, axes=axes)
-    result = match_boxes(atoms, centres, shape, box=box, stride=stride, mode=mode, model=model,
-                         n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms,
-                         random_state=random_state, progress=progress)
+    result = yield from iter_match_boxes(
+        atoms, centres, shape, box=box, stride=stride, mode=mode, model=model,
+        n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms, random_state=random_state)
     if per_atom:
         box_index = np.where(result.valid, np.arange(len(positions)), -1)
     else:

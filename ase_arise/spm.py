@@ -340,12 +340,44 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", axes=None, model=None, n_sa
                        random_state=random_state, progress=progress)
 
 
-def match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None, n_samples=None,
-                tolerance=DEFAULT_TOLERANCE, min_atoms=50, random_state=0, progress=False):
+def match_boxes(atoms, centres, shape, *, progress=False, **settings):
     """Classify the boxes of edge ``box`` (Å) at ``centres`` (Å); see :func:`spm`.
 
     ``centres`` must lie inside the cell along periodic axes (as from :func:`box_grid`, or
-    wrapped atom positions).
+    wrapped atom positions). Keywords as in :func:`iter_match_boxes`; ``progress`` shows a
+    tqdm bar.
+    """
+    return run_steps(iter_match_boxes(atoms, centres, shape, **settings), progress)
+
+
+def run_steps(steps, progress=False):
+    """Run a step generator (as :func:`iter_match_boxes`) to its end and return its result.
+
+    Parameters
+    ----------
+    steps : generator
+        Yields (stage text, units done, units in all) and returns the result.
+    progress : bool, default=False
+        Show the steps as a tqdm progress bar.
+    """
+    with tqdm(total=0, disable=not progress, unit="box") as bar:
+        while True:
+            try:
+                stage, done, total = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            if progress:
+                bar.set_description(stage, refresh=False)
+                bar.total, bar.n = total, done
+                bar.refresh()
+
+
+def iter_match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None,
+                     n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, random_state=0):
+    """Generator form of :func:`match_boxes` for callers that report progress themselves.
+
+    Yields (stage text, boxes done, boxes in all) as the work goes on and returns the
+    :class:`SPMResult`; closing the generator early cancels the work (OVITO's modifier does).
     """
     box = check_scalar(box, "box", low=0.0, unit=" (Å)")
     if mode not in MODES:
@@ -364,6 +396,7 @@ def match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None, 
     calculator = net.descriptor()
     species = tuple(int(z) for z in np.unique(numbers_))
     if mode == "fast":
+        yield "ARISE SPM (fast): local length scales", 0, len(centres)
         units = local_length_units(atoms)[1] * calculator.extrinsic_scaling
         cells = [None if np.isnan(units[:, j]).all() else calculator.neighbor_cells(
                      wrapped[numbers_ == z], cell, pbc, np.nanmax(units[:, j]))
@@ -382,32 +415,35 @@ def match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None, 
     slab = max(1, _SLAB_VALUES // (len(species) ** 2 * calculator.basis.n_max
                                    * (calculator.basis.l_max + 1) ** 2 + len(species) ** 2))
     order = np.argsort(centres[:, 0], kind="stable")
-    with tqdm(total=n_boxes, disable=not progress, desc=f"ARISE SPM ({mode})",
-              unit="box") as bar:
-        for start in range(0, n_boxes, slab):
-            chunk = order[start:start + slab]
-            lower = centres[chunk].min(axis=0) - half
-            upper = centres[chunk].max(axis=0) + half
-            near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
-            if mode == "fast":
-                descriptors, n_atoms[chunk], cache = _fast_descriptors(
-                    calculator, species, numbers_, wrapped, units, cells, cache,
-                    centres[chunk], half, points[near], index[near])
-            else:
-                descriptors, n_atoms[chunk] = _exact_descriptors(
-                    calculator, numbers_, centres[chunk], half, points[near], index[near],
-                    min_atoms, bar)
-            ok = (n_atoms[chunk] >= min_atoms) & np.isfinite(descriptors).all(axis=1)
-            valid[chunk] = ok
-            if ok.any():
-                boxes = chunk[ok]
-                prediction = net.predict(descriptors[ok], n_samples=n_samples,
-                                         random_state=random_state, tolerance=tolerance)
-                probabilities[boxes] = prediction.probabilities
-                mutual_information[boxes] = prediction.mutual_information
-                entropy[boxes] = prediction.entropy
-                passes[boxes] = prediction.passes
-            bar.update(len(chunk) if mode == "fast" else 0)
+    stage = f"ARISE SPM ({mode})"
+    for start in range(0, n_boxes, slab):
+        chunk = order[start:start + slab]
+        lower = centres[chunk].min(axis=0) - half
+        upper = centres[chunk].max(axis=0) + half
+        near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
+        if mode == "fast":
+            descriptors, n_atoms[chunk], cache = _fast_descriptors(
+                calculator, species, numbers_, wrapped, units, cells, cache, centres[chunk],
+                half, points[near], index[near])
+        else:
+            descriptors = np.full((len(chunk), calculator.n_features), np.nan)
+            counts = np.zeros(len(chunk), dtype=np.int64)
+            for done in _exact_descriptors(calculator, numbers_, centres[chunk], half,
+                                           points[near], index[near], min_atoms, descriptors,
+                                           counts):
+                yield stage, start + done, n_boxes
+            n_atoms[chunk] = counts
+        ok = (n_atoms[chunk] >= min_atoms) & np.isfinite(descriptors).all(axis=1)
+        valid[chunk] = ok
+        if ok.any():
+            boxes = chunk[ok]
+            prediction = net.predict(descriptors[ok], n_samples=n_samples,
+                                     random_state=random_state, tolerance=tolerance)
+            probabilities[boxes] = prediction.probabilities
+            mutual_information[boxes] = prediction.mutual_information
+            entropy[boxes] = prediction.entropy
+            passes[boxes] = prediction.passes
+        yield stage, start + len(chunk), n_boxes
     if not valid.all():
         warnings.warn(f"{int((~valid).sum())} of {n_boxes} boxes hold fewer than {min_atoms} "
                       "atoms (or no neighbour pair) and have no prediction (NaN).",
@@ -477,10 +513,10 @@ def _slab_coefficients(calculator, wrapped, units, cells, needed, cache):
     return needed, coefficients, n_neighbors
 
 
-def _exact_descriptors(calculator, numbers_, centres, half, points, index, min_atoms, bar):
-    """Descriptors of boxes cut out as clusters (NaN rows: no neighbour pair)."""
-    out = np.full((len(centres), calculator.n_features), np.nan)
-    counts = np.zeros(len(centres), dtype=np.int64)
+def _exact_descriptors(calculator, numbers_, centres, half, points, index, min_atoms, out,
+                       counts):
+    """Fill ``out`` with the descriptors of boxes cut out as clusters (rows stay NaN without a
+    neighbour pair) and ``counts`` with their atoms; yields the boxes done after each box."""
     tree = cKDTree(points)
     for b, members in enumerate(tree.query_ball_point(centres, r=half, p=np.inf)):
         counts[b] = len(members)
@@ -493,5 +529,4 @@ def _exact_descriptors(calculator, numbers_, centres, half, points, index, min_a
                     out[b] = calculator.create(cluster)
                 except InputError:
                     pass
-        bar.update(1)
-    return out, counts
+        yield b + 1
