@@ -91,6 +91,10 @@ class SPMResult:
         MC-dropout passes each box got (0 without a prediction).
     min_atoms : int
         Boxes with fewer atoms have no prediction.
+    descriptors : ndarray of shape (n_boxes, n_features), float64, or None
+        The boxes' ARISE descriptors (NaN rows for boxes without a prediction), kept only when
+        asked for (``keep_descriptors=True``); :func:`ase_arise.analysis.box_representations`
+        turns them into hidden-layer representations.
     """
 
     centres: np.ndarray
@@ -107,6 +111,7 @@ class SPMResult:
     tolerance: float
     passes: np.ndarray
     min_atoms: int
+    descriptors: np.ndarray = None
 
     @property
     def valid(self):
@@ -300,7 +305,8 @@ def local_length_units(atoms, *, n_local=N_LOCAL):
 
 
 def spm(atoms, *, box=16.0, stride=4.0, mode="auto", axes=None, model=None, n_samples=None,
-        tolerance=DEFAULT_TOLERANCE, min_atoms=50, random_state=0, progress=False):
+        tolerance=DEFAULT_TOLERANCE, min_atoms=50, random_state=0, keep_descriptors=False,
+        progress=False):
     """Strided pattern matching: classify every box of a scan over the sample.
 
     Parameters
@@ -327,6 +333,9 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", axes=None, model=None, n_sa
         Boxes with fewer atoms get no prediction (NaN), with one warning giving the count.
     random_state : None, int or numpy.random.Generator, default=0
         Seeds the dropout masks (the same for every box).
+    keep_descriptors : bool, default=False
+        Also return the boxes' descriptors (``SPMResult.descriptors``, n_boxes x 316 float64),
+        the input of :mod:`ase_arise.analysis`.
     progress : bool, default=False
         Show a tqdm progress bar.
 
@@ -337,7 +346,8 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", axes=None, model=None, n_sa
     centres, shape = box_grid(atoms, box=box, stride=stride, axes=axes)
     return match_boxes(atoms, centres, shape, box=box, stride=stride, mode=mode, model=model,
                        n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms,
-                       random_state=random_state, progress=progress)
+                       random_state=random_state, keep_descriptors=keep_descriptors,
+                       progress=progress)
 
 
 def match_boxes(atoms, centres, shape, *, progress=False, **settings):
@@ -373,7 +383,8 @@ def run_steps(steps, progress=False):
 
 
 def iter_match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None,
-                     n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, random_state=0):
+                     n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, random_state=0,
+                     keep_descriptors=False):
     """Generator form of :func:`match_boxes` for callers that report progress themselves.
 
     Yields (stage text, boxes done, boxes in all) as the work goes on and returns the
@@ -384,6 +395,9 @@ def iter_match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=N
         raise InputError(f"The 'mode' parameter must be one of {MODES}. Got {mode!r} instead.")
     min_atoms = check_scalar(min_atoms, "min_atoms", kind=numbers.Integral, low=1,
                              low_inclusive=True)
+    if not isinstance(keep_descriptors, bool):
+        raise TypeError("The 'keep_descriptors' parameter must be a bool. "
+                        f"Got {keep_descriptors!r} instead.")
     net = _model(model)
     n_samples = net.default_n_samples if n_samples is None else check_scalar(
         n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True)
@@ -412,6 +426,7 @@ def iter_match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=N
     mutual_information = np.full(n_boxes, np.nan)
     entropy = np.full(n_boxes, np.nan)
     passes = np.zeros(n_boxes, dtype=np.int64)
+    kept = np.full((n_boxes, calculator.n_features), np.nan) if keep_descriptors else None
     slab = max(1, _SLAB_VALUES // (len(species) ** 2 * calculator.basis.n_max
                                    * (calculator.basis.l_max + 1) ** 2 + len(species) ** 2))
     order = np.argsort(centres[:, 0], kind="stable")
@@ -437,6 +452,8 @@ def iter_match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=N
         valid[chunk] = ok
         if ok.any():
             boxes = chunk[ok]
+            if keep_descriptors:
+                kept[boxes] = descriptors[ok]
             prediction = net.predict(descriptors[ok], n_samples=n_samples,
                                      random_state=random_state, tolerance=tolerance)
             probabilities[boxes] = prediction.probabilities
@@ -451,7 +468,7 @@ def iter_match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=N
     return SPMResult(np.array(centres, dtype=np.float64), tuple(shape), probabilities,
                      mutual_information, entropy, n_atoms, tuple(net.class_names), box,
                      None if stride is None else float(stride), mode, n_samples, tolerance,
-                     passes, min_atoms)
+                     passes, min_atoms, kept)
 
 
 def _fast_descriptors(calculator, species, numbers_, wrapped, units, cells, cache, centres, half,

@@ -22,25 +22,7 @@ import numpy as np
 
 from ..model import ARISEModel
 from ..training import dataset
-
-# ARISE's accuracy (%) in the paper (Table 2, Supplementary Tables 2 and 3), keyed by
-# (displacement, missing) as fractions.
-PAPER_ARISE = {
-    (0.0, 0.0): 100.00, (0.001, 0.0): 100.00, (0.006, 0.0): 100.00, (0.01, 0.0): 100.00,
-    (0.02, 0.0): 99.86, (0.04, 0.0): 99.29, (0.07, 0.0): 97.82, (0.10, 0.0): 94.56,
-    (0.0, 0.01): 100.00, (0.0, 0.05): 100.00, (0.0, 0.10): 100.00, (0.0, 0.20): 99.85,
-    (0.0, 0.25): 99.86, (0.0, 0.30): 99.76,
-    (0.001, 0.01): 100.00, (0.006, 0.05): 100.00, (0.01, 0.10): 100.00, (0.02, 0.15): 99.88,
-    (0.04, 0.20): 99.29, (0.07, 0.25): 97.31, (0.10, 0.30): 92.50,
-}
-
-
-def _label(level):
-    displacement, missing = level
-    parts = ([f"displacement {displacement * 100:g} %"] if displacement else []) + \
-        ([f"missing {missing * 100:g} %"] if missing else [])
-    return " + ".join(parts) or "pristine"
-
+from .paper import level_name, paper_accuracy
 
 def run(model, cache, realisations=1, n_samples=None, convergence=False, levels=None,
         n_jobs=None, log=print):
@@ -59,7 +41,8 @@ def run(model, cache, realisations=1, n_samples=None, convergence=False, levels=
                "accuracy_periodic": 100.0 * correct[data.info["periodic"]].mean(),
                "accuracy_non_periodic": 100.0 * correct[~data.info["periodic"]].mean(),
                "mean_mutual_information": float(prediction.mutual_information.mean()),
-               "paper": PAPER_ARISE.get(tuple(level)), "descriptor_seconds": round(described, 1),
+               "paper": paper_accuracy("ARISE", tuple(level)),
+               "descriptor_seconds": round(described, 1),
                "misclassified": sorted({(int(t), int(p)) for t, p in zip(
                    data.y[~correct], prediction.probabilities.argmax(axis=1)[~correct])})[:20]}
         if convergence:
@@ -73,7 +56,7 @@ def run(model, cache, realisations=1, n_samples=None, convergence=False, levels=
                 row["convergence"][t] = {"top1_agreement": float(same.mean()),
                                          "mi_within_tolerance": float(close.mean())}
         rows.append(row)
-        log(f"{_label(level):40s} n={row['n']:6d}  ARISE {row['accuracy']:6.2f} %  "
+        log(f"{level_name(level):40s} n={row['n']:6d}  ARISE {row['accuracy']:6.2f} %  "
             f"(paper {row['paper']})  MI {row['mean_mutual_information']:.3f} bit")
     return rows
 
@@ -83,7 +66,7 @@ def markdown(rows, n_samples):
              "| mean MI (bit) |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         paper = "—" if r["paper"] is None else f"{r['paper']:.2f}"
-        lines.append(f"| {_label((r['displacement'], r['missing']))} | {r['n']} | "
+        lines.append(f"| {level_name((r['displacement'], r['missing']))} | {r['n']} | "
                      f"{r['accuracy']:.2f} | {r['accuracy_periodic']:.2f} | "
                      f"{r['accuracy_non_periodic']:.2f} | {paper} | "
                      f"{r['mean_mutual_information']:.3f} |")

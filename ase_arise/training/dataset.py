@@ -264,6 +264,30 @@ def strained_set(cache_dir, *, max_strain=0.04, copies=8, seed=3000, n_jobs=None
     return _build(recipe, structures, jobs, cache_dir, n_jobs, progress, "strained set")
 
 
+def protocol_copy(structures, index, level, realisation, *, seed=PROTOCOL_SEED):
+    """The defective copy of ``structures[index]`` that :func:`defect_set` describes.
+
+    Parameters
+    ----------
+    structures : list
+        :func:`base_structures` with ``periodic_supercells=True``.
+    index : int
+    level : (float, float)
+        (displacement, missing) fractions.
+    realisation : int
+    seed : int, default=0
+
+    Returns
+    -------
+    ase.Atoms
+        A new structure (the pristine one copied when the level is (0, 0)).
+    """
+    class_id, _, atoms = structures[index]
+    displacement, missing = level
+    rng = np.random.default_rng(_seed(seed, class_id, index, displacement, missing, realisation))
+    return defective_copy(atoms, displacement=displacement, missing=missing, random_state=rng)
+
+
 def _seed(seed, class_id, structure, displacement, missing, realisation):
     """A seed for one realisation, independent of build order."""
     return np.random.SeedSequence(
