@@ -4,8 +4,10 @@ The core package: the 108-class prototype library (:mod:`ase_arise.prototypes`),
 descriptor (:mod:`ase_arise.descriptor`, an averaged SOAP of the d_NN-scaled species-pair
 substructures that reproduces QUIP's descriptor as used by Leitherer, Ziletti and Ghiringhelli,
 npj Comput. Mater. 7, 2021), the shipped Bayesian network (:mod:`ase_arise.model`) and
-:func:`classify`, strided pattern matching (:func:`spm`), per-atom labels (:func:`label`) and
-the calculator-style :class:`ARISE`. Nothing here imports OVITO; the OVITO adapter is ``ovito_arise``.
+:func:`classify`, strided pattern matching (:func:`spm`), per-atom labels (:func:`label`), the
+calculator-style :class:`ARISE`, and the unsupervised analysis of the network's hidden
+representations (:mod:`ase_arise.analysis`: clusters, 2D maps, similarity). Nothing here
+imports OVITO; the OVITO adapter is ``ovito_arise``.
 
 >>> from ase.build import bulk
 >>> from ase_arise import classify
@@ -14,6 +16,16 @@ the calculator-style :class:`ARISE`. Nothing here imports OVITO; the OVITO adapt
 
 """
 
+from .analysis import (
+    Clustering,
+    Embedding,
+    atom_clusters,
+    box_representations,
+    cluster,
+    cosine_similarity,
+    embed,
+    similarity_matrix,
+)
 from .calculator import ARISE
 from .classify import Classification, classify, representations
 from .defects import defective_copy, displace_atoms, remove_atoms
@@ -39,6 +51,14 @@ __all__ = [
     "SPMResult",
     "label",
     "spm",
+    "Clustering",
+    "Embedding",
+    "atom_clusters",
+    "box_representations",
+    "cluster",
+    "cosine_similarity",
+    "embed",
+    "similarity_matrix",
     "ARISEModel",
     "Classification",
     "Prediction",

@@ -73,3 +73,10 @@ def check_scalar(value, name, *, kind=numbers.Real, low=None, high=None, low_inc
         raise InputError(f"The '{name}' parameter must be {what} <= {high}{unit}. "
                          f"Got {value!r} instead.")
     return int(value) if kind is numbers.Integral else float(value)
+
+
+def check_bool(value, name):
+    """Return ``value`` if it is a bool; else raise a TypeError naming the parameter."""
+    if not isinstance(value, bool):
+        raise TypeError(f"The '{name}' parameter must be a bool. Got {value!r} instead.")
+    return value

@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from . import _spm_kernels
 from ._random import check_random_state
-from ._validation import check_atoms, check_scalar
+from ._validation import check_atoms, check_bool, check_scalar
 from .classify import _model
 from .descriptor import _nearest_distances
 from .errors import InputError, IsolatedAtomsWarning
@@ -368,18 +368,23 @@ def run_steps(steps, progress=False):
     steps : generator
         Yields (stage text, units done, units in all) and returns the result.
     progress : bool, default=False
-        Show the steps as a tqdm progress bar.
+        Show the steps as a tqdm progress bar (opened at the first step, so input rejected
+        before any work leaves no empty bar behind).
     """
-    with tqdm(total=0, disable=not progress, unit="box") as bar:
+    try:
+        stage, done, total = next(steps)
+    except StopIteration as stop:
+        return stop.value
+    with tqdm(total=total, desc=stage, disable=not progress, unit="box") as bar:
         while True:
-            try:
-                stage, done, total = next(steps)
-            except StopIteration as stop:
-                return stop.value
             if progress:
                 bar.set_description(stage, refresh=False)
                 bar.total, bar.n = total, done
                 bar.refresh()
+            try:
+                stage, done, total = next(steps)
+            except StopIteration as stop:
+                return stop.value
 
 
 def iter_match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=None,
@@ -395,9 +400,7 @@ def iter_match_boxes(atoms, centres, shape, *, box, stride, mode="auto", model=N
         raise InputError(f"The 'mode' parameter must be one of {MODES}. Got {mode!r} instead.")
     min_atoms = check_scalar(min_atoms, "min_atoms", kind=numbers.Integral, low=1,
                              low_inclusive=True)
-    if not isinstance(keep_descriptors, bool):
-        raise TypeError("The 'keep_descriptors' parameter must be a bool. "
-                        f"Got {keep_descriptors!r} instead.")
+    check_bool(keep_descriptors, "keep_descriptors")
     net = _model(model)
     n_samples = net.default_n_samples if n_samples is None else check_scalar(
         n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True)

@@ -1,6 +1,6 @@
-"""OVITO adapter of arise: the "ARISE classification" modifier and the comparisons with OVITO's
-PTM, CNA and Ackland-Jones. A thin layer over :mod:`ase_arise`, and the only part of arise that
-imports ``ovito``.
+"""OVITO adapter of arise: the "ARISE classification" and "ARISE clustering" modifiers and the
+comparisons with OVITO's PTM, CNA and Ackland-Jones. A thin layer over :mod:`ase_arise`, and the
+only part of arise that imports ``ovito``.
 
 >>> from ovito.io import import_file                                    # doctest: +SKIP
 >>> from ovito_arise import ARISEModifier                               # doctest: +SKIP
@@ -9,6 +9,7 @@ imports ``ovito``.
 >>> pipeline.compute().particles["ARISE Structure Type"]                # doctest: +SKIP
 """
 
+from .clustering import ARISEClusteringModifier
 from .modifier import ARISEModifier, ARISEModifierError
 
-__all__ = ["ARISEModifier", "ARISEModifierError"]
+__all__ = ["ARISEClusteringModifier", "ARISEModifier", "ARISEModifierError"]

@@ -19,6 +19,8 @@ never overwrite:
 plus the data table "arise-structures" (particles per prototype, a bar chart in the GUI) and
 the global attributes "ARISE.counts.<prototype>", "ARISE.mean_uncertainty", "ARISE.model".
 
+OVITO has no units: positions and cell are taken as Å (the box size and stride are in Å too).
+
 Species: by default particles of different types are different species (the descriptor pairs
 species; which element a type is does not enter it, so LAMMPS's numeric types work as they
 are). "geometry only" treats all particles as one species.
@@ -51,7 +53,7 @@ OUTPUTS = ("none", "top-k", "selected prototypes", "all")
 SPECIES = ("particle types", "geometry only")
 
 
-class ARISEModifierError(RuntimeError):
+class ARISEModifierError(ValueError):
     """Bad input or settings of the ARISE modifier; the message says what to change."""
 
 
@@ -133,38 +135,7 @@ class ARISEModifier(ModifierInterface):
 
     def _sample(self, data):
         """The particles to classify as ase.Atoms, and the mask of those particles."""
-        particles = data.particles
-        if particles is None or particles.count == 0:
-            raise ARISEModifierError("The input holds no particles: ARISE classification needs "
-                                     "atoms (load a structure before this modifier).")
-        if "Position" not in particles:
-            raise ARISEModifierError("The particles have no 'Position' property: ARISE needs "
-                                     "particle positions.")
-        members = np.ones(particles.count, dtype=bool)
-        if self.only_selected:
-            if particles.selection is None:
-                raise ARISEModifierError(
-                    "'Use only selected particles' is on, but nothing is selected (no "
-                    "'Selection' property): select particles above this modifier, or turn "
-                    "the option off.")
-            members = np.asarray(particles.selection) != 0
-            if not members.any():
-                raise ARISEModifierError("'Use only selected particles' is on, but no particle "
-                                         "is selected.")
-        numbers = np.ones(int(members.sum()), dtype=np.int64)
-        if self.species == "particle types" and particles.particle_types is not None:
-            _, inverse = np.unique(np.asarray(particles.particle_types)[members],
-                                   return_inverse=True)
-            numbers = inverse.astype(np.int64) + 1
-        positions = np.asarray(particles.positions, dtype=np.float64)[members]
-        if data.cell is None:
-            return Atoms(numbers=numbers, positions=positions, pbc=False), members
-        matrix = np.asarray(data.cell, dtype=np.float64)
-        pbc = np.array(data.cell.pbc, dtype=bool)
-        if data.cell.is2D:
-            pbc[2] = False
-        return Atoms(numbers=numbers, positions=positions - matrix[:, 3], cell=matrix[:, :3].T,
-                     pbc=pbc), members
+        return particles_as_atoms(data, only_selected=self.only_selected, species=self.species)
 
     def _label(self, atoms, model):
         """Run ase_arise's labelling, relaying its progress to OVITO; returns the box arrays."""
@@ -172,23 +143,9 @@ class ARISEModifier(ModifierInterface):
                            per_atom=self.per_particle, model=model, n_samples=self.n_samples,
                            tolerance=self.tolerance or None, min_atoms=self.min_atoms,
                            random_state=self.random_seed, inplace=True)
-        stage = None
-        while True:
-            try:
-                text, done, total = next(steps)
-            except StopIteration as stop:
-                labels = stop.value
-                break
-            if text != stage:
-                stage = text
-                yield text
-            yield done / max(total, 1)
+        labels = yield from relay_progress(steps)
         result = labels.spm
-        if not result.valid.any():
-            raise ARISEModifierError(
-                f"No box holds at least {self.min_atoms} particles (the densest holds "
-                f"{int(result.n_atoms.max())}): use a larger box size or a lower 'Minimum "
-                "particles per box'.")
+        check_predictions(result)
         return dict(probabilities=result.probabilities, uncertainty=result.mutual_information,
                     box_index=labels.box_index, mode=result.mode, n_boxes=len(result.centres),
                     n_valid=int(result.valid.sum()))
@@ -266,6 +223,81 @@ class ARISEModifier(ModifierInterface):
         values[members] = np.where(has[:, None], box_probabilities[take][:, columns], np.nan)
         particles.create_property(PROBABILITIES_PROPERTY, data=values,
                                   components=[_component_name(names[c]) for c in columns])
+
+
+def particles_as_atoms(data, *, only_selected, species):
+    """The particles of an OVITO DataCollection as ase.Atoms, and the mask of those taken.
+
+    Parameters
+    ----------
+    data : ovito.data.DataCollection
+    only_selected : bool
+        Take only the selected particles.
+    species : {"particle types", "geometry only"}
+        Each particle type a species (numbered 1..n), or all particles one species.
+
+    Returns
+    -------
+    atoms : ase.Atoms
+        Positions in the cell's frame (OVITO's cell origin moved to 0), pbc from the cell.
+    members : ndarray of shape (n_particles,), bool
+    """
+    particles = data.particles
+    if particles is None or particles.count == 0:
+        raise ARISEModifierError("The input holds no particles: ARISE needs atoms (load a "
+                                 "structure before this modifier).")
+    if "Position" not in particles:
+        raise ARISEModifierError("The particles have no 'Position' property: ARISE needs "
+                                 "particle positions.")
+    members = np.ones(particles.count, dtype=bool)
+    if only_selected:
+        if particles.selection is None:
+            raise ARISEModifierError(
+                "'Use only selected particles' is on, but nothing is selected (no "
+                "'Selection' property): select particles above this modifier, or turn "
+                "the option off.")
+        members = np.asarray(particles.selection) != 0
+        if not members.any():
+            raise ARISEModifierError("'Use only selected particles' is on, but no particle "
+                                     "is selected.")
+    numbers = np.ones(int(members.sum()), dtype=np.int64)
+    if species == "particle types" and particles.particle_types is not None:
+        _, inverse = np.unique(np.asarray(particles.particle_types)[members],
+                               return_inverse=True)
+        numbers = inverse.astype(np.int64) + 1
+    positions = np.asarray(particles.positions, dtype=np.float64)[members]
+    if data.cell is None:
+        return Atoms(numbers=numbers, positions=positions, pbc=False), members
+    matrix = np.asarray(data.cell, dtype=np.float64)
+    pbc = np.array(data.cell.pbc, dtype=bool)
+    if data.cell.is2D:
+        pbc[2] = False
+    return Atoms(numbers=numbers, positions=positions - matrix[:, 3], cell=matrix[:, :3].T,
+                 pbc=pbc), members
+
+
+def relay_progress(steps):
+    """Relay an ase_arise step generator to OVITO (``yield`` of stage texts and fractions);
+    returns its result. Use as ``result = yield from relay_progress(steps)``."""
+    stage = None
+    while True:
+        try:
+            text, done, total = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if text != stage:
+            stage = text
+            yield text
+        yield done / max(total, 1)
+
+
+def check_predictions(result):
+    """Raise ARISEModifierError when no box of an SPM result has a prediction."""
+    if not result.valid.any():
+        raise ARISEModifierError(
+            f"No box holds at least {result.min_atoms} particles (the densest holds "
+            f"{int(result.n_atoms.max())}): use a larger box size or a lower 'Minimum "
+            "particles per box'.")
 
 
 def _prototype_columns(text, names):

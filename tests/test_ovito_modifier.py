@@ -1,6 +1,7 @@
 """The "ARISE classification" modifier in real, headless OVITO pipelines."""
 
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,3 +242,12 @@ def test_clear_errors():
         pipeline.modifiers.append(ARISEModifier())
         with pytest.raises(ARISEModifierError, match=message):
             pipeline.compute()
+
+
+def test_readme_parameter_table_lists_every_trait():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ")]
+    for name in ARISEModifier.class_editable_traits():
+        label = ARISEModifier.class_traits()[name].label
+        gui = label.split(" (")[0] if name in ("model_path", "prototypes") else label
+        assert any(f"| {gui} | `{name}` |" in row for row in rows), name

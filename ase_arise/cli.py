@@ -1,0 +1,323 @@
+"""The ``arise`` command line.
+
+    arise classify FILE...         the most similar prototypes of every structure (every frame)
+    arise label FILE -o OUT        per-atom prototypes, probabilities and uncertainty, written
+                                   as extended XYZ or a LAMMPS dump (OVITO reads both)
+    arise spm FILE -o OUT.npz      strided-pattern-matching maps (.npz) and PNG slices
+    arise benchmark ...            ARISE vs PTM, CNA, a-CNA, BAA, spglib (ovito_arise; needs OVITO)
+    arise prototypes               the 108 classes
+
+Units: lengths in Å, probabilities as fractions (0-1), mutual information and entropy in bits
+(log2; at most log2 108 = 6.75). Files are read by ASE (every frame), or by OVITO when ASE
+cannot and OVITO is installed. A problem with the input ends the command with one line on
+stderr and exit status 1 (2 for a malformed command line); warnings are single lines too.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .classify import classify
+from .errors import AriseError, InputError
+from .files import FORMATS, _one_line, output_format, read_frames, write_frames
+from .labels import ARRAY_CLASS, ARRAY_PROBABILITIES, ARRAY_PROBABILITY, ARRAY_UNCERTAINTY, label
+from .prototypes import class_names, load_prototypes
+from .spm import MODES, spm
+
+OVITO_HINT = "pip install 'arise-crystal-recognition[ovito]' (or pip install ovito)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_model_options(parser):
+    parser.add_argument("--n-samples", type=int, default=None, metavar="T",
+                        help="Monte-Carlo dropout passes (default: the model's own, 100 for "
+                             "the shipped model)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the dropout masks: the same seed gives the same results "
+                             "(default: 0)")
+    parser.add_argument("--model", default=None, metavar="ONNX",
+                        help="an .onnx model with its .json beside it (default: the shipped "
+                             "108-prototype model)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def _add_file_and_output(parser, metavar, help):
+    parser.add_argument("file", metavar="FILE", help="structure file (positions in Å)")
+    parser.add_argument("-o", "--output", required=True, metavar=metavar, help=help)
+
+
+def _add_scan_options(parser):
+    parser.add_argument("--box", type=float, default=16.0,
+                        help="edge of the cubic SPM box, Å (default: 16, the paper's; a box "
+                             "should hold >= 100 atoms)")
+    parser.add_argument("--stride", type=float, default=4.0,
+                        help="step between box centres, Å (default: 4; the paper used 1 for "
+                             "slabs, 2-3 for bulk)")
+    parser.add_argument("--mode", choices=MODES, default="auto",
+                        help="box descriptors: 'exact' cuts each box out as a cluster (the "
+                             "paper's way), 'fast' sums per-atom coefficients (8x faster), "
+                             "'auto' takes fast for samples periodic along x, y and z "
+                             "(default: auto)")
+
+
+def build_parser():
+    """The argument parser of ``arise`` (subcommands classify, label, spm, benchmark,
+    prototypes)."""
+    parser = _Parser(prog="arise", description="Robust crystal-structure recognition for "
+                     "structure files: the most similar of 108 prototypes, with probabilities "
+                     "and an uncertainty, per structure or per atom (ARISE; Leitherer, Ziletti "
+                     "& Ghiringhelli, npj Comput. Mater. 7, 2021).",
+                     epilog="Lengths in Å, probabilities as fractions 0-1, mutual information "
+                            "(uncertainty) in bits. 'arise COMMAND --help' for each command.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
+
+    sub = commands.add_parser(
+        "classify", help="most similar prototypes of every structure",
+        description="Classify whole structures (every frame of a trajectory): the top-k of the "
+                    "108 prototypes with their probabilities (fractions, mean of the "
+                    "Monte-Carlo dropout passes) and the mutual information (bits; 0 = "
+                    "certain, 6.75 at most). Any lattice constant and size: structures are "
+                    "scaled by their own nearest-neighbour distance; periodicity from the file.")
+    sub.add_argument("files", nargs="+", metavar="FILE",
+                     help="structure files (anything ASE reads; OVITO's formats with OVITO)")
+    sub.add_argument("--top-k", type=int, default=3, metavar="K",
+                     help="prototypes listed per structure (default: 3)")
+    _add_model_options(sub)
+    sub.set_defaults(run=_classify)
+
+    sub = commands.add_parser(
+        "label", help="per-atom prototypes written to extended XYZ or a LAMMPS dump",
+        description="Label every atom by strided pattern matching: cubic boxes of edge --box "
+                    "(Å) every --stride (Å) are classified, and each atom takes the result of "
+                    "the nearest box centre whose box contains it. Writes the structure with "
+                    f"the columns {ARRAY_CLASS} (class id, -1: no prediction; 'arise "
+                    f"prototypes' lists them), {ARRAY_PROBABILITY} (fraction) and "
+                    f"{ARRAY_UNCERTAINTY} (bits), and with --probabilities {ARRAY_PROBABILITIES} "
+                    "(all 108, by class id). Every frame of a trajectory is labelled.")
+    _add_file_and_output(sub, "OUT", "output file: .xyz/.extxyz (extended XYZ) or "
+                         ".dump/.lammpstrj (LAMMPS text dump); OVITO reads both")
+    sub.add_argument("--format", choices=list(FORMATS), default=None,
+                     help="output format (default: from the suffix of OUT)")
+    _add_scan_options(sub)
+    sub.add_argument("--per-atom", action="store_true",
+                     help="centre one box on every atom instead of the grid (--stride unused; "
+                          "one box per atom: slow)")
+    sub.add_argument("--probabilities", action="store_true",
+                     help="also write all 108 probabilities per atom")
+    _add_model_options(sub)
+    sub.set_defaults(run=_label)
+
+    sub = commands.add_parser(
+        "spm", help="strided-pattern-matching maps as .npz plus PNG slices",
+        description="Strided pattern matching: classify cubic boxes of edge --box (Å) every "
+                    "--stride (Å) over the sample (a 2D scan for slabs, 3D for bulk). Saves "
+                    "the maps as .npz (centres in Å, shape, probabilities as fractions, "
+                    "mutual_information and entropy in bits, n_atoms, class_names, settings as "
+                    "JSON) and PNG slices of the most probable prototype, the mutual "
+                    "information and the probability of each of --prototypes.")
+    _add_file_and_output(sub, "OUT.npz", "the .npz file; PNGs are written beside it "
+                         "(OUT_class.png, OUT_mutual_information.png, OUT_P_<prototype>.png)")
+    sub.add_argument("--frame", type=int, default=0,
+                     help="frame of a trajectory (default: 0, the first; -1: the last)")
+    _add_scan_options(sub)
+    sub.add_argument("--prototypes", default="", metavar="NAMES",
+                     help="comma-separated prototypes whose probability maps are drawn, e.g. "
+                          "fcc,bcc,hcp,diamond ('arise prototypes' lists the names)")
+    sub.add_argument("--axis", type=int, choices=(0, 1, 2), default=None,
+                     help="cell axis normal to the drawn plane (default: the axis with the "
+                          "fewest boxes, the last of equals)")
+    sub.add_argument("--index", type=int, default=None,
+                     help="plane along --axis, counted in boxes (default: the middle one)")
+    sub.add_argument("--no-png", action="store_true", help="write the .npz only")
+    _add_model_options(sub)
+    sub.set_defaults(run=_spm)
+
+    sub = commands.add_parser(
+        "benchmark", add_help=False, help="ARISE vs OVITO's PTM, CNA, a-CNA, BAA and spglib",
+        description="Runs python -m ovito_arise.benchmark with the remaining arguments "
+                    "('arise benchmark --help' shows them). Needs OVITO.")
+    sub.set_defaults(run=_benchmark)
+
+    sub = commands.add_parser(
+        "prototypes", help="the 108 classes: id, name, material type, space group",
+        description="List the 108 prototypes ARISE knows, in the model's output order: class "
+                    "id, name, material type and international space-group number ('-' where "
+                    "the paper gives none).")
+    sub.set_defaults(run=_prototypes)
+    for sub in commands.choices.values():
+        sub.set_defaults(parser=sub)
+    return parser
+
+
+def main(argv=None):
+    """Run ``arise`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command != "benchmark":
+            args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as stop:  # --help, or a malformed command line (message printed)
+        return _status(stop.code)
+    prefix = f"arise {args.command}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = lambda message, category, *_, **__: print(
+            f"{prefix}: warning: {_one_line(message)}", file=sys.stderr)
+        try:
+            return args.run(args, extra)
+        except BrokenPipeError:  # the reader of stdout has gone (arise prototypes | head)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        except (AriseError, OSError) as error:
+            print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"{prefix}: interrupted", file=sys.stderr)
+            return 130
+
+
+def _status(code):
+    """An exit status from ``SystemExit.code`` (None: success)."""
+    return 0 if code is None else code if isinstance(code, int) else 1
+
+
+def _classify(args, extra):
+    structures, where = [], []
+    for path in args.files:
+        frames = read_frames(path)
+        structures += frames
+        where += [path if len(frames) == 1 else f"{path}[{i}]" for i in range(len(frames))]
+    results = classify(structures, model=args.model, n_samples=args.n_samples,
+                       top_k=args.top_k, random_state=args.seed, progress=not args.no_progress)
+    width = max(len("structure"), *(len(w) for w in where))
+    print(f"{'structure':{width}s}  {'atoms':>7s}  {'MI (bit)':>8s}  top-{args.top_k} "
+          "prototypes (probability)")
+    for name, atoms, result in zip(where, structures, results):
+        ranked = ", ".join(f"{prototype} ({p:.3f})" for prototype, p in result.top_k)
+        print(f"{name:{width}s}  {len(atoms):7d}  {result.mutual_information:8.3f}  {ranked}")
+    return 0
+
+
+def _label(args, extra):
+    output_format(args.output, args.format)  # a bad output name fails before the work
+    frames = read_frames(args.file)
+    labelled = []
+    for k, atoms in enumerate(frames):
+        result = label(atoms, box=args.box, stride=args.stride, mode=args.mode,
+                       per_atom=args.per_atom, model=args.model, n_samples=args.n_samples,
+                       probabilities=args.probabilities, random_state=args.seed,
+                       progress=not args.no_progress)
+        labelled.append(result.atoms)
+        counts = ", ".join(f"{name} {n}" for name, n in result.counts().items())
+        print(f"frame {k}: {len(atoms)} atoms, {result.spm.mode} mode, {len(result.spm.centres)}"
+              f" boxes; atoms per prototype: {counts}")
+    columns = [ARRAY_CLASS, ARRAY_PROBABILITY, ARRAY_UNCERTAINTY]
+    columns += [ARRAY_PROBABILITIES] if args.probabilities else []
+    write_frames(args.output, labelled, columns, format=args.format)
+    print(f"wrote {args.output} ({len(labelled)} frame{'s' if len(labelled) > 1 else ''})")
+    return 0
+
+
+def _spm(args, extra):
+    output = Path(args.output)
+    if output.suffix != ".npz":
+        raise InputError(f"The output of 'arise spm' is a NumPy .npz file; got {output}. Name "
+                         "it OUT.npz.")
+    names = [name.strip() for name in args.prototypes.split(",") if name.strip()]
+    unknown = [name for name in names if name not in class_names()]
+    if unknown:
+        raise InputError(f"Unknown prototypes {unknown} in --prototypes; 'arise prototypes' "
+                         "lists the names (e.g. fcc,bcc,hcp,diamond).")
+    frames = read_frames(args.file)
+    if not -len(frames) <= args.frame < len(frames):
+        raise InputError(f"--frame {args.frame} is out of range: {args.file} has "
+                         f"{len(frames)} frame(s).")
+    maps = spm(frames[args.frame], box=args.box, stride=args.stride, mode=args.mode,
+               model=args.model, n_samples=args.n_samples, random_state=args.seed,
+               progress=not args.no_progress)
+    settings = dict(file=str(args.file), frame=args.frame, box=maps.box, stride=maps.stride,
+                    mode=maps.mode, n_samples=maps.n_samples, tolerance=maps.tolerance,
+                    min_atoms=maps.min_atoms, seed=args.seed,
+                    model=args.model or "shipped", units="Å; probabilities as fractions; "
+                    "mutual_information and entropy in bits")
+    np.savez_compressed(output, centres=maps.centres, shape=np.array(maps.shape),
+                        probabilities=maps.probabilities,
+                        mutual_information=maps.mutual_information, entropy=maps.entropy,
+                        n_atoms=maps.n_atoms, passes=maps.passes,
+                        class_names=np.array(maps.class_names), settings=json.dumps(settings))
+    valid = maps.valid
+    print(f"{len(maps.centres)} boxes on a {' x '.join(map(str, maps.shape))} grid "
+          f"({maps.mode} mode), {int(valid.sum())} with a prediction")
+    winners, counts = np.unique(maps.class_id[valid], return_counts=True)
+    for k in np.argsort(-counts):
+        print(f"  {maps.class_names[winners[k]]:24s} {counts[k] / valid.sum():6.1%} of the boxes")
+    print(f"mutual information: median {np.nanmedian(maps.mutual_information):.3f} bit, "
+          f"max {np.nanmax(maps.mutual_information):.3f} bit" if valid.any() else
+          "no box holds enough atoms for a prediction")
+    print(f"wrote {output}")
+    if not args.no_png:
+        for path in _plot_slices(maps, output, names, axis=args.axis, index=args.index):
+            print(f"wrote {path}")
+    return 0
+
+
+def _plot_slices(maps, output, names, *, axis, index):
+    """Save one PNG per quantity (class, mutual information, each prototype's probability) of
+    a plane of the scan grid; returns their paths."""
+    from matplotlib.figure import Figure
+
+    if axis is None:
+        axis = max(k for k in range(3) if maps.shape[k] == min(maps.shape))
+    if index is not None and not 0 <= index < maps.shape[axis]:
+        raise InputError(f"--index {index} is out of range: the scan has {maps.shape[axis]} "
+                         f"plane(s) along axis {axis}.")
+    paths = []
+    for quantity in ["class", "mutual_information"] + names:
+        suffix = quantity if quantity in ("class", "mutual_information") else (
+            "P_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", quantity).strip("_"))
+        figure = Figure(figsize=(6.4, 5.2))
+        maps.plot_slice(quantity, axis=axis, index=index, ax=figure.add_subplot())
+        path = output.with_name(f"{output.stem}_{suffix}.png")
+        figure.savefig(path, dpi=100)
+        paths.append(path)
+    return paths
+
+
+def _benchmark(args, extra):
+    try:
+        from ovito_arise.benchmark import main as benchmark_main
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] == "ovito":
+            raise InputError(f"arise benchmark runs OVITO's PTM, CNA and BAA, but OVITO is not "
+                             f"installed: {OVITO_HINT}.") from None
+        raise InputError(f"arise benchmark needs the module {error.name}, which this "
+                         "installation lacks; reinstall arise-crystal-recognition.") from None
+    try:
+        return _status(benchmark_main(extra))
+    except SystemExit as stop:  # its own --help or usage error
+        return _status(stop.code)
+
+
+def _prototypes(args, extra):
+    print(f"{'id':>3s}  {'name':24s}  {'material type':13s}  space group")
+    for p in load_prototypes():
+        group = "-" if p.space_group is None else str(p.space_group)
+        print(f"{p.class_id:3d}  {p.name:24s}  {p.material_type:13s}  {group}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Structure files for the command line: read any file ASE (or OVITO) reads, write per-atom
+results as extended XYZ or as a LAMMPS text dump.
+
+OVITO is optional and imported only when ASE cannot read a file, so ``ase_arise`` never needs
+it. Both written formats carry the per-atom arrays as named columns that OVITO's
+``import_file`` reads back as particle properties.
+"""
+
+from pathlib import Path
+
+import ase.io
+import numpy as np
+from ase.calculators.lammps.coordinatetransform import Prism
+
+from .errors import InputError
+
+# Output formats of :func:`write_frames` and the file suffixes that select them.
+FORMATS = {"extxyz": (".xyz", ".extxyz"), "lammps-dump": (".dump", ".lammpstrj")}
+
+
+def read_frames(path):
+    """Every frame of a structure file, as a list of ase.Atoms (positions in Å).
+
+    ASE reads the file first (``ase.io.read(path, index=":")``, format from the name or the
+    content); if ASE cannot, and OVITO is installed, OVITO's ``import_file`` reads it (LAMMPS
+    data files, OVITO's other formats), each frame converted with
+    ``ovito.io.ase.ovito_to_ase`` (spaces in property names become underscores; numeric LAMMPS
+    types become atomic numbers 1, 2, ...).
+
+    Raises
+    ------
+    InputError
+        The file does not exist, or neither ASE nor OVITO can read it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"No such structure file: {path}" if not path.exists()
+                         else f"{path} is not a file; give a structure file.")
+    try:
+        frames = ase.io.read(path, index=":")
+        ase_problem = "no structures in it" if not frames else None
+    except Exception as error:  # ASE's readers raise any type on a file they cannot parse
+        frames, ase_problem = [], f"{type(error).__name__}: {_one_line(error)}"
+    if ase_problem is None:
+        return list(frames)
+    try:
+        from ovito.io import import_file
+        from ovito.io.ase import ovito_to_ase
+    except ImportError:
+        raise InputError(f"ASE cannot read {path} ({ase_problem}). Give a file ASE reads, or "
+                         "install OVITO (pip install ovito), which reads more formats.") from None
+    try:
+        pipeline = import_file(str(path))
+        frames = [ovito_to_ase(pipeline.compute(frame))
+                  for frame in range(pipeline.source.num_frames)]
+    except Exception as error:  # OVITO raises RuntimeError and others on unreadable files
+        raise InputError(f"Neither ASE ({ase_problem}) nor OVITO ({_one_line(error)}) can read "
+                         f"{path}. Check the file, or convert it to extended XYZ.") from None
+    for atoms in frames:  # OVITO's property names have spaces, which extended XYZ cannot hold
+        for name in [name for name in atoms.arrays if " " in name]:
+            atoms.arrays[name.replace(" ", "_")] = atoms.arrays.pop(name)
+    return frames
+
+
+def output_format(path, format=None):
+    """The output format for ``path``: ``format`` if given, else from the file suffix.
+
+    Raises
+    ------
+    InputError
+        An unknown format, or a suffix that names none.
+    """
+    if format is not None:
+        if format not in FORMATS:
+            raise InputError(f"Unknown output format {format!r}: choose one of "
+                             f"{', '.join(FORMATS)}.")
+        return format
+    suffix = Path(path).suffix.lower()
+    for name, suffixes in FORMATS.items():
+        if suffix in suffixes:
+            return name
+    known = "; ".join(f"{' or '.join(s)} for {name}" for name, s in FORMATS.items())
+    raise InputError(f"Cannot tell the output format from the name {path}: use {known}, or "
+                     "give the format explicitly.")
+
+
+def write_frames(path, frames, columns, *, format=None):
+    """Write frames with their per-atom ``columns`` (names of arrays in ``atoms.arrays``).
+
+    Parameters
+    ----------
+    path : str or Path
+    frames : list of ase.Atoms
+    columns : sequence of str
+        Per-atom arrays to write; with extended XYZ every array of the frames is written.
+    format : {"extxyz", "lammps-dump"}, optional
+        Default: from the suffix (:data:`FORMATS`).
+    """
+    format = output_format(path, format)
+    if format == "extxyz":
+        ase.io.write(path, frames, format="extxyz")
+    else:
+        write_lammps_dump(path, frames, columns)
+
+
+def write_lammps_dump(path, frames, columns):
+    """A LAMMPS text dump of ``frames`` (one timestep each, numbered from 0).
+
+    Columns: ``id type element x y z`` and the arrays ``columns``; a 2D array of width k becomes
+    ``name[0]`` ... ``name[k-1]``. Types number the species 1, 2, ... in order of atomic number.
+    A full cell is rotated into LAMMPS's frame (a along x, b in the xy plane; ASE's ``Prism``),
+    with the triclinic box header when it is skewed; a structure without a cell gets its
+    bounding box with open ("ff") boundaries.
+
+    Raises
+    ------
+    InputError
+        A structure periodic along an axis without a complete cell.
+    """
+    with open(path, "w", encoding="utf-8") as handle:
+        for step, atoms in enumerate(frames):
+            box, positions = _lammps_box(atoms)
+            species, types = np.unique(atoms.numbers, return_inverse=True)
+            symbols = np.array(atoms.get_chemical_symbols(), dtype=object)
+            names, blocks = ["id", "type", "element", "x", "y", "z"], [
+                np.arange(1, len(atoms) + 1), types + 1, symbols, positions]
+            formats = ["%d", "%d", "%s", "%.10g", "%.10g", "%.10g"]
+            for column in columns:
+                values = atoms.arrays[column]
+                width = 1 if values.ndim == 1 else values.shape[1]
+                names += [column] if values.ndim == 1 else [f"{column}[{j}]" for j in range(width)]
+                formats += ["%d" if values.dtype.kind in "iub" else "%.8g"] * width
+                blocks.append(values)
+            table = np.empty((len(atoms), len(names)), dtype=object)
+            first = 0
+            for block in blocks:
+                block = block.reshape(len(atoms), -1)
+                table[:, first:first + block.shape[1]] = block
+                first += block.shape[1]
+            handle.write(f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n{box}"
+                         f"ITEM: ATOMS {' '.join(names)}\n")
+            np.savetxt(handle, table, fmt=" ".join(formats))
+
+
+def _lammps_box(atoms):
+    """The BOX BOUNDS item of a frame and its positions in LAMMPS's frame (Å)."""
+    flags = " ".join("pp" if p else "ff" for p in atoms.pbc)
+    if atoms.cell.rank == 3:
+        prism = Prism(atoms.cell.array, pbc=atoms.pbc)
+        xhi, yhi, zhi, xy, xz, yz = map(float, prism.get_lammps_prism())
+        positions = prism.vector_to_lammps(atoms.positions)
+        if not prism.is_skewed():
+            return f"ITEM: BOX BOUNDS {flags}\n0 {xhi!r}\n0 {yhi!r}\n0 {zhi!r}\n", positions
+        # the bounding box of the triclinic cell (LAMMPS's dump convention)
+        xlo_bound, xhi_bound = min(0.0, xy, xz, xy + xz), xhi + max(0.0, xy, xz, xy + xz)
+        ylo_bound, yhi_bound = min(0.0, yz), yhi + max(0.0, yz)
+        return (f"ITEM: BOX BOUNDS xy xz yz {flags}\n{xlo_bound!r} {xhi_bound!r} {xy!r}\n"
+                f"{ylo_bound!r} {yhi_bound!r} {xz!r}\n0 {zhi!r} {yz!r}\n"), positions
+    if atoms.pbc.any():
+        raise InputError("A LAMMPS dump needs a complete cell for a structure periodic along "
+                         f"axes {np.flatnonzero(atoms.pbc).tolist()}; set atoms.cell, or write "
+                         "extended XYZ (.xyz) instead.")
+    lower, upper = atoms.positions.min(axis=0), atoms.positions.max(axis=0)
+    upper = np.maximum(upper, lower + 1e-6)
+    bounds = "".join(f"{lo!r} {hi!r}\n" for lo, hi in zip(lower.tolist(), upper.tolist()))
+    return f"ITEM: BOX BOUNDS {flags}\n{bounds}", atoms.positions
+
+
+def _one_line(error):
+    """An exception's message on one line."""
+    return " ".join(str(error).split()) or type(error).__name__
