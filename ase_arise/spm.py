@@ -166,11 +166,12 @@ class SPMResult:
         matplotlib Axes
         """
         import matplotlib.pyplot as plt
+        from matplotlib.colors import ListedColormap
 
         if len(self.shape) != 3:
             raise InputError("plot_slice needs a scan grid; boxes centred on atoms have none.")
         if quantity == "class":
-            values, label, cmap = self.argmax_map().astype(float), "class id", "tab20"
+            values, label, cmap = self.argmax_map().astype(float), "most probable prototype", None
             values[values < 0] = np.nan
         elif quantity == "mutual_information":
             values, label, cmap = self.uncertainty_map(), "mutual information (bit)", "viridis"
@@ -184,8 +185,22 @@ class SPMResult:
         plane = np.take(values, index, axis=axis)
         if ax is None:
             ax = plt.figure().add_subplot()
-        image = ax.imshow(plane.T, origin="lower", cmap=cmap, interpolation="nearest")
-        ax.figure.colorbar(image, ax=ax, label=label)
+        ticks = None
+        if quantity == "class":
+            # the classes of this plane, each its own colour, named on the colour bar
+            present = np.unique(plane[np.isfinite(plane)]).astype(int)
+            plane = np.where(np.isfinite(plane), np.searchsorted(present, np.nan_to_num(plane)),
+                             np.nan)
+            palette = plt.get_cmap("tab10" if len(present) <= 10 else "tab20").colors
+            cmap = ListedColormap([palette[k % len(palette)] for k in range(max(len(present),
+                                                                                 1))])
+            ticks = np.arange(len(present))
+        image = ax.imshow(plane.T, origin="lower", cmap=cmap, interpolation="nearest",
+                          vmin=None if ticks is None else -0.5,
+                          vmax=None if ticks is None else len(ticks) - 0.5)
+        bar = ax.figure.colorbar(image, ax=ax, label=label, ticks=ticks)
+        if ticks is not None:
+            bar.ax.set_yticklabels([self.class_names[k] for k in present])
         rest = [k for k in range(3) if k != axis]
         ax.set_xlabel(f"box index along cell axis {rest[0]}")
         ax.set_ylabel(f"box index along cell axis {rest[1]}")
