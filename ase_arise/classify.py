@@ -37,7 +37,7 @@ class Classification:
     top_k : tuple of (str, float)
         The k most probable classes with their probabilities, best first.
     mutual_information : float
-        Epistemic uncertainty, bits (0 = certain; log2 108 = 6.75 at most).
+        Epistemic uncertainty, bits (0 = certain; at most log2 n_classes, 6.75 for 108).
     entropy : float
         Predictive entropy of the mean probabilities, bits.
     n_samples : int

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .classify import classify
+from .classify import classify, load_model
 from .errors import AriseError, InputError
 from .files import FORMATS, _one_line, output_format, read_frames, write_frames
 from .labels import ARRAY_CLASS, ARRAY_PROBABILITIES, ARRAY_PROBABILITY, ARRAY_UNCERTAINTY, label
-from .prototypes import class_names, load_prototypes
+from .prototypes import load_prototypes
 from .spm import MODES, spm
 
 OVITO_HINT = "pip install 'arise-crystal-recognition[ovito]' (or pip install ovito)"
@@ -237,10 +237,11 @@ def _spm(args, extra):
         raise InputError(f"The output of 'arise spm' is a NumPy .npz file; got {output}. Name "
                          "it OUT.npz.")
     names = [name.strip() for name in args.prototypes.split(",") if name.strip()]
-    unknown = [name for name in names if name not in class_names()]
+    known = load_model(args.model).class_names  # a fine-tuned model has its own classes
+    unknown = [name for name in names if name not in known]
     if unknown:
-        raise InputError(f"Unknown prototypes {unknown} in --prototypes; 'arise prototypes' "
-                         "lists the names (e.g. fcc,bcc,hcp,diamond).")
+        raise InputError(f"Unknown prototypes {unknown} in --prototypes; the model's classes "
+                         f"are: {', '.join(known)}.")
     frames = read_frames(args.file)
     if not -len(frames) <= args.frame < len(frames):
         raise InputError(f"--frame {args.frame} is out of range: {args.file} has "

@@ -121,7 +121,8 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
     -------
     AtomLabels
         ``labels.atoms.arrays`` holds "arise_class" (int, -1: none), "arise_probability",
-        "arise_mutual_information" (bits) and, if asked, "arise_probabilities" (n_atoms, 108).
+        "arise_mutual_information" (bits) and, if asked, "arise_probabilities"
+        (n_atoms, n_classes: 108 for the shipped model).
     """
     settings = dict(box=box, stride=stride, mode=mode, per_atom=per_atom, axes=axes, model=model,
                     n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms,

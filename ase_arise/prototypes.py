@@ -42,8 +42,10 @@ from ase import Atoms
 from ase.build import nanotube
 
 from ._validation import check_scalar
+from .errors import InputError
 
-__all__ = ["N_CLASSES", "Prototype", "class_names", "get_prototype", "load_prototypes"]
+__all__ = ["N_CLASSES", "Prototype", "class_names", "get_prototype", "isotropic_supercells",
+           "load_prototypes"]
 
 N_CLASSES = 108
 """Number of structural classes (output neurons) of the ARISE model."""
@@ -165,21 +167,53 @@ class Prototype:
             length = -(-min_atoms // per_cell)
             tube = nanotube(nt, mt, length=length, bond=bond)
             return [Atoms(symbols=tube.get_chemical_symbols(), positions=tube.positions)]
-        unit = self.atoms()
-        two_d = self.material_type == "2D"
-        k = 1
-        while len(unit) * k ** (2 if two_d else 3) < min_atoms:
-            k += 1
-        result = []
-        for size in range(k, k + n):
-            cluster = unit.repeat((size, size, 1 if two_d else size))
-            cluster.pbc = unit.pbc if periodic else False
-            result.append(cluster)
-        return result
+        return isotropic_supercells(self.atoms(), n, min_atoms, periodic=periodic)
 
     def __repr__(self) -> str:
         symmetry = "" if self.space_group is None else f", SG #{self.space_group}"
         return f"Prototype({self.class_id}, {self.name!r}, {self.material_type}{symmetry})"
+
+
+def isotropic_supercells(atoms: Atoms, n: int = 3, min_atoms: int = 100, *,
+                         periodic: bool = False) -> list[Atoms]:
+    """Isotropic supercells of a periodic structure, replicated along its periodic axes only.
+
+    The smallest replica with k copies along every periodic axis of ``atoms.pbc`` (bulk
+    k×k×k, slab k×k×1) that holds at least ``min_atoms`` atoms, and the next ``n - 1`` larger
+    ones: the paper's training supercells (:meth:`Prototype.supercells`).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Periodic along at least one axis (cell in Å). Not modified.
+    n : int, default=3
+        Number of supercells (>= 1).
+    min_atoms : int, default=100
+        Minimum number of atoms of the smallest supercell (>= 1).
+    periodic : bool, default=False
+        Keep the periodicity of ``atoms``; False gives non-periodic clusters.
+
+    Returns
+    -------
+    list of ase.Atoms
+        New objects in increasing size; the cell of the replica is kept (Å).
+    """
+    n = check_scalar(n, "n", kind=numbers.Integral, low=1, low_inclusive=True)
+    min_atoms = check_scalar(min_atoms, "min_atoms", kind=numbers.Integral, low=1,
+                             low_inclusive=True)
+    axes = np.array(atoms.pbc, dtype=bool)
+    if not axes.any():
+        raise InputError("isotropic_supercells needs a structure periodic along at least one "
+                         "axis (atoms.pbc); use a cluster as it is.")
+    k = 1
+    while len(atoms) * k ** int(axes.sum()) < min_atoms:
+        k += 1
+    result = []
+    for size in range(k, k + n):
+        cluster = atoms.repeat(np.where(axes, size, 1))
+        cluster.pbc = atoms.pbc if periodic else False
+        result.append(cluster)
+    return result
 
 
 def _tuples(rows):

@@ -15,7 +15,9 @@ seed 0; training and model selection use seeds from 1000 on (disjoint streams).
 
 Strained set: random diagonal strains of up to 4 % of the pristine-set structures (seed 3000).
 
-Sets are cached as .npz files named by a hash of everything that defines them.
+The same recipes serve other structures (:func:`class_structures`, e.g. a user's prototypes for
+:mod:`ase_arise.training.finetune`). Sets are cached as .npz files named by a hash of everything
+that defines them.
 """
 
 import hashlib
@@ -31,7 +33,7 @@ from tqdm.auto import tqdm
 
 from ..defects import defective_copy, strain_atoms
 from ..descriptor import ARISEDescriptor
-from ..prototypes import load_prototypes
+from ..prototypes import isotropic_supercells, load_prototypes
 
 R_CUTS = tuple(round(3.0 + 0.2 * k, 1) for k in range(11))
 SIGMAS = (0.08, 0.10, 0.12)
@@ -46,6 +48,11 @@ COMBINED = ((0.001, 0.01), (0.006, 0.05), (0.01, 0.10), (0.02, 0.15), (0.04, 0.2
             (0.07, 0.25), (0.10, 0.30))
 PROTOCOL_LEVELS = (((0.0, 0.0),) + tuple((d, 0.0) for d in DISPLACEMENTS)
                    + tuple((0.0, m) for m in MISSING) + COMBINED)
+# (displacement, missing) of the defective training copies of the shipped model's recipe
+AUGMENT_LEVELS = (tuple((d, 0.0) for d in (0.005, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.10, 0.12))
+                  + tuple((0.0, m) for m in (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35))
+                  + ((0.01, 0.10), (0.02, 0.15), (0.04, 0.20), (0.07, 0.25), (0.10, 0.30),
+                     (0.12, 0.35)))
 
 
 @dataclass(frozen=True)
@@ -79,24 +86,50 @@ class DescriptorSet:
         return digest.hexdigest()
 
 
-def base_structures(*, periodic_supercells=False):
+def class_structures(class_id, atoms, *, periodic_supercells=False):
+    """The set structures made from one structure of a class, as (class_id, periodic, Atoms).
+
+    A structure periodic along some axis gives its cell (``periodic_supercells=False``, the
+    pristine set) or its three periodic isotropic supercells (True, the defect sets), followed
+    by the three non-periodic supercells (:func:`ase_arise.prototypes.isotropic_supercells`);
+    a non-periodic one (a cluster, a nanotube) is used as it is. ``atoms`` is not copied.
+    """
+    if not atoms.pbc.any():
+        return [(class_id, False, atoms)]
+    if periodic_supercells:
+        out = [(class_id, True, s) for s in isotropic_supercells(atoms, periodic=True)]
+    else:
+        out = [(class_id, True, atoms)]
+    return out + [(class_id, False, s) for s in isotropic_supercells(atoms)]
+
+
+def base_structures(*, periodic_supercells=False, classes=None):
     """The structures every set is made of, as (class_id, periodic, Atoms) tuples.
 
     ``periodic_supercells=False``: the pristine-set structures (periodic cell + 3 clusters per
     prototype, the tube for nanotubes: 396). True: the defect-set structures (3 periodic and 3
-    non-periodic supercells per prototype, the tube for nanotubes: 588).
+    non-periodic supercells per prototype, the tube for nanotubes: 588). ``classes``: only the
+    prototypes with these class ids (default: all 108).
     """
     out = []
     for prototype in load_prototypes():
-        if not prototype.is_periodic:
-            out.append((prototype.class_id, False, prototype.supercells()[0]))
+        if classes is not None and prototype.class_id not in classes:
             continue
-        if periodic_supercells:
-            out += [(prototype.class_id, True, s) for s in prototype.supercells(periodic=True)]
-        else:
-            out.append((prototype.class_id, True, prototype.atoms()))
-        out += [(prototype.class_id, False, s) for s in prototype.supercells()]
+        atoms = prototype.atoms() if prototype.is_periodic else prototype.supercells()[0]
+        out += class_structures(prototype.class_id, atoms,
+                                periodic_supercells=periodic_supercells)
     return out
+
+
+def structures_sha256(structures):
+    """Hash of (class_id, periodic, Atoms) tuples: classes, numbers, positions, cell, pbc."""
+    digest = hashlib.sha256()
+    for class_id, periodic, atoms in structures:
+        digest.update(np.array([class_id, periodic, len(atoms)], dtype=np.int64).tobytes())
+        for array, dtype in ((atoms.numbers, np.int64), (atoms.positions, np.float64),
+                             (atoms.cell[:], np.float64), (atoms.pbc, bool)):
+            digest.update(np.ascontiguousarray(array, dtype=dtype).tobytes())
+    return digest.hexdigest()
 
 
 def _prototypes_sha256():
@@ -157,10 +190,10 @@ def _describe_all(structures, tasks, n_jobs):
 
 def _build(recipe, structures, jobs, cache_dir, n_jobs, progress, name):
     """Describe ``jobs[s]`` = [(r_cut, sigma, scaling, displacement, missing, strain, seed,
-    realisation), ...] of every structure ``s``, or load them from the cache."""
+    realisation), ...] of every structure ``s``, or load them from the cache (None: none)."""
     key = _recipe_key(recipe)
-    path = Path(cache_dir) / f"{name.replace(' ', '_')}-{key}.npz"
-    if path.exists():
+    path = None if cache_dir is None else Path(cache_dir) / f"{name.replace(' ', '_')}-{key}.npz"
+    if path is not None and path.exists():
         X = np.load(path)["X"]
     else:
         order = sorted(range(len(structures)), key=lambda s: -len(structures[s][2]))
@@ -171,6 +204,7 @@ def _build(recipe, structures, jobs, cache_dir, n_jobs, progress, name):
                                         desc=name, unit="structure")):
             blocks[s] = block
         X = np.concatenate(blocks)
+    if path is not None and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.stem + ".partial.npz")
         np.savez_compressed(tmp, X=X)
@@ -187,13 +221,18 @@ def _build(recipe, structures, jobs, cache_dir, n_jobs, progress, name):
     return DescriptorSet(X, y, info, key)
 
 
-def pristine_set(cache_dir, *, n_jobs=None, progress=True):
+def pristine_set(cache_dir, *, settings=None, structures=None, n_jobs=None, progress=True):
     """The paper's pristine training set (39,204 descriptors), built once and cached.
 
     Parameters
     ----------
-    cache_dir : path-like
-        Folder of the cache files (created if missing; keep it out of git).
+    cache_dir : path-like or None
+        Folder of the cache files (created if missing; keep it out of git); None: no cache.
+    settings : sequence of (r_cut, sigma, extrinsic_scaling), optional
+        Descriptor settings (r_cut and sigma in d_NN); default: the paper's 99.
+    structures : list of (class_id, periodic, Atoms), optional
+        Default: :func:`base_structures` (the 108 prototypes); others from
+        :func:`class_structures`.
     n_jobs : int, optional
         Worker processes (default: all cores).
     progress : bool, default=True
@@ -202,16 +241,20 @@ def pristine_set(cache_dir, *, n_jobs=None, progress=True):
     Returns
     -------
     DescriptorSet
+        len = len(structures) * len(settings).
     """
-    settings = [(r, s, k) for r in R_CUTS for s in SIGMAS for k in SCALINGS]
+    if settings is None:
+        settings = [(r, s, k) for r in R_CUTS for s in SIGMAS for k in SCALINGS]
+    else:
+        settings = [tuple(float(v) for v in setting) for setting in settings]
     recipe = {"kind": "pristine", "settings": settings, "version": 1}
-    structures = base_structures(periodic_supercells=False)
+    structures = _structures_of_recipe(recipe, structures, periodic_supercells=False)
     jobs = [[(r, g, k, 0.0, 0.0, 0.0, 0, 0) for r, g, k in settings] for _ in structures]
     return _build(recipe, structures, jobs, cache_dir, n_jobs, progress, "pristine set")
 
 
-def defect_set(levels, cache_dir, *, realisations=10, seed=PROTOCOL_SEED, n_jobs=None,
-               progress=True):
+def defect_set(levels, cache_dir, *, realisations=10, seed=PROTOCOL_SEED, structures=None,
+               n_jobs=None, progress=True):
     """Defective copies of the 588 protocol structures at the central descriptor setting.
 
     Parameters
@@ -223,19 +266,21 @@ def defect_set(levels, cache_dir, *, realisations=10, seed=PROTOCOL_SEED, n_jobs
         Random realisations per structure and level.
     seed : int, default=0
         0 for the reported protocol; training and model selection use other seeds (>= 1000).
+    structures : list of (class_id, periodic, Atoms), optional
+        Default: :func:`base_structures` with ``periodic_supercells=True`` (588).
     n_jobs : int, optional
     progress : bool, default=True
 
     Returns
     -------
     DescriptorSet
-        len = 588 * len(levels) * realisations; ``info`` records level and realisation.
+        len = len(structures) * len(levels) * realisations; ``info`` records level and
+        realisation.
     """
     levels = [tuple(float(v) for v in level) for level in levels]
     recipe = {"kind": "defects", "levels": levels, "realisations": realisations, "seed": seed,
               "version": 1}
-
-    structures = base_structures(periodic_supercells=True)
+    structures = _structures_of_recipe(recipe, structures, periodic_supercells=True)
     jobs = [[(*CENTRAL, d, m, 0.0, _seed(seed, class_id, s, d, m, r), r)
              for (d, m) in levels for r in range(realisations)]
             for s, (class_id, _, _) in enumerate(structures)]
@@ -262,6 +307,14 @@ def strained_set(cache_dir, *, max_strain=0.04, copies=8, seed=3000, n_jobs=None
              for r in range(copies)]
             for s, (class_id, _, _) in enumerate(structures)]
     return _build(recipe, structures, jobs, cache_dir, n_jobs, progress, "strained set")
+
+
+def _structures_of_recipe(recipe, structures, *, periodic_supercells):
+    """The prototypes' structures, or ``structures`` with their hash added to ``recipe``."""
+    if structures is None:
+        return base_structures(periodic_supercells=periodic_supercells)
+    recipe["structures"] = structures_sha256(structures)
+    return structures
 
 
 def protocol_copy(structures, index, level, realisation, *, seed=PROTOCOL_SEED):

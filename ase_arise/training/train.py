@@ -27,14 +27,11 @@ import torch
 from ..descriptor import ARISEDescriptor
 from ..prototypes import load_prototypes
 from . import dataset
+from .dataset import AUGMENT_LEVELS
 from .export import write_model
 
 WIDTHS = (316, 256, 512, 256, 108)
 DROPOUT = 0.0317
-AUGMENT_LEVELS = (tuple((d, 0.0) for d in (0.005, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.10, 0.12))
-                  + tuple((0.0, m) for m in (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35))
-                  + ((0.01, 0.10), (0.02, 0.15), (0.04, 0.20), (0.07, 0.25), (0.10, 0.30),
-                     (0.12, 0.35)))
 AUGMENT_SEED = 1000
 SELECTION_LEVELS = ((0.001, 0.0), (0.006, 0.0), (0.0, 0.01), (0.0, 0.05), (0.02, 0.0),
                     (0.0, 0.20))
