@@ -44,7 +44,7 @@ import spglib
 import spglib.error
 from tqdm.auto import tqdm
 
-from ase_arise import label, load_prototypes
+from ase_arise import classify, label, load_prototypes
 from ase_arise.benchmarks.paper import level_name, paper_accuracy
 from ase_arise.classify import load_model
 from ase_arise.model import ARISEModel
@@ -168,8 +168,6 @@ def arise_level(model, cache, level, realisations, n_jobs=None):
 def arise_speed(structures, level, model):
     """ARISE's structure-level throughput on the periodic structures of one level (descriptor
     and T MC-dropout passes, atoms/s), measured like the peers'."""
-    from ase_arise import classify
-
     atoms = [dataset.protocol_copy(structures, i, level, 0)
              for i, (_, periodic, _) in enumerate(structures) if periodic]
     classify(atoms[0], model=model)  # JIT warm-up outside the timing

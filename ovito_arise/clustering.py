@@ -32,8 +32,8 @@ from ase_arise.errors import AriseError
 from ase_arise.labels import nearest_boxes
 from ase_arise.spm import MODES, box_grid, iter_match_boxes
 
-from .modifier import (SPECIES, ARISEModifierError, check_predictions, particles_as_atoms,
-                       relay_progress)
+from .modifier import (SPECIES, ARISEModifierError, cached_per_frame, check_predictions,
+                       particles_as_atoms, relay_progress)
 
 CLUSTER_PROPERTY = "ARISE Cluster"
 MEMBERSHIP_PROPERTY = "ARISE Cluster Membership"
@@ -104,16 +104,8 @@ class ARISEClusteringModifier(ModifierInterface):
             model = load_model(self.model_path.strip() or None)
             atoms, members = particles_as_atoms(data, only_selected=self.only_selected,
                                                 species=self.species)
-            key = f"ARISE.clustering.frame{frame}"
-            if data_cache is None or key not in data_cache.attributes:
-                boxes = yield from self._describe(atoms, model)
-                if data_cache is not None:
-                    for stale in [k for k in data_cache.attributes
-                                  if k.startswith("ARISE.clustering.")]:
-                        del data_cache.attributes[stale]
-                    data_cache.attributes[key] = boxes
-            else:
-                boxes = data_cache.attributes[key]
+            boxes = yield from cached_per_frame(data_cache, "ARISE.clustering", frame,
+                                                lambda: self._describe(atoms, model))
             yield "ARISE clustering: HDBSCAN"
             clusters = cluster(
                 box_representations(boxes["result"], layer=self.layer,

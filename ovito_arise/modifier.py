@@ -119,23 +119,13 @@ class ARISEModifier(ModifierInterface):
         """Label the particles of ``data`` (OVITO calls this; a generator reporting progress)."""
         try:
             model = load_model(self.model_path.strip() or None)
-            atoms, members = self._sample(data)
-            key = f"ARISE.frame{frame}"
-            if data_cache is None or key not in data_cache.attributes:
-                boxes = yield from self._label(atoms, model)
-                if data_cache is not None:
-                    for stale in [k for k in data_cache.attributes if k.startswith("ARISE.")]:
-                        del data_cache.attributes[stale]
-                    data_cache.attributes[key] = boxes
-            else:
-                boxes = data_cache.attributes[key]
+            atoms, members = particles_as_atoms(data, only_selected=self.only_selected,
+                                                species=self.species)
+            boxes = yield from cached_per_frame(data_cache, "ARISE.classification", frame,
+                                                lambda: self._label(atoms, model))
             self._output(data, model, members, boxes)
         except AriseError as error:
             raise ARISEModifierError(str(error)) from None
-
-    def _sample(self, data):
-        """The particles to classify as ase.Atoms, and the mask of those particles."""
-        return particles_as_atoms(data, only_selected=self.only_selected, species=self.species)
 
     def _label(self, atoms, model):
         """Run ase_arise's labelling, relaying its progress to OVITO; returns the box arrays."""
@@ -274,6 +264,22 @@ def particles_as_atoms(data, *, only_selected, species):
         pbc[2] = False
     return Atoms(numbers=numbers, positions=positions - matrix[:, 3], cell=matrix[:, :3].T,
                  pbc=pbc), members
+
+
+def cached_per_frame(data_cache, prefix, frame, compute):
+    """The value stored in OVITO's ``data_cache`` for ``frame``, else ``yield from compute()``
+    stored there in place of other frames' values (one frame kept: a long trajectory does not
+    pile up box arrays). OVITO clears the cache when the input or a computing parameter
+    changes."""
+    key = f"{prefix}.frame{frame}"
+    if data_cache is not None and key in data_cache.attributes:
+        return data_cache.attributes[key]
+    value = yield from compute()
+    if data_cache is not None:
+        for stale in [k for k in data_cache.attributes if k.startswith(prefix + ".")]:
+            del data_cache.attributes[stale]
+        data_cache.attributes[key] = value
+    return value
 
 
 def relay_progress(steps):
