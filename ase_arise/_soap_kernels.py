@@ -126,21 +126,22 @@ def real_spherical_harmonics(u, count, l_max, norm, f1, f2, q, cos_m, sin_m, out
 
 
 @numba.njit(cache=True, fastmath=_FAST)
-def radial_terms(r, count, r_cut, cutoff_width, alpha, nodes, l_max, bessel, out):
-    """Radial factors f_cut(r) exp(-alpha (r^2 + r_a^2)) i_l(2 alpha r r_a) of ``count``
-    neighbours at distances ``r`` (d_NN), into ``out[a * (l_max + 1) + l, p]`` (zeros where the
-    Gaussian factor is negligible). ``bessel`` is scratch of length l_max + 1.
+def gaussian_factors(dist, count, r_cut, cutoff_width, alpha, nodes, out, first, last):
+    """Cutoff times Gaussian factors f_cut(r) exp(-alpha (r - r_a)^2) of ``count`` neighbours at
+    sorted distances ``dist`` (d_NN), into ``out[a, p]`` where they are not negligible.
+
+    Node ``a`` needs the neighbours ``first[a] <= p < last[a]`` (a contiguous range, since the
+    distances are sorted; empty when ``last[a] <= first[a]``); ``out`` is not written elsewhere.
     """
     n_max = nodes.shape[0]
-    n_l = l_max + 1
     reach = math.sqrt(_GAUSS_SKIP / alpha)
     spacing = nodes[1] - nodes[0]
     decay = math.exp(-2.0 * alpha * spacing * spacing)
-    for k in range(n_max * n_l):
-        for p in range(count):
-            out[k, p] = 0.0
+    for a in range(n_max):
+        first[a] = count
+        last[a] = 0
     for p in range(count):
-        rp = r[p]
+        rp = dist[p]
         if rp <= r_cut - cutoff_width:
             f_cut = 1.0
         else:
@@ -152,11 +153,68 @@ def radial_terms(r, count, r_cut, cutoff_width, alpha, nodes, l_max, bessel, out
         gauss = math.exp(-alpha * d * d) * f_cut
         ratio = math.exp(alpha * spacing * (2.0 * d - spacing))
         for a in range(a_lo, a_hi + 1):
-            scaled_spherical_bessel_i(2.0 * alpha * rp * nodes[a], l_max, bessel)
-            for l in range(n_l):
-                out[a * n_l + l, p] = gauss * bessel[l]
+            out[a, p] = gauss
             gauss *= ratio
             ratio *= decay
+            first[a] = min(first[a], p)
+            last[a] = p + 1
+
+
+@numba.njit(cache=True, fastmath=_FAST)
+def node_radial_terms(scale, dist, gauss, l_max, inv_x, bessel, out):
+    """Radial factors gauss[p] exp(-x) i_l(x), x = ``scale`` dist[p], for l = 0..l_max into
+    ``out[l, p]``; ``dist`` sorted (> 0), ``scale`` = 2 alpha r_a for node r_a.
+
+    Vectorised over the neighbours by the upward recurrence (it is linear, so it runs on the
+    products with ``gauss`` directly); the leading neighbours with x below ``_SERIES_BELOW``
+    are then redone with the power series. ``inv_x`` and ``bessel`` are scratch.
+    """
+    n = dist.shape[0]
+    if scale == 0.0:  # the node at r = 0: i_0(0) = 1, i_l(0) = 0 for l > 0
+        for l in range(l_max + 1):
+            for p in range(n):
+                out[l, p] = gauss[p] if l == 0 else 0.0
+        return
+    for p in range(n):
+        x = scale * dist[p]
+        inv_x[p] = 1.0 / x
+        out[0, p] = 0.5 * gauss[p] * inv_x[p]
+        out[1, p] = 0.5 * gauss[p] * (x - 1.0) * inv_x[p] * inv_x[p]
+    for l in range(1, l_max):
+        factor = 2.0 * l + 1.0
+        for p in range(n):
+            out[l + 1, p] = out[l - 1, p] - factor * inv_x[p] * out[l, p]
+    for p in range(n):
+        x = scale * dist[p]
+        if x >= _SERIES_BELOW:
+            break
+        scaled_spherical_bessel_i(x, l_max, bessel)
+        for l in range(l_max + 1):
+            out[l, p] = gauss[p] * bessel[l]
+
+
+@numba.njit(cache=True, fastmath=_FAST)
+def contract_harmonics(radial, ylm, lo, hi, l_max, out):
+    """out[lm] = sum over neighbours lo <= p < hi of radial[l, p - lo] ylm[lm, p]."""
+    n = hi - lo
+    for l in range(l_max + 1):
+        r = radial[l, :n]  # 1D contiguous views: numba vectorises these sums
+        for lm in range(l * l, (l + 1) * (l + 1)):
+            y = ylm[lm, lo:hi]
+            s = 0.0
+            for p in range(n):
+                s += r[p] * y[p]
+            out[lm] = s
+
+
+@numba.njit(cache=True)
+def _squared_gap(x, start, width):
+    """Squared distance from ``x`` to the interval [start, start + width]."""
+    if x < start:
+        return (start - x) ** 2
+    if x > start + width:
+        return (x - start - width) ** 2
+    return 0.0
 
 
 @numba.njit(cache=True, parallel=True, fastmath=_FAST)
@@ -178,7 +236,8 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
         Points of cell ``k`` (flat index (ix * ny + iy) * nz + iz) are
         ``points[cell_start[k]:cell_start[k + 1]]``.
     grid_origin, grid_step : float64 arrays of shape (3,)
-        Lower corner and edge lengths of the grid cells (Å); every edge >= r_cut / inv_scale.
+        Lower corner and edge lengths of the grid cells (Å), any size: a centre scans the
+        cells that reach within its cutoff (the grid's outer cells hold the points beyond).
     grid_dims : int64 array of shape (3,)
     n_blocks : int
         Centres are split into this many blocks (work units of the threads, >= 1).
@@ -188,10 +247,11 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
     n_neighbors : int64 array of shape (n_centres,)
         Overwritten with each centre's number of neighbours inside r_cut.
 
-    Each centre's neighbours are gathered into buffers; harmonics and radial factors are
-    computed over them in vectorised loops, contracted on the Gaussian nodes, and the
-    node-to-basis ``transform`` is applied once per centre. Centres are processed in blocks,
-    each with its own scratch memory.
+    Each centre's neighbours are gathered and sorted by distance, so that every Gaussian node
+    sees a contiguous range of them (a neighbour reaches ~3 of the 9 nodes); harmonics and
+    radial factors are computed over them in vectorised loops, contracted node by node, and
+    the node-to-basis ``transform`` is applied once per centre. Centres are processed in
+    blocks, each with its own scratch memory.
     """
     n_centres = centres.shape[0]
     n_max = nodes.shape[0]
@@ -201,22 +261,38 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
     r_cut2 = r_cut * r_cut
     for block in numba.prange(n_blocks):
         capacity = 64
-        unit = np.empty((3, capacity))
-        dist = np.empty(capacity)
-        ylm, radial, q, cos_m, sin_m = _scratch(capacity, n_max, n_l)
+        found = np.empty((4, capacity))  # x, y, z (d_NN) and distance of each neighbour
+        unit, dist, ylm, gauss, q, cos_m, sin_m, radial, inv_x = _scratch(capacity, n_max, n_l)
         bessel = np.empty(n_l)
         acc = np.empty((n_max, n_lm))
-        home = np.empty(3, dtype=np.int64)
+        first = np.empty(n_max, dtype=np.int64)
+        last = np.empty(n_max, dtype=np.int64)
+        low = np.empty(3, dtype=np.int64)
+        high = np.empty(3, dtype=np.int64)
         for i in range(block * n_centres // n_blocks, (block + 1) * n_centres // n_blocks):
             inv = inv_scale[i]
+            span = r_cut / inv
             for k in range(3):
-                f = (centres[i, k] - grid_origin[k]) / grid_step[k]
-                f = min(max(f, -2.0), grid_dims[k] + 1.0)
-                home[k] = int(math.floor(f))
+                top = grid_dims[k] - 1
+                low[k] = min(max(int(math.floor((centres[i, k] - span - grid_origin[k])
+                                                / grid_step[k])), 0), top)
+                high[k] = min(max(int(math.floor((centres[i, k] + span - grid_origin[k])
+                                                 / grid_step[k])), 0), top)
+            span2 = span * span
             count = 0
-            for ix in range(max(home[0] - 1, 0), min(home[0] + 2, grid_dims[0])):
-                for iy in range(max(home[1] - 1, 0), min(home[1] + 2, grid_dims[1])):
-                    for iz in range(max(home[2] - 1, 0), min(home[2] + 2, grid_dims[2])):
+            for ix in range(low[0], high[0] + 1):
+                gx = _squared_gap(centres[i, 0], grid_origin[0] + ix * grid_step[0],
+                                  grid_step[0]) if 0 < ix < grid_dims[0] - 1 else 0.0
+                for iy in range(low[1], high[1] + 1):
+                    gy = _squared_gap(centres[i, 1], grid_origin[1] + iy * grid_step[1],
+                                      grid_step[1]) if 0 < iy < grid_dims[1] - 1 else 0.0
+                    if gx + gy >= span2:
+                        continue
+                    for iz in range(low[2], high[2] + 1):
+                        gz = _squared_gap(centres[i, 2], grid_origin[2] + iz * grid_step[2],
+                                          grid_step[2]) if 0 < iz < grid_dims[2] - 1 else 0.0
+                        if gx + gy + gz >= span2:
+                            continue  # the cell lies wholly beyond the cutoff
                         cell = (ix * grid_dims[1] + iy) * grid_dims[2] + iz
                         for p in range(cell_start[cell], cell_start[cell + 1]):
                             vx = (points[p, 0] - centres[i, 0]) * inv
@@ -227,26 +303,34 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
                                 continue
                             if count == capacity:
                                 capacity *= 2
-                                unit = _grow(unit, capacity)
-                                dist = np.concatenate((dist, np.empty(capacity - dist.shape[0])))
-                                ylm, radial, q, cos_m, sin_m = _scratch(capacity, n_max, n_l)
-                            r = math.sqrt(r2)
-                            dist[count] = r
-                            unit[0, count] = vx / r
-                            unit[1, count] = vy / r
-                            unit[2, count] = vz / r
+                                found = _grow(found, capacity)
+                                unit, dist, ylm, gauss, q, cos_m, sin_m, radial, inv_x = \
+                                    _scratch(capacity, n_max, n_l)
+                            found[0, count] = vx
+                            found[1, count] = vy
+                            found[2, count] = vz
+                            found[3, count] = math.sqrt(r2)
                             count += 1
             n_neighbors[i] = count
+            order = np.argsort(found[3, :count])
+            for k in range(count):
+                p = order[k]
+                r = found[3, p]
+                dist[k] = r
+                unit[0, k] = found[0, p] / r
+                unit[1, k] = found[1, p] / r
+                unit[2, k] = found[2, p] / r
             real_spherical_harmonics(unit, count, l_max, ylm_norm, f1, f2, q, cos_m, sin_m, ylm)
-            radial_terms(dist, count, r_cut, cutoff_width, alpha, nodes, l_max, bessel, radial)
+            gaussian_factors(dist, count, r_cut, cutoff_width, alpha, nodes, gauss, first, last)
             for a in range(n_max):
-                for l in range(n_l):
-                    row = a * n_l + l
-                    for lm in range(l * l, (l + 1) * (l + 1)):
-                        s = 0.0
-                        for p in range(count):
-                            s += radial[row, p] * ylm[lm, p]
-                        acc[a, lm] = s
+                lo = first[a]
+                hi = last[a]
+                if hi <= lo:
+                    acc[a, :] = 0.0
+                    continue
+                node_radial_terms(2.0 * alpha * nodes[a], dist[lo:hi], gauss[a, lo:hi], l_max,
+                                  inv_x, bessel, radial)
+                contract_harmonics(radial, ylm, lo, hi, l_max, acc[a])
             for n in range(n_max):
                 for lm in range(n_lm):
                     s = 0.0
@@ -257,15 +341,18 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
 
 @numba.njit(cache=True)
 def _scratch(capacity, n_max, n_l):
-    """Per-neighbour work arrays: harmonics, radial factors, Legendre and (x + iy)^m terms."""
-    return (np.empty((n_l * n_l, capacity)), np.empty((n_max * n_l, capacity)),
-            np.empty((n_l, n_l, capacity)), np.empty((n_l, capacity)), np.empty((n_l, capacity)))
+    """Per-neighbour work arrays: unit vectors, distances, harmonics, Gaussian factors, Legendre
+    and (x + iy)^m terms, radial factors of one node, 1/x."""
+    return (np.empty((3, capacity)), np.empty(capacity), np.empty((n_l * n_l, capacity)),
+            np.empty((n_max, capacity)), np.empty((n_l, n_l, capacity)),
+            np.empty((n_l, capacity)), np.empty((n_l, capacity)), np.empty((n_l, capacity)),
+            np.empty(capacity))
 
 
 @numba.njit(cache=True)
-def _grow(unit, capacity):
-    bigger = np.empty((3, capacity))
-    bigger[:, :unit.shape[1]] = unit
+def _grow(rows, capacity):
+    bigger = np.empty((rows.shape[0], capacity))
+    bigger[:, :rows.shape[1]] = rows
     return bigger
 
 

@@ -31,6 +31,9 @@ from .neighbors import CellList, cell_heights, periodic_images, wrap_positions
 from .soap import SOAPBasis
 
 DEFAULT_BINS = 100
+# Neighbour cells are this many times narrower than the cutoff: a centre then scans a near-sphere
+# of cells instead of 27 cutoff-wide ones (~2x fewer points tested; docs/DECISIONS.md).
+CELLS_PER_CUTOFF = 3
 
 
 def dnn_from_distances(distances, bins=DEFAULT_BINS):
@@ -253,7 +256,7 @@ class ARISEDescriptor:
         length units (Å, extrinsic scaling included) are at most ``max_unit``; reusable."""
         reach = self.r_cut * float(max_unit)
         points, index = periodic_images(neighbors, cell, pbc, reach)
-        return CellList.build(points, index, reach)
+        return CellList.build(points, index, reach / CELLS_PER_CUTOFF)
 
     def coefficient_rows(self, centres, unit, cells, out):
         """Expansion coefficients of ``centres`` (Å) with length units ``unit`` (Å) written to

@@ -2,8 +2,9 @@
 
 Periodicity is handled per axis: along a periodic axis, atoms are wrapped into the cell and the
 images that can lie within the cutoff of the cell are added; a non-periodic axis is simply open.
-The cell list bins the resulting points into a grid of cells at least one cutoff wide, so that a
-centre's neighbours lie in its own and the 26 adjacent grid cells. Memory grows with the number of
+The cell list bins the resulting points into a grid of cells; a centre scans the cells that reach
+within its cutoff (cells a third of the cutoff wide scan ~2x fewer points than cells one cutoff
+wide, docs/DECISIONS.md). Memory grows with the number of
 points (images included), never with the number of pairs. ASE's ``neighbor_list`` is avoided on
 purpose: it stores every pair and runs out of memory at 10^5 atoms with the ARISE cutoff.
 """
@@ -93,7 +94,7 @@ def periodic_images(positions, cell, pbc, cutoff):
 
 @dataclass(frozen=True)
 class CellList:
-    """Points sorted into a regular grid of cells, each at least ``cutoff`` wide (Å).
+    """Points sorted into a regular grid of cells, each at least ``width`` wide (Å).
 
     Attributes
     ----------
@@ -117,8 +118,8 @@ class CellList:
     dims: np.ndarray
 
     @classmethod
-    def build(cls, points, index, cutoff):
-        """Bin ``points`` (shape (m, 3), Å) with labels ``index`` into cells >= ``cutoff`` wide."""
+    def build(cls, points, index, width):
+        """Bin ``points`` (shape (m, 3), Å) with labels ``index`` into cells >= ``width`` wide."""
         points = np.asarray(points, dtype=np.float64)
         if len(points) == 0:
             zero = np.zeros(3)
@@ -126,10 +127,10 @@ class CellList:
                        np.zeros(2, dtype=np.int64), zero, np.ones(3), np.ones(3, dtype=np.int64))
         lower, upper = points.min(axis=0), points.max(axis=0)
         extent = np.maximum(upper - lower, 1e-12)
-        dims = np.maximum(np.floor(extent / cutoff), 1).astype(np.int64)
+        dims = np.maximum(np.floor(extent / width), 1).astype(np.int64)
         while np.prod(dims.astype(float)) > _MAX_CELLS_PER_POINT * len(points) + 27:
             dims = np.maximum(dims // 2, 1)
-        step = np.maximum(extent / dims, cutoff)
+        step = np.maximum(extent / dims, width)
         coords = np.minimum(((points - lower) / step).astype(np.int64), dims - 1)
         flat = (coords[:, 0] * dims[1] + coords[:, 1]) * dims[2] + coords[:, 2]
         order = np.argsort(flat, kind="stable")
