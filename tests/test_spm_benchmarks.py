@@ -2,7 +2,8 @@
 
 import pytest
 
-from ase_arise.benchmarks import spm_modes
+from ase_arise.benchmarks import precipitate, spm_modes
+from ase_arise.build import l12_precipitate
 from ovito_arise import label_speed
 
 pytestmark = pytest.mark.filterwarnings("ignore::ase_arise.errors.IsolatedAtomsWarning")
@@ -26,3 +27,18 @@ def test_spm_modes_compares_both_samples(capsys):
     for line in out.splitlines():
         if line.startswith("| four") or line.startswith("| periodic"):
             assert 0.0 <= float(line.split("|")[4]) <= 1.0  # argmax agreement
+
+
+def test_precipitate_benchmark_scores_the_cube(capsys):
+    precipitate.main(["--lengths", "36", "--boxes", "8", "--stride", "6", "--modes", "fast"])
+    rows = [line.split("|") for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| 36 ")]
+    assert len(rows) == 1
+    assert rows[0][4].strip() == "10.7"  # a 3-cell cube of a = 3.56 Å in a 10-cell cell
+    assert 0.0 <= float(rows[0][8]) <= 1.0  # IoU
+
+
+def test_precipitate_scores_are_a_perfect_match_when_the_cube_fills_the_cell():
+    atoms = l12_precipitate(14.0, fraction=1.0)
+    score = precipitate.precipitate_scores(atoms, box=10.0, stride=5.0)
+    assert score["iou"] == score["precision"] == score["recall"] == 1.0
