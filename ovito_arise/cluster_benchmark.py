@@ -20,21 +20,12 @@ import warnings
 
 import numpy as np
 from ase.io import read
-from scipy.spatial import cKDTree
 
 from ase_arise import box_representations, cluster, spm
 from ase_arise.benchmarks import FOUR_GRAINS
 from ase_arise.errors import IsolatedAtomsWarning
 
-from .grain_benchmark import GRAIN, box_classes, defective_sample, ground_truth
-
-
-def box_grains(truth_atoms, result):
-    """The grain most atoms of each box belong to (int array of shape (n_boxes,); -1: empty)."""
-    members = cKDTree(truth_atoms.positions).query_ball_point(result.centres, r=result.box / 2,
-                                                              p=np.inf)
-    grain = truth_atoms.arrays[GRAIN]
-    return np.array([np.bincount(grain[m]).argmax() if m else -1 for m in members])
+from .grain_benchmark import box_classes, box_grains, defective_sample, ground_truth
 
 
 def scan(truth_atoms, *, box=16.0, stride=4.0, random_state=0):
