@@ -1,13 +1,24 @@
 """arise: robust crystal-structure recognition with Bayesian deep learning (ARISE), for ASE.
 
-The core package: the 108-class prototype library (:mod:`ase_arise.prototypes`), the ARISE
-descriptor (:mod:`ase_arise.descriptor`, an averaged SOAP of the d_NN-scaled species-pair
-substructures that reproduces QUIP's descriptor as used by Leitherer, Ziletti and Ghiringhelli,
-npj Comput. Mater. 7, 2021), the shipped Bayesian network (:mod:`ase_arise.model`) and
-:func:`classify`, strided pattern matching (:func:`spm`), per-atom labels (:func:`label`), the
-calculator-style :class:`ARISE`, and the unsupervised analysis of the network's hidden
-representations (:mod:`ase_arise.analysis`: clusters, 2D maps, similarity). Nothing here
-imports OVITO; the OVITO adapter is ``ovito_arise``.
+Leitherer, Ziletti & Ghiringhelli, "Robust recognition and exploratory analysis of crystal
+structures via Bayesian deep learning", Nature Communications 12, 6234 (2021),
+doi:10.1038/s41467-021-26511-5. The package follows the pipeline:
+
+1. :mod:`ase_arise.prototypes` — the 108 classes, in the network's output order;
+2. :mod:`ase_arise.descriptor` — d_NN, the SOAP basis and kernels, the averaged descriptor;
+3. :mod:`ase_arise.model` — the shipped Bayesian network (ONNX, Monte-Carlo dropout);
+4. :mod:`ase_arise.classify` — one answer per structure;
+5. :mod:`ase_arise.spm` — strided pattern matching: the scan grid, box descriptors, driver,
+   result;
+6. :mod:`ase_arise.labels` — per-atom answers from the boxes;
+7. adapters: :mod:`ase_arise.calculator` (``ARISE``), :mod:`ase_arise.cli` (``arise``),
+   :mod:`ase_arise.io` (files in and out).
+
+:class:`Settings` carries the parameters of stages 5-7, validated once. Beside the pipeline:
+:mod:`ase_arise.analysis` (clusters and maps of the network's hidden representations),
+:mod:`ase_arise.defects` and :mod:`ase_arise.build` (defective copies and test samples),
+:mod:`ase_arise.training` (training and fine-tuning; never imported by the runtime) and
+:mod:`ase_arise.benchmarks`. Nothing here imports OVITO; the OVITO adapter is ``ovito_arise``.
 
 >>> from ase.build import bulk
 >>> from ase_arise import classify
@@ -38,17 +49,19 @@ from .descriptor import (
 )
 from .errors import AriseError, InputError, IsolatedAtomsWarning, ModelError
 from .labels import AtomLabels, label
-from .model import ARISEModel, Prediction
+from .model import ARISEModel, Prediction, load_model
 from .prototypes import N_CLASSES, Prototype, class_names, get_prototype, load_prototypes
+from .settings import Settings
 from .spm import SPMResult, spm
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ARISE",
     "ARISEDescriptor",
     "AtomLabels",
     "SPMResult",
+    "Settings",
     "label",
     "spm",
     "Clustering",
@@ -65,6 +78,7 @@ __all__ = [
     "classify",
     "defective_copy",
     "displace_atoms",
+    "load_model",
     "remove_atoms",
     "representations",
     "AriseError",

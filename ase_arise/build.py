@@ -1,10 +1,14 @@
-"""Samples with known ground truth: periodic Voronoi polycrystals and an L1_2 precipitate.
+"""Samples with known ground truth: periodic Voronoi polycrystals, an L1_2 precipitate, and the
+paper's four-grain polycrystal.
 
-Used by the tests, the examples and the benchmarks; each atom carries its truth in
+Used by the tests, the examples and the benchmarks; each built atom carries its truth in
 ``atoms.arrays``: "grain" (index into ``info["grains"]``) or "precipitate" (1 inside the L1_2
 cube).
 """
 
+from pathlib import Path
+
+import ase.io
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
@@ -15,6 +19,8 @@ from scipy.spatial.transform import Rotation
 from ._random import check_random_state
 from ._validation import check_scalar
 from .errors import InputError
+
+FOUR_GRAINS_FILE = "four_grains_polycrystal.xyz"
 
 # Grain structures of :func:`polycrystal`: (ase.build.bulk crystal, lattice constants in Å),
 # single-element lattices with the nearest-neighbour distances of typical metals and carbon.
@@ -162,4 +168,29 @@ def l12_precipitate(length=40.0, *, fraction=1 / 3, a=3.56, random_state=0):
     atoms.numbers[matrix] = numbers_
     atoms.arrays["precipitate"] = inside.astype(np.int64)
     return atoms
+
+
+def four_grains_path():
+    """Path of the paper's four-grain polycrystal (Fig. 2a; Leitherer et al. 2021, CC BY 4.0).
+
+    Installed with the package (``ase_arise/samples``, from the repository's
+    ``examples/data``); in a source checkout, that folder itself.
+    """
+    package = Path(__file__).resolve().parent
+    for folder in (package / "samples", package.parent / "examples" / "data"):
+        if (folder / FOUR_GRAINS_FILE).is_file():
+            return folder / FOUR_GRAINS_FILE
+    raise FileNotFoundError(f"The bundled sample {FOUR_GRAINS_FILE} was not found in "
+                            f"{package / 'samples'}: reinstall arise-crystal-recognition.")
+
+
+def four_grains():
+    """The paper's four-grain polycrystal: 9,087 atoms of one species in fcc, bcc, hcp and
+    diamond grains, a 15 Å slab, non-periodic (positions in Å).
+
+    Returns
+    -------
+    ase.Atoms
+    """
+    return ase.io.read(four_grains_path(), format="xyz")
 

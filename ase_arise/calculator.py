@@ -8,12 +8,14 @@
 'fcc'
 """
 
+import dataclasses
+
 from ase.calculators.calculator import BaseCalculator
 
-from .classify import _model, classify
-from .errors import InputError
-from .labels import label
-from .spm import DEFAULT_TOLERANCE, MODES, spm
+from .classify import classify
+from .labels import iter_label
+from .settings import DEFAULT_TOLERANCE, Settings
+from .spm import iter_spm, run_steps
 
 
 class ARISE(BaseCalculator):
@@ -25,22 +27,17 @@ class ARISE(BaseCalculator):
 
     Parameters
     ----------
-    model : None, path or ARISEModel
-        None: the shipped 108-class model.
-    box : float, default=16.0
-        SPM box edge (Å).
-    stride : float, default=4.0
-        SPM step (Å).
-    n_samples : int, optional
-        MC-dropout passes (default: the model's).
-    tolerance : float or None, default=0.01
-        Adaptive MC-dropout sampling of SPM boxes (see :func:`ase_arise.spm`).
-    mode : {"auto", "fast", "exact"}, default="auto"
-        SPM box descriptors (see :mod:`ase_arise.spm`).
-    min_atoms : int, default=50
-        Boxes with fewer atoms have no prediction.
-    random_state : None, int or numpy.random.Generator, default=0
-        Seeds the dropout masks.
+    settings : Settings, optional
+        All settings at once; the keywords below then must be left out.
+    box, stride, mode, per_atom, axes, n_samples, tolerance, min_atoms, random_state, model
+        See :class:`~ase_arise.settings.Settings` (box and stride in Å); validated here, so
+        a bad value fails at construction.
+
+    Attributes
+    ----------
+    settings : Settings
+    model : ARISEModel
+        The loaded network.
     """
 
     implemented_properties = [
@@ -48,30 +45,44 @@ class ARISE(BaseCalculator):
         "entropy", "atom_class_id", "atom_probability", "atom_mutual_information"]
     name = "arise"
 
-    def __init__(self, *, model=None, box=16.0, stride=4.0, n_samples=None,
-                 tolerance=DEFAULT_TOLERANCE, mode="auto", min_atoms=50, random_state=0):
-        super().__init__(parameters=dict(box=box, stride=stride, n_samples=n_samples,
-                                         tolerance=tolerance, mode=mode, min_atoms=min_atoms,
-                                         random_state=random_state))
-        self.model = _model(model)
-        if mode not in MODES:
-            raise InputError(f"The 'mode' parameter must be one of {MODES}. Got {mode!r}.")
+    def __init__(self, *, settings=None, model=None, box=16.0, stride=4.0, mode="auto",
+                 per_atom=False, axes=None, n_samples=None, tolerance=DEFAULT_TOLERANCE,
+                 min_atoms=50, random_state=0):
+        given = dict(model=model, box=box, stride=stride, mode=mode, per_atom=per_atom,
+                     axes=axes, n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms,
+                     random_state=random_state)
+        if settings is None:
+            settings = Settings(**given)
+        elif not isinstance(settings, Settings):
+            raise TypeError("The 'settings' parameter must be an ase_arise.Settings. Got "
+                            f"{type(settings).__name__} instead.")
+        elif given != {f.name: f.default for f in dataclasses.fields(Settings) if f.init}:
+            raise TypeError("ARISE() takes either 'settings' or keyword settings, not both.")
+        self.settings = settings
+        super().__init__(parameters={name: getattr(settings, name)
+                                     for name in Settings.fields() if name != "model"})
+
+    @property
+    def model(self):
+        """The loaded :class:`~ase_arise.model.ARISEModel`."""
+        return self.settings.network
 
     def classify(self, atoms, **kwargs):
         """:func:`ase_arise.classify` with this object's model, n_samples and random_state."""
-        return classify(atoms, model=self.model, n_samples=self.parameters["n_samples"],
-                        random_state=self.parameters["random_state"], **kwargs)
+        return classify(atoms, model=self.model, n_samples=self.settings.n_samples,
+                        random_state=self.settings.random_state, **kwargs)
 
-    def spm(self, atoms, **kwargs):
-        """:func:`ase_arise.spm` with this object's settings; keywords override them."""
-        return spm(atoms, **{**self._spm_settings(), **kwargs})
+    def spm(self, atoms, *, keep_descriptors=False, progress=False, **changes):
+        """:func:`ase_arise.spm` with this object's settings; keywords change some of them."""
+        steps = iter_spm(atoms, self.settings.replace(**changes),
+                         keep_descriptors=keep_descriptors)
+        return run_steps(steps, progress)
 
-    def label(self, atoms, **kwargs):
-        """:func:`ase_arise.label` with this object's settings; keywords override them."""
-        return label(atoms, **{**self._spm_settings(), **kwargs})
-
-    def _spm_settings(self):
-        return dict(self.parameters, model=self.model)
+    def label(self, atoms, *, probabilities=False, inplace=False, progress=False, **changes):
+        """:func:`ase_arise.label` with this object's settings; keywords change some of them."""
+        steps = iter_label(atoms, self.settings.replace(**changes),
+                           probabilities=probabilities, inplace=inplace)
+        return run_steps(steps, progress)
 
     def calculate(self, atoms, properties, system_changes):
         """Fill ``self.results`` with the requested properties (ASE calculator protocol)."""
@@ -88,6 +99,4 @@ class ARISE(BaseCalculator):
                 atom_mutual_information=labels.mutual_information)
 
     def __repr__(self):
-        settings = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items())
-        return f"ARISE({settings})"
-
+        return f"ARISE({self.settings!r})"

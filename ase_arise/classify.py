@@ -1,21 +1,21 @@
-"""Classify whole structures: ``classify(atoms)`` -> the most similar of the 108 prototypes.
+"""Stage 4 of the pipeline: classify whole structures, ``classify(atoms)`` -> the most similar of
+the 108 prototypes.
 
 One descriptor per structure (:mod:`ase_arise.descriptor`), then the Bayesian network with
 Monte-Carlo dropout (:mod:`ase_arise.model`): mean probabilities over T passes, the top-k
 prototypes, predictive entropy and mutual information in bits (log base 2).
 """
 
-import functools
 import numbers
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 from tqdm.auto import tqdm
 
-from ._validation import check_scalar
-from .model import ARISEModel
+from ._validation import check_bool, check_scalar
+from .io import read_structures
+from .model import DEFAULT_LAYER, resolve_model
 
 
 @dataclass(frozen=True)
@@ -60,40 +60,6 @@ class Classification:
                 f"MI={self.mutual_information:.3f} bit; top: {ranked})")
 
 
-@functools.lru_cache(maxsize=4)
-def load_model(path=None):
-    """The model at ``path`` (None: the shipped one), loaded once per path and reused."""
-    return ARISEModel(path)
-
-
-def _model(model):
-    if model is None or isinstance(model, (str, Path)):
-        return load_model(None if model is None else str(model))
-    if isinstance(model, ARISEModel):
-        return model
-    raise TypeError("The 'model' parameter must be None, a path to an .onnx model file or an "
-                    f"ARISEModel. Got {type(model).__name__} instead.")
-
-
-def read_structures(source):
-    """Structures from an Atoms, an iterable of Atoms, an ASE database (.db) or any file ASE
-    reads (all frames of a trajectory). Returns a list of Atoms."""
-    if isinstance(source, Atoms):
-        return [source]
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"No such structure file: {path}")
-        if path.suffix == ".db":
-            import ase.db
-
-            return [row.toatoms() for row in ase.db.connect(str(path)).select()]
-        import ase.io
-
-        return list(ase.io.iread(str(path), index=":"))
-    return list(source)
-
-
 def classify(atoms, *, model=None, n_samples=None, top_k=3, random_state=0, progress=False,
              batch_size=256):
     """Classify one structure, or many.
@@ -123,7 +89,8 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, random_state=0, prog
     -------
     Classification, or list of Classification for several structures (list, file, database).
     """
-    net = _model(model)
+    net = resolve_model(model)
+    check_bool(progress, "progress")
     top_k = check_scalar(top_k, "top_k", kind=numbers.Integral, low=1, low_inclusive=True,
                          high=len(net.classes))
     single = isinstance(atoms, Atoms)
@@ -151,20 +118,23 @@ def _result(net, prediction, i, top_k):
         entropy=float(prediction.entropy[i]), n_samples=prediction.n_samples)
 
 
-def representations(atoms, *, model=None, layer=1):
+def representations(atoms, *, model=None, layer=DEFAULT_LAYER):
     """Hidden-layer activations (before ReLU, dropout off) of the network for structures.
 
     Parameters
     ----------
     atoms : ase.Atoms, iterable of ase.Atoms, or path
-    layer : int, default=1
-        Hidden layer 1, 2 or 3 (256, 512, 256 units).
+    model : None, path or ARISEModel
+        The network; None: the shipped 108-class model.
+    layer : int, default=3
+        Hidden layer 1, 2 or 3 (256, 512, 256 units); the default is the same as that of
+        :func:`ase_arise.analysis.box_representations`.
 
     Returns
     -------
     ndarray of shape (n_structures, width), float32
     """
-    net = _model(model)
+    net = resolve_model(model)
     structures = read_structures(atoms)
     return net.representations(net.descriptor().create(structures).reshape(len(structures), -1),
                                layer=layer)

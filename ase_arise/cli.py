@@ -4,13 +4,15 @@
     arise label FILE -o OUT        per-atom prototypes, probabilities and uncertainty, written
                                    as extended XYZ or a LAMMPS dump (OVITO reads both)
     arise spm FILE -o OUT.npz      strided-pattern-matching maps (.npz) and PNG slices
-    arise benchmark ...            ARISE vs PTM, CNA, a-CNA, BAA, spglib (ovito_arise; needs OVITO)
+    arise benchmark ...            ARISE vs PTM, CNA, a-CNA, BAA, spglib (needs OVITO)
     arise prototypes               the 108 classes
 
 Units: lengths in Å, probabilities as fractions (0-1), mutual information and entropy in bits
 (log2; at most log2 108 = 6.75). Files are read by ASE (every frame), or by OVITO when ASE
 cannot and OVITO is installed. A problem with the input ends the command with one line on
 stderr and exit status 1 (2 for a malformed command line); warnings are single lines too.
+Options have the names of the Python parameters (``--box`` is ``box``, ``--random-state`` is
+``random_state``; :data:`CLI_ONLY` lists the options that exist here only).
 """
 
 import argparse
@@ -23,14 +25,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .classify import classify, load_model
-from .errors import AriseError, InputError
-from .files import FORMATS, _one_line, output_format, read_frames, write_frames
-from .labels import ARRAY_CLASS, ARRAY_PROBABILITIES, ARRAY_PROBABILITY, ARRAY_UNCERTAINTY, label
-from .prototypes import load_prototypes
-from .spm import MODES, spm
+from .classify import classify
+from .errors import AriseError, InputError, one_line
+from .io import FORMATS, output_format, read_frames, write_frames
+from .io.read import READER_HINTS
+from .labels import (ARRAY_CLASS, ARRAY_PROBABILITIES, ARRAY_PROBABILITY, ARRAY_UNCERTAINTY,
+                     iter_label)
+from .prototypes import class_indices, load_prototypes
+from .settings import MODES, Settings
+from .spm import iter_spm, run_steps
 
-OVITO_HINT = "pip install 'arise-crystal-recognition[ovito]' (or pip install ovito)"
+# Options that exist on the command line only (files, output, display), not in Settings.
+CLI_ONLY = ("files", "file", "output", "format", "top_k", "probabilities", "frame",
+            "prototypes", "axis", "index", "no_png", "no_progress")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,9 +51,10 @@ def _add_model_options(parser):
     parser.add_argument("--n-samples", type=int, default=None, metavar="T",
                         help="Monte-Carlo dropout passes (default: the model's own, 100 for "
                              "the shipped model)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                        metavar="SEED",
                         help="seed of the dropout masks: the same seed gives the same results "
-                             "(default: 0)")
+                             "(default: 0; --seed is its old name)")
     parser.add_argument("--model", default=None, metavar="ONNX",
                         help="an .onnx model with its .json beside it (default: the shipped "
                              "108-prototype model)")
@@ -70,6 +78,15 @@ def _add_scan_options(parser):
                              "paper's way), 'fast' sums per-atom coefficients (8x faster), "
                              "'auto' takes fast for samples periodic along x, y and z "
                              "(default: auto)")
+    parser.add_argument("--tolerance", type=float, default=0.01,
+                        help="adaptive MC-dropout sampling: a box stops once 10 more passes "
+                             "move its probabilities and MI (bits) by less than this; 0: every "
+                             "box gets all passes (default: 0.01)")
+    parser.add_argument("--min-atoms", type=int, default=50,
+                        help="boxes with fewer atoms get no prediction (default: 50)")
+    parser.add_argument("--axes", type=_axes, default=None, metavar="AXES",
+                        help="cell axes to scan, comma-separated, e.g. 0,1 (default: every "
+                             "periodic axis and every open axis at least one box long)")
 
 
 def build_parser():
@@ -78,7 +95,7 @@ def build_parser():
     parser = _Parser(prog="arise", description="Robust crystal-structure recognition for "
                      "structure files: the most similar of 108 prototypes, with probabilities "
                      "and an uncertainty, per structure or per atom (ARISE; Leitherer, Ziletti "
-                     "& Ghiringhelli, npj Comput. Mater. 7, 2021).",
+                     "& Ghiringhelli, Nature Communications 12, 6234, 2021).",
                      epilog="Lengths in Å, probabilities as fractions 0-1, mutual information "
                             "(uncertainty) in bits. 'arise COMMAND --help' for each command.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
@@ -147,7 +164,7 @@ def build_parser():
 
     sub = commands.add_parser(
         "benchmark", add_help=False, help="ARISE vs OVITO's PTM, CNA, a-CNA, BAA and spglib",
-        description="Runs python -m ovito_arise.benchmark with the remaining arguments "
+        description="Runs python -m ovito_arise.benchmarks.protocol with the remaining arguments "
                     "('arise benchmark --help' shows them). Needs OVITO.")
     sub.set_defaults(run=_benchmark)
 
@@ -175,14 +192,14 @@ def main(argv=None):
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.showwarning = lambda message, category, *_, **__: print(
-            f"{prefix}: warning: {_one_line(message)}", file=sys.stderr)
+            f"{prefix}: warning: {one_line(message)}", file=sys.stderr)
         try:
             return args.run(args, extra)
         except BrokenPipeError:  # the reader of stdout has gone (arise prototypes | head)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
         except (AriseError, OSError) as error:
-            print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
+            print(f"{prefix}: error: {one_line(error)}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             print(f"{prefix}: interrupted", file=sys.stderr)
@@ -194,6 +211,25 @@ def _status(code):
     return 0 if code is None else code if isinstance(code, int) else 1
 
 
+def settings_from(args):
+    """The :class:`Settings` of a ``label`` or ``spm`` command line (validated here, before any
+    file is read)."""
+    return Settings(box=args.box, stride=args.stride, mode=args.mode,
+                    per_atom=getattr(args, "per_atom", False), axes=args.axes,
+                    n_samples=args.n_samples, tolerance=args.tolerance or None,
+                    min_atoms=args.min_atoms, random_state=args.random_state,
+                    model=args.model)
+
+
+def _axes(text):
+    """``--axes 0,1`` -> (0, 1)."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected cell axes such as 0,1; got {text!r}") \
+            from None
+
+
 def _classify(args, extra):
     structures, where = [], []
     for path in args.files:
@@ -201,7 +237,8 @@ def _classify(args, extra):
         structures += frames
         where += [path if len(frames) == 1 else f"{path}[{i}]" for i in range(len(frames))]
     results = classify(structures, model=args.model, n_samples=args.n_samples,
-                       top_k=args.top_k, random_state=args.seed, progress=not args.no_progress)
+                       top_k=args.top_k, random_state=args.random_state,
+                       progress=not args.no_progress)
     width = max(len("structure"), *(len(w) for w in where))
     print(f"{'structure':{width}s}  {'atoms':>7s}  {'MI (bit)':>8s}  top-{args.top_k} "
           "prototypes (probability)")
@@ -213,13 +250,12 @@ def _classify(args, extra):
 
 def _label(args, extra):
     output_format(args.output, args.format)  # a bad output name fails before the work
+    settings = settings_from(args)
     frames = read_frames(args.file)
     labelled = []
     for k, atoms in enumerate(frames):
-        result = label(atoms, box=args.box, stride=args.stride, mode=args.mode,
-                       per_atom=args.per_atom, model=args.model, n_samples=args.n_samples,
-                       probabilities=args.probabilities, random_state=args.seed,
-                       progress=not args.no_progress)
+        steps = iter_label(atoms, settings, probabilities=args.probabilities)
+        result = run_steps(steps, progress=not args.no_progress)
         labelled.append(result.atoms)
         counts = ", ".join(f"{name} {n}" for name, n in result.counts().items())
         print(f"frame {k}: {len(atoms)} atoms, {result.spm.mode} mode, {len(result.spm.centres)}"
@@ -236,29 +272,24 @@ def _spm(args, extra):
     if output.suffix != ".npz":
         raise InputError(f"The output of 'arise spm' is a NumPy .npz file; got {output}. Name "
                          "it OUT.npz.")
-    names = [name.strip() for name in args.prototypes.split(",") if name.strip()]
-    known = load_model(args.model).class_names  # a fine-tuned model has its own classes
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise InputError(f"Unknown prototypes {unknown} in --prototypes; the model's classes "
-                         f"are: {', '.join(known)}.")
+    settings = settings_from(args)
+    known = settings.network.class_names  # a fine-tuned model has its own classes
+    names = [known[k] for k in class_indices(args.prototypes, known, parameter="--prototypes")]
     frames = read_frames(args.file)
     if not -len(frames) <= args.frame < len(frames):
         raise InputError(f"--frame {args.frame} is out of range: {args.file} has "
                          f"{len(frames)} frame(s).")
-    maps = spm(frames[args.frame], box=args.box, stride=args.stride, mode=args.mode,
-               model=args.model, n_samples=args.n_samples, random_state=args.seed,
-               progress=not args.no_progress)
-    settings = dict(file=str(args.file), frame=args.frame, box=maps.box, stride=maps.stride,
-                    mode=maps.mode, n_samples=maps.n_samples, tolerance=maps.tolerance,
-                    min_atoms=maps.min_atoms, seed=args.seed,
-                    model=args.model or "shipped", units="Å; probabilities as fractions; "
-                    "mutual_information and entropy in bits")
+    maps = run_steps(iter_spm(frames[args.frame], settings), progress=not args.no_progress)
+    record = dict(file=str(args.file), frame=args.frame, box=maps.box, stride=maps.stride,
+                  mode=maps.mode, n_samples=maps.n_samples, tolerance=maps.tolerance,
+                  min_atoms=maps.min_atoms, random_state=args.random_state,
+                  model=args.model or "shipped", units="Å; probabilities as fractions; "
+                  "mutual_information and entropy in bits")
     np.savez_compressed(output, centres=maps.centres, shape=np.array(maps.shape),
                         probabilities=maps.probabilities,
                         mutual_information=maps.mutual_information, entropy=maps.entropy,
                         n_atoms=maps.n_atoms, passes=maps.passes,
-                        class_names=np.array(maps.class_names), settings=json.dumps(settings))
+                        class_names=np.array(maps.class_names), settings=json.dumps(record))
     valid = maps.valid
     print(f"{len(maps.centres)} boxes on a {' x '.join(map(str, maps.shape))} grid "
           f"({maps.mode} mode), {int(valid.sum())} with a prediction")
@@ -299,11 +330,11 @@ def _plot_slices(maps, output, names, *, axis, index):
 
 def _benchmark(args, extra):
     try:
-        from ovito_arise.benchmark import main as benchmark_main
+        from ovito_arise.benchmarks.protocol import main as benchmark_main
     except ModuleNotFoundError as error:
         if error.name and error.name.split(".")[0] == "ovito":
             raise InputError(f"arise benchmark runs OVITO's PTM, CNA and BAA, but OVITO is not "
-                             f"installed: {OVITO_HINT}.") from None
+                             f"installed: {READER_HINTS['ovito']}.") from None
         raise InputError(f"arise benchmark needs the module {error.name}, which this "
                          "installation lacks; reinstall arise-crystal-recognition.") from None
     try:

@@ -1,26 +1,31 @@
 """Defective copies of structures: the paper's protocol (Table 2, Supplementary Tables 1-3).
 
-Displacements are uniform in [-delta * d_NN, +delta * d_NN] per Cartesian component; missing
-atoms are a random fraction ``eta`` removed (rounded to the nearest whole atom). d_NN is the
+Displacements are uniform in [-displacement * d_NN, +displacement * d_NN] per Cartesian
+component (the paper's delta); missing atoms are a random fraction ``missing`` (the paper's eta)
+removed (rounded to the nearest whole atom). d_NN is the
 structure's own (:func:`ase_arise.descriptor.nearest_neighbor_distance`). Both return new Atoms;
 the input is never modified.
 """
 
 import numpy as np
 
+from ._deprecation import renamed_parameters
 from ._random import check_random_state
 from ._validation import check_atoms, check_scalar
 from .descriptor import nearest_neighbor_distance
 
 
-def displace_atoms(atoms, delta, *, random_state=None, dnn=None):
-    """A copy of ``atoms`` with every position moved uniformly by up to ``delta * d_NN`` per axis.
+@renamed_parameters(delta="displacement")
+def displace_atoms(atoms, displacement, *, random_state=None, dnn=None):
+    """A copy of ``atoms`` with every position moved uniformly by up to ``displacement * d_NN``
+    per axis.
 
     Parameters
     ----------
     atoms : ase.Atoms
-    delta : float
-        Maximum displacement per Cartesian component, as a fraction of d_NN (0.01 = 1 %).
+    displacement : float
+        Maximum displacement per Cartesian component, as a fraction of d_NN (0.01 = 1 %; the
+        paper's delta).
     random_state : None, int or numpy.random.Generator
     dnn : float, optional
         d_NN in Å; computed from ``atoms`` if not given.
@@ -30,22 +35,25 @@ def displace_atoms(atoms, delta, *, random_state=None, dnn=None):
     ase.Atoms
     """
     check_atoms(atoms)
-    delta = check_scalar(delta, "delta", low=0.0, low_inclusive=True, unit=" (fraction of d_NN)")
+    displacement = check_scalar(displacement, "displacement", low=0.0, low_inclusive=True,
+                                unit=" (fraction of d_NN)")
     rng = check_random_state(random_state)
-    scale = delta * (nearest_neighbor_distance(atoms) if dnn is None else dnn)
+    scale = displacement * (nearest_neighbor_distance(atoms) if dnn is None else dnn)
     out = atoms.copy()
     out.positions = atoms.positions + rng.uniform(-scale, scale, size=(len(atoms), 3))
     return out
 
 
-def remove_atoms(atoms, eta, *, random_state=None):
-    """A copy of ``atoms`` with a random fraction ``eta`` of the atoms removed.
+@renamed_parameters(eta="missing")
+def remove_atoms(atoms, missing, *, random_state=None):
+    """A copy of ``atoms`` with a random fraction ``missing`` of the atoms removed.
 
     Parameters
     ----------
     atoms : ase.Atoms
-    eta : float
-        Fraction of atoms to remove, 0 <= eta < 1; round(eta * n) atoms go.
+    missing : float
+        Fraction of atoms to remove, 0 <= missing <= 0.99 (the paper's eta); round(missing * n)
+        atoms go.
     random_state : None, int or numpy.random.Generator
 
     Returns
@@ -54,9 +62,10 @@ def remove_atoms(atoms, eta, *, random_state=None):
         The kept atoms, in their original order.
     """
     check_atoms(atoms)
-    eta = check_scalar(eta, "eta", low=0.0, low_inclusive=True, high=0.99, unit=" (fraction)")
+    missing = check_scalar(missing, "missing", low=0.0, low_inclusive=True, high=0.99,
+                           unit=" (fraction)")
     rng = check_random_state(random_state)
-    n_remove = int(round(eta * len(atoms)))
+    n_remove = int(round(missing * len(atoms)))
     keep = np.sort(rng.choice(len(atoms), size=len(atoms) - n_remove, replace=False))
     return atoms[keep]
 

@@ -15,3 +15,8 @@ class ModelError(AriseError):
 
 class IsolatedAtomsWarning(UserWarning):
     """Some atoms have no neighbour within the cutoff and contribute nothing to the descriptor."""
+
+
+def one_line(error):
+    """An exception's message on one line (its type name if it has none)."""
+    return " ".join(str(error).split()) or type(error).__name__

@@ -1,4 +1,4 @@
-"""Per-atom ARISE labels from strided pattern matching: ``label(atoms)``.
+"""Stage 6 of the pipeline: per-atom ARISE labels from strided pattern matching, ``label(atoms)``.
 
 Rule (docs/DECISIONS.md): an atom takes the prediction of the *nearest box centre* among the
 boxes that contain it and have a prediction (periodic images included). With the default box
@@ -16,9 +16,10 @@ import numpy as np
 from ase import Atoms
 from scipy.spatial import cKDTree
 
-from ._validation import check_atoms, check_scalar
-from .neighbors import periodic_images, wrap_positions
-from .spm import DEFAULT_TOLERANCE, SPMResult, box_grid, iter_match_boxes, run_steps
+from ._validation import check_atoms, check_bool
+from .descriptor.neighbors import periodic_images, wrap_positions
+from .settings import DEFAULT_TOLERANCE, Settings
+from .spm import SPMResult, iter_spm, run_steps
 
 # Names of the per-atom arrays written to ``atoms.arrays``.
 ARRAY_CLASS = "arise_class"
@@ -57,6 +58,16 @@ class AtomLabels:
     probabilities: np.ndarray
     box_index: np.ndarray
     spm: SPMResult
+
+    def __repr__(self):
+        counts = self.counts()
+        shown = ", ".join(f"{name} {n:,}" for name, n in list(counts.items())[:4])
+        more = f", ... ({len(counts) - 4} more)" if len(counts) > 4 else ""
+        labelled = self.class_id >= 0
+        mi = (f"; median MI {np.median(self.mutual_information[labelled]):.3f} bit"
+              if labelled.any() else "")
+        return (f"AtomLabels({len(self.class_id):,} atoms of {self.atoms.get_chemical_formula()}"
+                f": {shown}{more}{mi}\n  from {self.spm!r})")
 
     @property
     def names(self):
@@ -98,6 +109,29 @@ def nearest_boxes(atoms, result):
     return box
 
 
+def gather(values, box_index, fill=np.nan):
+    """Each atom's value from its box: ``values[box_index]``, ``fill`` where the index is -1.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_boxes, ...)
+    box_index : ndarray of shape (n_atoms,), int
+        As from :func:`nearest_boxes` (-1: no box).
+    fill : scalar, default=NaN
+        The value of atoms without a box (NaN turns integer values into float64).
+
+    Returns
+    -------
+    ndarray of shape (n_atoms, ...)
+    """
+    values = np.asarray(values)
+    has = box_index >= 0
+    if not len(values):
+        return np.full((len(box_index),) + values.shape[1:], fill)
+    picked = values[np.where(has, box_index, 0)]
+    return np.where(has.reshape((-1,) + (1,) * (values.ndim - 1)), picked, fill)
+
+
 def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
           n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, probabilities=False,
           random_state=0, inplace=False, progress=False):
@@ -107,15 +141,16 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
     ----------
     atoms : ase.Atoms
         The sample (positions in Å; ``atoms.pbc`` per axis).
-    box, stride, mode, axes, model, n_samples, tolerance, min_atoms, random_state, progress
-        As in :func:`ase_arise.spm.spm` (box and stride in Å).
-    per_atom : bool, default=False
-        One box centred on every atom instead of the strided grid (``stride`` unused): exact
+    box, stride, mode, per_atom, axes, model, n_samples, tolerance, min_atoms, random_state
+        See :class:`~ase_arise.settings.Settings` (box and stride in Å). ``per_atom=True``
+        centres one box on every atom instead of the strided grid (``stride`` unused): exact
         per-atom resolution, one box per atom.
     probabilities : bool, default=False
         Also return (and write) all class probabilities per atom.
     inplace : bool, default=False
         Write the arrays to ``atoms`` itself rather than to a copy.
+    progress : bool, default=False
+        Show a tqdm progress bar.
 
     Returns
     -------
@@ -124,48 +159,33 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
         "arise_mutual_information" (bits) and, if asked, "arise_probabilities"
         (n_atoms, n_classes: 108 for the shipped model).
     """
-    settings = dict(box=box, stride=stride, mode=mode, per_atom=per_atom, axes=axes, model=model,
-                    n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms,
-                    probabilities=probabilities, random_state=random_state, inplace=inplace)
-    return run_steps(iter_label(atoms, **settings), progress)
+    settings = Settings(box=box, stride=stride, mode=mode, per_atom=per_atom, axes=axes,
+                        model=model, n_samples=n_samples, tolerance=tolerance,
+                        min_atoms=min_atoms, random_state=random_state)
+    steps = iter_label(atoms, settings, probabilities=probabilities, inplace=inplace)
+    return run_steps(steps, progress)
 
 
-def iter_label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None,
-               model=None, n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50,
-               probabilities=False, random_state=0, inplace=False):
-    """Generator form of :func:`label` (parameters the same, without ``progress``).
+def iter_label(atoms, settings, *, probabilities=False, inplace=False):
+    """Step generator of :func:`label` with ready :class:`~ase_arise.settings.Settings`.
 
     Yields (stage text, boxes done, boxes in all) while the boxes are classified and returns
-    the :class:`AtomLabels`; closing it early cancels the work.
+    the :class:`AtomLabels`; closing it early cancels the work, before anything is written.
     """
-    if not isinstance(per_atom, bool):
-        raise TypeError(f"The 'per_atom' parameter must be a bool. Got {per_atom!r} instead.")
-    positions, _, cell, pbc = check_atoms(atoms)
-    if per_atom:
-        check_scalar(box, "box", low=0.0, unit=" (Å)")
-        centres, shape = wrap_positions(positions, cell, pbc), (len(positions),)
-        stride = None
-    else:
-        centres, shape = box_grid(atoms, box=box, stride=stride, axes=axes)
-    result = yield from iter_match_boxes(
-        atoms, centres, shape, box=box, stride=stride, mode=mode, model=model,
-        n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms, random_state=random_state)
-    if per_atom:
-        box_index = np.where(result.valid, np.arange(len(positions)), -1)
+    check_bool(probabilities, "probabilities")
+    check_bool(inplace, "inplace")
+    result = yield from iter_spm(atoms, settings)
+    if settings.per_atom:
+        box_index = np.where(result.valid, np.arange(len(result.centres)), -1)
     else:
         box_index = nearest_boxes(atoms, result)
-    has = box_index >= 0
-    take = np.where(has, box_index, 0)
-    class_id = np.where(has, result.class_id[take], -1)
-    chosen = result.probabilities[take, np.maximum(class_id, 0)].astype(np.float64)
     out = AtomLabels(
         atoms=atoms if inplace else atoms.copy(),
-        class_id=class_id,
-        probability=np.where(has, chosen, np.nan),
-        mutual_information=np.where(has, result.mutual_information[take], np.nan),
-        entropy=np.where(has, result.entropy[take], np.nan),
-        probabilities=(np.where(has[:, None], result.probabilities[take], np.nan)
-                       if probabilities else None),
+        class_id=gather(result.class_id, box_index, -1),
+        probability=gather(result.probability, box_index),
+        mutual_information=gather(result.mutual_information, box_index),
+        entropy=gather(result.entropy, box_index),
+        probabilities=gather(result.probabilities, box_index) if probabilities else None,
         box_index=box_index,
         spm=result)
     out.atoms.arrays[ARRAY_CLASS] = out.class_id.copy()
@@ -174,4 +194,3 @@ def iter_label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes
     if probabilities:
         out.atoms.arrays[ARRAY_PROBABILITIES] = out.probabilities.copy()
     return out
-

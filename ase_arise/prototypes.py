@@ -3,8 +3,8 @@
 The classes and their order (the output neurons of the network) are those of
 
     A. Leitherer, A. Ziletti, L. M. Ghiringhelli, "Robust recognition and exploratory analysis
-    of crystal structures via Bayesian deep learning", npj Comput. Mater. 7 (2021),
-    Supplementary Tables 4-8:
+    of crystal structures via Bayesian deep learning", Nature Communications 12, 6234 (2021),
+    doi:10.1038/s41467-021-26511-5, Supplementary Tables 4-8:
 
 27 elemental solids and 11 binary compounds from the AFLOW library of crystallographic
 prototypes, 6 ternary and 6 quaternary bulk compounds and 46 two-dimensional materials from the
@@ -13,7 +13,7 @@ built with :func:`ase.build.nanotube`.
 
 The geometries are converted from the data deposited with the paper (licence: Creative Commons
 Attribution 4.0, CC BY 4.0) into the packaged file ``ase_arise/data/prototypes.json`` by
-``python -m ase_arise.data.build_prototypes``; each entry records the file it came from
+``tests/data/make_prototypes.py`` (a one-off converter, not shipped); each entry records the file it came from
 (``Prototype.provenance``). Please credit the paper, the AFLOW prototype library and CMR/C2DB
 when you use them.
 
@@ -44,8 +44,8 @@ from ase.build import nanotube
 from ._validation import check_scalar
 from .errors import InputError
 
-__all__ = ["N_CLASSES", "Prototype", "class_names", "get_prototype", "isotropic_supercells",
-           "load_prototypes"]
+__all__ = ["N_CLASSES", "Prototype", "class_index", "class_indices", "class_names",
+           "get_prototype", "isotropic_supercells", "load_prototypes"]
 
 N_CLASSES = 108
 """Number of structural classes (output neurons) of the ARISE model."""
@@ -252,7 +252,7 @@ def load_prototypes() -> tuple[Prototype, ...]:
     prototypes = tuple(_prototype_from_entry(entry) for entry in library["prototypes"])
     if [p.class_id for p in prototypes] != list(range(N_CLASSES)):
         raise RuntimeError(f"{resource} does not hold classes 0..{N_CLASSES - 1} in order; "
-                           "regenerate it with python -m ase_arise.data.build_prototypes.")
+                           "regenerate it with python tests/data/make_prototypes.py.")
     return prototypes
 
 
@@ -312,3 +312,51 @@ def class_names() -> list[str]:
         ``class_names()[i]`` is the name of output neuron ``i``.
     """
     return [p.name for p in load_prototypes()]
+
+
+def class_indices(prototypes, class_names, *, parameter="prototypes"):
+    """Output columns of prototypes named in a model's class list.
+
+    Parameters
+    ----------
+    prototypes : str or sequence of (str or int)
+        Names or class ids; a string is a comma-separated list ("fcc, bcc, hcp").
+    class_names : sequence of str
+        The model's class names in output order (a fine-tuned model has its own).
+    parameter : str, default="prototypes"
+        The parameter's name in error messages (a CLI flag, an OVITO field, ...).
+
+    Returns
+    -------
+    list of int
+        One column per entry, in the order given (empty for an empty list).
+
+    Raises
+    ------
+    InputError
+        An unknown name or a class id out of range, with the names the model knows.
+    """
+    if isinstance(prototypes, str):
+        prototypes = [name.strip() for name in prototypes.split(",") if name.strip()]
+    names = list(class_names)
+    columns, unknown = [], []
+    for item in prototypes:
+        if isinstance(item, numbers.Integral) and not isinstance(item, bool) \
+                and 0 <= item < len(names):
+            columns.append(int(item))
+        elif isinstance(item, str) and item in names:
+            columns.append(names.index(item))
+        else:
+            unknown.append(item)
+    if unknown:
+        raise InputError(f"Unknown prototype(s) {unknown} in '{parameter}': give class ids 0-"
+                         f"{len(names) - 1} or names of the model's classes: "
+                         f"{', '.join(names)}.")
+    return columns
+
+
+def class_index(prototype, class_names):
+    """Output column of one prototype (name or class id) in ``class_names``; see
+    :func:`class_indices`."""
+    return class_indices([prototype], class_names, parameter="prototype")[0]
+

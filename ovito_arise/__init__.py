@@ -1,6 +1,11 @@
-"""OVITO adapter of arise: the "ARISE classification" and "ARISE clustering" modifiers and the
-comparisons with OVITO's PTM, CNA and Ackland-Jones. A thin layer over :mod:`ase_arise`, and the
-only part of arise that imports ``ovito``.
+"""OVITO adapter of arise: the "ARISE classification" and "ARISE clustering" modifiers.
+
+A thin layer over :mod:`ase_arise`, and the only part of arise that imports ``ovito``:
+:mod:`.scan` (the traits, Settings, particle conversion and caching both modifiers share),
+:mod:`.modifier` ("ARISE classification"), :mod:`.clustering` ("ARISE clustering"),
+:mod:`.structure_types` (named, coloured types), :mod:`.reader` (OVITO's file readers for the
+``arise`` command line). The comparisons with OVITO's PTM, CNA and Ackland-Jones live apart, in
+:mod:`ovito_arise.benchmarks`, which no runtime module imports.
 
 >>> from ovito.io import import_file                                    # doctest: +SKIP
 >>> from ovito_arise import ARISEModifier                               # doctest: +SKIP
@@ -10,6 +15,7 @@ only part of arise that imports ``ovito``.
 """
 
 from .clustering import ARISEClusteringModifier
-from .modifier import ARISEModifier, ARISEModifierError
+from .modifier import ARISEModifier
+from .scan import ARISEModifierError
 
 __all__ = ["ARISEClusteringModifier", "ARISEModifier", "ARISEModifierError"]

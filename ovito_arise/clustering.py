@@ -22,43 +22,28 @@ without a new scan. A second modifier rather than options on "ARISE classificati
 
 import numpy as np
 from ovito.data import DataTable
-from ovito.pipeline import ModifierInterface
-from ovito.traits import FilePath
-from traits.api import Bool, Enum, Range
+from traits.api import Bool, Range
 
 from ase_arise.analysis import box_representations, cluster, cluster_colors
-from ase_arise.classify import load_model
 from ase_arise.errors import AriseError
-from ase_arise.labels import nearest_boxes
-from ase_arise.spm import MODES, box_grid, iter_match_boxes
+from ase_arise.labels import gather, nearest_boxes
+from ase_arise.spm import iter_spm
 
-from .modifier import (SPECIES, ARISEModifierError, cached_per_frame, check_predictions,
-                       particles_as_atoms, relay_progress)
+from .scan import ARISEModifierError, ScanModifier, check_predictions, relay_progress
 
 CLUSTER_PROPERTY = "ARISE Cluster"
 MEMBERSHIP_PROPERTY = "ARISE Cluster Membership"
 TABLE = "arise-clusters"
 
 
-class ARISEClusteringModifier(ModifierInterface):
+class ARISEClusteringModifier(ScanModifier):
     """Clusters of the network's representations of SPM boxes, mapped onto the particles.
 
     Parameters (traits; GUI labels in brackets)
     ----------
-    box : float, default=16.0
-        ["Box size (Å)"] SPM box edge, Å.
-    stride : float, default=4.0
-        ["Stride (Å)"] step between box centres, Å.
-    mode : {"auto", "fast", "exact"}, default="auto"
-        ["Box descriptors"] see :mod:`ase_arise.spm`.
-    min_atoms : int, default=50
-        ["Minimum particles per box"] sparser boxes are left out (their particles get -1).
-    species : {"particle types", "geometry only"}, default="particle types"
-        ["Species"] as in "ARISE classification".
-    only_selected : bool, default=False
-        ["Use only selected particles"] the others are left out and get -1.
-    model_path : str, default=""
-        ["Model file (.onnx; empty: shipped model)"].
+    box, stride, mode, min_atoms, species, only_selected, model
+        As in :class:`~ovito_arise.scan.ScanModifier` (box and stride in Å); particles left
+        out, and those of boxes with too few particles, get -1.
     layer : int, default=3
         ["Hidden layer"] 1, 2 or 3.
     activation : bool, default=False
@@ -75,15 +60,9 @@ class ARISEClusteringModifier(ModifierInterface):
         ["Color particles by cluster"] write the cluster colours (outliers orange) to "Color".
 
     Changing ``layer``, ``activation`` or a clustering parameter re-uses the cached boxes.
+    0.1.0's trait name ``model_path`` still works.
     """
 
-    box = Range(low=1.0, high=1000.0, value=16.0, label="Box size (Å)")
-    stride = Range(low=0.1, high=1000.0, value=4.0, label="Stride (Å)")
-    mode = Enum(*MODES, label="Box descriptors")
-    min_atoms = Range(low=1, high=1_000_000, value=50, label="Minimum particles per box")
-    species = Enum(*SPECIES, label="Species")
-    only_selected = Bool(False, label="Use only selected particles")
-    model_path = FilePath("", label="Model file (.onnx; empty: shipped model)")
     layer = Range(low=1, high=3, value=3, label="Hidden layer", ovito_invalidate_cache=False)
     activation = Bool(False, label="After the ReLU", ovito_invalidate_cache=False)
     min_cluster_size = Range(low=0.001, high=0.999, value=0.05,
@@ -98,33 +77,30 @@ class ARISEClusteringModifier(ModifierInterface):
     color_by_cluster = Bool(True, label="Color particles by cluster",
                             ovito_invalidate_cache=False)
 
+    def settings(self, **fixed):
+        """The :class:`ase_arise.Settings` of the traits: the clusters need the descriptors
+        only, so one dropout pass keeps the network's share of the work negligible."""
+        return super().settings(n_samples=1, tolerance=None, **fixed)
+
     def modify(self, data, *, frame=0, data_cache=None, **kwargs):
         """Cluster the particles of ``data`` (OVITO calls this; a generator reporting progress)."""
+        settings, members, boxes = yield from self.scan(data, frame, data_cache,
+                                                        self._describe)
+        yield "ARISE clustering: HDBSCAN"
         try:
-            model = load_model(self.model_path.strip() or None)
-            atoms, members = particles_as_atoms(data, only_selected=self.only_selected,
-                                                species=self.species)
-            boxes = yield from cached_per_frame(data_cache, "ARISE.clustering", frame,
-                                                lambda: self._describe(atoms, model))
-            yield "ARISE clustering: HDBSCAN"
             clusters = cluster(
                 box_representations(boxes["result"], layer=self.layer,
-                                    activation=self.activation, model=model),
+                                    activation=self.activation, model=settings.network),
                 min_cluster_size=self.min_cluster_size, min_samples=self.min_samples or None,
                 soft_threshold=self.soft_threshold or None)
-            self._output(data, members, boxes, clusters)
         except AriseError as error:
             raise ARISEModifierError(str(error)) from None
+        self._output(data, members, boxes, clusters)
 
-    def _describe(self, atoms, model):
+    @staticmethod
+    def _describe(atoms, settings):
         """Describe the SPM boxes (descriptors kept), relaying progress; returns the cache."""
-        centres, shape = box_grid(atoms, box=self.box, stride=self.stride)
-        # the clusters need the descriptors only: one dropout pass keeps the network's share
-        # of the work negligible
-        steps = iter_match_boxes(atoms, centres, shape, box=self.box, stride=self.stride,
-                                 mode=self.mode, model=model, n_samples=1, tolerance=None,
-                                 min_atoms=self.min_atoms, keep_descriptors=True)
-        result = yield from relay_progress(steps)
+        result = yield from relay_progress(iter_spm(atoms, settings, keep_descriptors=True))
         check_predictions(result)
         return dict(result=result, box_index=nearest_boxes(atoms, result))
 
@@ -134,8 +110,7 @@ class ARISEClusteringModifier(ModifierInterface):
         labels = np.full(len(members), -1, dtype=np.int32)
         labels[members] = clusters.take(box_index)
         membership = np.full(len(members), np.nan)
-        membership[members] = np.where(box_index >= 0,
-                                       clusters.strength[np.maximum(box_index, 0)], np.nan)
+        membership[members] = gather(clusters.strength, box_index)
         particles = data.particles_
         particles.create_property(CLUSTER_PROPERTY, data=labels)
         particles.create_property(MEMBERSHIP_PROPERTY, data=membership)

@@ -13,11 +13,19 @@ import numpy as np
 from ovito.data import ElementType
 from ovito.modifiers import PolyhedralTemplateMatchingModifier
 
-from .peers import PTM_PROTOTYPES
-
 # Type id 0 of "ARISE Structure Type": particles that no box with a prediction covers (or that
 # are not selected when only selected particles are classified).
 NO_PREDICTION = "No prediction"
+# PTM structure type (OVITO's name) -> ARISE prototype name; "Other" and ICO have none.
+PTM_PROTOTYPES = {
+    "FCC": "fcc",
+    "HCP": "hcp",
+    "BCC": "bcc",
+    "Simple cubic": "sc (α-Po)",
+    "Cubic diamond": "diamond",
+    "Hexagonal diamond": "hexagonal diamond",
+    "Graphene": "graphene",
+}
 _GOLDEN = (5 ** 0.5 - 1) / 2
 # Candidates closer than this (RGB, Euclidean) to a colour in use are skipped.
 _MIN_DISTANCE = 0.12

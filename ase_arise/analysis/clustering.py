@@ -16,7 +16,7 @@ import numpy as np
 
 from .._validation import check_scalar
 from ..errors import InputError
-from ..labels import nearest_boxes
+from ..labels import gather, nearest_boxes
 
 # Default minimum cluster size, as a fraction of the points (the paper: 500 of 7,968 boxes).
 DEFAULT_MIN_CLUSTER_SIZE = 0.05
@@ -71,8 +71,7 @@ class Clustering:
     def take(self, index):
         """Cluster labels of the rows ``index`` (int array; -1 entries give -1), for example the
         box of each atom from :func:`ase_arise.labels.nearest_boxes`."""
-        index = np.asarray(index, dtype=np.int64)
-        return np.where(index >= 0, self.labels[np.maximum(index, 0)], -1)
+        return gather(self.labels, np.asarray(index, dtype=np.int64), -1)
 
     def __repr__(self):
         rule = "HDBSCAN outliers" if self.soft_threshold is None else (

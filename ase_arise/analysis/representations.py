@@ -5,12 +5,8 @@ import numbers
 import numpy as np
 
 from .._validation import check_bool, check_scalar
-from ..classify import _model
 from ..errors import InputError
-
-# Default hidden layer for boxes: all three find the four grains of the paper's polycrystal,
-# the last one most sharply (docs/DECISIONS.md).
-DEFAULT_LAYER = 3
+from ..model import DEFAULT_LAYER, resolve_model
 
 
 def activated(representations, activation):
@@ -59,7 +55,7 @@ def box_representations(result, *, layer=DEFAULT_LAYER, activation=False, model=
         raise InputError("The SPM result holds no box descriptors: run "
                          "spm(atoms, ..., keep_descriptors=True) to keep them.")
     check_bool(activation, "activation")
-    net = _model(model)
+    net = resolve_model(model)
     if descriptors.shape[1] != net.widths[0]:
         raise InputError(f"The SPM result's descriptors have {descriptors.shape[1]} features but "
                          f"the model takes {net.widths[0]}: pass the model that made the scan.")

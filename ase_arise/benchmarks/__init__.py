@@ -1,14 +1,10 @@
-"""Benchmark scripts: ``python -m ase_arise.benchmarks.<name>``; figures go to docs/BENCHMARKS.md."""
+"""Benchmarks of the core (no OVITO): ``python -m ase_arise.benchmarks.<name>``; figures go to
+docs/BENCHMARKS.md. The comparisons with OVITO's methods are in :mod:`ovito_arise.benchmarks`.
+"""
 
 import time
-from pathlib import Path
 
 import numpy as np
-
-# The paper's four-grain polycrystal (Leitherer et al. 2021, CC BY 4.0), bundled with the
-# examples of the source tree (not installed with the package).
-FOUR_GRAINS = (Path(__file__).resolve().parents[2] / "examples" / "data"
-               / "four_grains_polycrystal.xyz")
 
 
 def median_seconds(function, repeats):

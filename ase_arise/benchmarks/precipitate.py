@@ -15,7 +15,6 @@ import argparse
 import time
 import warnings
 
-import numpy as np
 
 from ase_arise import label
 from ase_arise.build import l12_precipitate

@@ -13,22 +13,22 @@ import warnings
 import numpy as np
 from ase.io import read
 
-from ase_arise.benchmarks import FOUR_GRAINS
-from ase_arise.build import polycrystal
+from ase_arise import Settings
+from ase_arise.build import four_grains_path, polycrystal
 from ase_arise.errors import IsolatedAtomsWarning
-from ase_arise.spm import box_grid, match_boxes
+from ase_arise.spm import box_centres, match_boxes
 
 
 def compare_modes(atoms, *, box, stride, random_state=0):
     """Run fast and exact SPM on one grid; agreement figures and times (s)."""
-    centres, shape = box_grid(atoms, box=box, stride=stride)
+    settings = Settings(box=box, stride=stride, random_state=random_state)
+    centres, shape = box_centres(atoms, settings)
     results, seconds = {}, {}
     for mode in ("fast", "exact"):
         started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IsolatedAtomsWarning)
-            results[mode] = match_boxes(atoms, centres, shape, box=box, stride=stride, mode=mode,
-                                        random_state=random_state)
+            results[mode] = match_boxes(atoms, centres, shape, settings.replace(mode=mode))
         seconds[mode] = time.perf_counter() - started
     fast, exact = results["fast"], results["exact"]
     both = fast.valid & exact.valid
@@ -50,9 +50,10 @@ def main(argv=None):
     parser.add_argument("--stride", type=float, default=4.0, help="box step (Å)")
     parser.add_argument("--length", type=float, default=80.0,
                         help="edge of the periodic polycrystal (Å)")
-    parser.add_argument("--sample", default=str(FOUR_GRAINS), help="the four-grain extxyz file")
+    parser.add_argument("--sample", default=str(four_grains_path()),
+                        help="the four-grain xyz file (default: the bundled one)")
     args = parser.parse_args(argv)
-    samples = {"four-grain slab (paper)": read(args.sample),
+    samples = {"four-grain slab (paper)": read(args.sample, format="xyz"),
                f"periodic polycrystal {args.length:g} Å": polycrystal(args.length,
                                                                       random_state=1)}
     print(f"box {args.box:g} Å, stride {args.stride:g} Å\n")

@@ -35,33 +35,28 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from scipy.optimize import minimize
-from scipy.special import logsumexp, softmax
 
+from .._deprecation import renamed_parameters
 from .._validation import check_atoms, check_bool, check_scalar
-from ..classify import _model, load_model, read_structures
 from ..descriptor import ARISEDescriptor
-from ..errors import AriseError, InputError, ModelError
-from ..files import _one_line
-from ..model import ARISEModel
+from ..errors import AriseError, InputError, ModelError, one_line
+from ..io import read_structures
+from ..model import ARISEModel, resolve_model
 from . import dataset
+from .output_layer import (DEFAULT_ALPHA, base_layers, confused_classes, fit_output_layer,
+                           last_hidden)
 
 try:
-    import onnx
-    from onnx import numpy_helper
-
     from .export import write_model
 except ImportError as missing:  # onnx is an optional dependency of the package
     raise ImportError("Fine-tuning reads and writes ONNX graphs and needs the onnx package: "
                       "pip install onnx (or the package's 'train' extra).") from missing
 
 CLASS_SET = "custom"
-DEFAULT_ALPHA = 1e-4
 HOLDOUT_LEVEL = (0.01, 0.05)
 HOLDOUT_REALISATIONS = 5
 # Add mode: defective copies of the N_NEIGHBOURS base classes nearest to each new class
@@ -71,26 +66,10 @@ NEIGHBOUR_LEVELS = ((0.01, 0.05), (0.04, 0.0), (0.0, 0.20), (0.04, 0.20))
 SEED_STREAMS = ("augment", "holdout", "neighbours", "neighbour_holdout")
 
 
-@dataclass(frozen=True)
-class OutputFit:
-    """A fitted output layer.
-
-    Attributes
-    ----------
-    weights : ndarray of shape (n_hidden, n_classes), float64
-    biases : ndarray of shape (n_classes,), float64
-    record : dict
-        The optimiser's iterations, convergence, final loss and largest gradient component,
-        and the number of descriptors fitted.
-    """
-
-    weights: np.ndarray
-    biases: np.ndarray
-    record: dict
-
-
+@renamed_parameters(settings="descriptor_settings")
 def add_classes(structures, names, output, *, model=None, replace=False, random_state=0,
-                alpha=DEFAULT_ALPHA, settings=None, realisations=2, n_neighbours=N_NEIGHBOURS,
+                alpha=DEFAULT_ALPHA, descriptor_settings=None, realisations=2,
+                n_neighbours=N_NEIGHBOURS,
                 cache_dir=None, n_jobs=None, progress=True):
     """Add the user's prototypes as new classes (or replace the class set) and write a model.
 
@@ -115,7 +94,7 @@ def add_classes(structures, names, output, *, model=None, replace=False, random_
     alpha : float, default=1e-4
         L2 penalty on the fitted output weights; the loss is the class-balanced mean
         cross-entropy (docs/DECISIONS.md: why 1e-4).
-    settings : sequence of (r_cut, sigma, extrinsic_scaling), optional
+    descriptor_settings : sequence of (r_cut, sigma, extrinsic_scaling), optional
         Descriptor settings of the pristine training structures (r_cut and sigma in units of
         d_NN); default: the paper's 99 (``dataset.R_CUTS`` x ``SIGMAS`` x ``SCALINGS``).
     realisations : int, default=2
@@ -165,7 +144,7 @@ def add_classes(structures, names, output, *, model=None, replace=False, random_
     'A15 (Cr3Si)'
     """
     started = time.time()
-    base = _model(model)
+    base = resolve_model(model)
     output = _check_output(output, base)
     replace = check_bool(replace, "replace")
     random_state = check_scalar(random_state, "random_state", kind=numbers.Integral, low=0,
@@ -183,7 +162,7 @@ def add_classes(structures, names, output, *, model=None, replace=False, random_
     defect_structures = _set_structures(classes, offset, periodic_supercells=True)
     seeds = {stream: _seed(random_state, k) for k, stream in enumerate(SEED_STREAMS, 1)}
     build = dict(cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
-    sets = {"user_pristine": dataset.pristine_set(settings=settings,
+    sets = {"user_pristine": dataset.pristine_set(settings=descriptor_settings,
                                                   structures=pristine_structures, **build)}
     if realisations:
         sets["user_augment"] = dataset.defect_set(
@@ -234,7 +213,8 @@ def add_classes(structures, names, output, *, model=None, replace=False, random_
                 {"name": name, "structures": len(found), "sha256": dataset.structures_sha256(
                     [(offset + k, bool(atoms.pbc.any()), atoms) for atoms in found])}
                 for k, (name, found) in enumerate(zip(names, classes))],
-            "settings": "paper (99)" if settings is None else [list(s) for s in settings],
+            "settings": ("paper (99)" if descriptor_settings is None
+                         else [list(s) for s in descriptor_settings]),
             "augment_levels": dataset.AUGMENT_LEVELS if realisations else [],
             "augment_realisations": realisations,
             "base_neighbours": [base.class_names[c] for c in neighbours],
@@ -254,115 +234,7 @@ def add_classes(structures, names, output, *, model=None, replace=False, random_
         meta["metrics"] = _metrics(ARISEModel(trial), holdout, sets.get("base_classes"))
     meta["training"]["seconds"] = round(time.time() - started, 1)
     write_model(weights, biases, base.dropout, output, meta)
-    load_model.cache_clear()  # a model rewritten where one was loaded before must be re-read
     return ARISEModel(output)
-
-
-def confused_classes(features, labels, weights, biases, *, per_class=N_NEIGHBOURS):
-    """The base classes the base output layer gives the new classes' structures most probability.
-
-    Parameters
-    ----------
-    features : ndarray of shape (N, n_hidden)
-        Last hidden layer of the new classes' training descriptors.
-    labels : ndarray of shape (N,), int
-        Their new class ids.
-    weights, biases : ndarray of shape (n_hidden, n_base), (n_base,)
-        The base model's output layer.
-    per_class : int, default=5
-        Base classes taken per new class (highest mean probability; 0: none).
-
-    Returns
-    -------
-    list of int
-        Base class ids, sorted.
-    """
-    probabilities = softmax(features @ weights + biases, axis=1)
-    chosen = set()
-    for label in np.unique(labels):
-        mean = probabilities[labels == label].mean(axis=0)
-        chosen.update(int(c) for c in np.argsort(-mean, kind="stable")[:per_class])
-    return sorted(chosen)
-
-
-def fit_output_layer(features, labels, weights, biases, *, n_fixed=0, alpha=DEFAULT_ALPHA):
-    """Fit the output layer's rows ``n_fixed:`` on fixed hidden features (convex problem).
-
-    Minimises the class-balanced mean softmax cross-entropy over all classes plus
-    ``alpha / 2 * |W_free|^2`` with L-BFGS, starting from the given rows; rows ``:n_fixed`` stay
-    exactly as given.
-
-    Parameters
-    ----------
-    features : ndarray of shape (N, n_hidden)
-        Last hidden layer's activations (after ReLU).
-    labels : ndarray of shape (N,), int
-        Class ids, 0 <= label < n_classes.
-    weights : ndarray of shape (n_hidden, n_classes)
-    biases : ndarray of shape (n_classes,)
-    n_fixed : int, default=0
-    alpha : float, default=1e-3
-
-    Returns
-    -------
-    OutputFit
-    """
-    H = np.asarray(features, dtype=np.float64)
-    y = np.asarray(labels, dtype=np.int64)
-    n_hidden, n_classes = np.shape(weights)
-    n_free = n_classes - n_fixed
-    counts = np.bincount(y, minlength=n_classes)
-    sample_weight = 1.0 / (np.count_nonzero(counts) * counts[y])
-    fixed_logits = H @ weights[:, :n_fixed] + biases[:n_fixed]
-    target = np.zeros((len(y), n_free))
-    free = y >= n_fixed
-    target[np.flatnonzero(free), y[free] - n_fixed] = 1.0
-
-    def loss_and_gradient(theta):
-        W = theta[:-n_free].reshape(n_hidden, n_free)
-        logits = np.concatenate([fixed_logits, H @ W + theta[-n_free:]], axis=1)
-        log_p = logits - logsumexp(logits, axis=1, keepdims=True)
-        loss = -(sample_weight * log_p[np.arange(len(y)), y]).sum() + 0.5 * alpha * (W ** 2).sum()
-        residual = (np.exp(log_p[:, n_fixed:]) - target) * sample_weight[:, None]
-        return loss, np.concatenate([(H.T @ residual + alpha * W).ravel(), residual.sum(axis=0)])
-
-    start = np.concatenate([np.asarray(weights, dtype=np.float64)[:, n_fixed:].ravel(),
-                            np.asarray(biases, dtype=np.float64)[n_fixed:]])
-    result = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B",
-                      options={"maxiter": 2000})
-    if not result.success:
-        warnings.warn(f"The output-layer fit stopped before converging ({result.message}); "
-                      "try a larger alpha.", RuntimeWarning, stacklevel=2)
-    fitted_w = np.array(weights, dtype=np.float64)
-    fitted_b = np.array(biases, dtype=np.float64)
-    fitted_w[:, n_fixed:] = result.x[:-n_free].reshape(n_hidden, n_free)
-    fitted_b[n_fixed:] = result.x[-n_free:]
-    record = {"iterations": int(result.nit), "converged": bool(result.success),
-              "loss": float(result.fun), "gradient_max": float(np.abs(result.jac).max()),
-              "n_descriptors": len(y)}
-    return OutputFit(fitted_w, fitted_b, record)
-
-
-def base_layers(model):
-    """The dense layers of a model's ONNX graph.
-
-    Returns
-    -------
-    weights : list of ndarray of shape (in, out), float64
-    biases : list of ndarray of shape (out,), float64
-    """
-    graph = onnx.load(str(model.path)).graph
-    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    layers = range(len(model.widths) - 1)
-    return ([tensors[f"W_{k}"].astype(np.float64) for k in layers],
-            [tensors[f"b_{k}"].astype(np.float64) for k in layers])
-
-
-def last_hidden(model, descriptors):
-    """Activations of the last hidden layer (after ReLU, dropout off): the output layer's
-    input. ndarray of shape (N, width), float64."""
-    return np.maximum(model.representations(descriptors, layer=len(model.widths) - 2),
-                      0.0).astype(np.float64)
 
 
 def _metrics(model, holdout, base_classes):
@@ -489,8 +361,10 @@ def main(argv=None):
                         help="the new classes replace the class set (default: they are added)")
     parser.add_argument("--model", default=None, metavar="ONNX",
                         help="base model (default: the shipped 108-prototype model)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the defective training copies (default: 0)")
+    parser.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                        metavar="SEED",
+                        help="seed of the defective training copies (default: 0; --seed is "
+                             "its old name)")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
                         help=f"L2 penalty of the output-layer fit (default: {DEFAULT_ALPHA})")
     parser.add_argument("--cache", default=None, metavar="DIR",
@@ -501,11 +375,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         result = add_classes(args.files, args.name, args.output, model=args.model,
-                             replace=args.replace, random_state=args.seed, alpha=args.alpha,
+                             replace=args.replace, random_state=args.random_state, alpha=args.alpha,
                              cache_dir=args.cache, n_jobs=args.n_jobs,
                              progress=not args.no_progress)
     except (AriseError, OSError) as error:
-        print(f"{parser.prog}: error: {_one_line(error)}", file=sys.stderr)
+        print(f"{parser.prog}: error: {one_line(error)}", file=sys.stderr)
         return 1
     metrics = result.metadata["metrics"]
     print(f"wrote {result.path} and {result.path.with_suffix('.json').name}: "

@@ -11,7 +11,7 @@ the border. Scores:
   fraction of interior boxes whose cluster's grain is their own (outliers count as wrong);
 - outliers among interior boxes and among boundary boxes, and the ratio of the two.
 
-    python -m ovito_arise.cluster_benchmark [--stride 4] [--sizes 0.02,0.05,0.1]
+    python -m ovito_arise.benchmarks.clusters [--stride 4] [--sizes 0.02,0.05,0.1]
 """
 
 import argparse
@@ -19,13 +19,12 @@ import time
 import warnings
 
 import numpy as np
-from ase.io import read
 
 from ase_arise import box_representations, cluster, spm
-from ase_arise.benchmarks import FOUR_GRAINS
+from ase_arise.build import four_grains
 from ase_arise.errors import IsolatedAtomsWarning
 
-from .grain_benchmark import box_classes, box_grains, defective_sample, ground_truth
+from .grains import box_classes, box_grains, defective_sample, ground_truth
 
 
 def scan(truth_atoms, *, box=16.0, stride=4.0, random_state=0):
@@ -76,13 +75,14 @@ def main(argv=None):
     parser.add_argument("--box", type=float, default=16.0, help="box edge (Å)")
     parser.add_argument("--sizes", default="0.02,0.05,0.1",
                         help="minimum cluster sizes, fractions of the boxes")
-    parser.add_argument("--seed", type=int, default=0, help="defects and dropout masks")
+    parser.add_argument("--random-state", "--seed", dest="random_state", type=int,
+                        default=0, metavar="SEED", help="defects and dropout masks")
     args = parser.parse_args(argv)
     sizes = [float(s) for s in args.sizes.split(",")]
-    pristine = ground_truth(read(FOUR_GRAINS))
+    pristine = ground_truth(four_grains())
     samples = {"pristine": pristine,
                "20 % missing + 1 % displaced": defective_sample(pristine,
-                                                                random_state=args.seed)}
+                                                                random_state=args.random_state)}
     print(f"four-grain polycrystal, box {args.box:g} Å, stride {args.stride:g} Å\n")
     print("| sample | layer | ReLU | min cluster size | outlier rule | clusters (grains) | "
           "agreement | outliers interior / boundary | ratio |")
@@ -90,7 +90,7 @@ def main(argv=None):
     for name, sample in samples.items():
         started = time.perf_counter()
         result, grains, interior, boundary = scan(sample, box=args.box, stride=args.stride,
-                                                  random_state=args.seed)
+                                                  random_state=args.random_state)
         seconds = time.perf_counter() - started
         for layer in (1, 2, 3):
             for activation in (False, True):

@@ -15,7 +15,7 @@ enabled, labels the grains of the *pristine* sample (fcc, bcc, hcp, cubic diamon
 The defective sample removes 20 % of the atoms and displaces the rest by up to 1 % of d_NN; its
 atoms keep the labels of the pristine sample, and PTM's own accuracy on it is reported beside.
 
-    python -m ovito_arise.grain_benchmark [--mode exact] [--box 16] [--stride 3]
+    python -m ovito_arise.benchmarks.grains [--mode exact] [--box 16] [--stride 3]
 """
 
 import argparse
@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 from sklearn.metrics import roc_auc_score
 
 from ase_arise import label
-from ase_arise.benchmarks import FOUR_GRAINS
+from ase_arise.build import four_grains_path
 from ase_arise.defects import defective_copy
 
 from .peers import as_prototypes, ptm_labels
@@ -153,20 +153,20 @@ def expected_prototypes(truth_atoms):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", default=str(FOUR_GRAINS),
+    parser.add_argument("--sample", default=str(four_grains_path()),
                         help="non-periodic extxyz sample (default: the paper's four grains)")
     parser.add_argument("--mode", default="auto", help="SPM mode: auto, exact or fast")
     parser.add_argument("--box", type=float, default=16.0, help="box edge (Å)")
     parser.add_argument("--stride", type=float, default=3.0, help="box step (Å)")
-    parser.add_argument("--seed", type=int, default=0, help="defects and dropout masks")
+    parser.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                        metavar="SEED", help="defects and dropout masks")
     args = parser.parse_args(argv)
     path = Path(args.sample)
     if not path.exists():
-        parser.error(f"{path} not found: pass --sample, the four-grain file of the repository's "
-                     "examples/data")
-    pristine = ground_truth(read(path))
+        parser.error(f"{path} not found: pass --sample")
+    pristine = ground_truth(read(path, format="xyz"))
     samples = {"pristine": pristine,
-               "20 % missing + 1 % displaced": defective_sample(pristine, random_state=args.seed)}
+               "20 % missing + 1 % displaced": defective_sample(pristine, random_state=args.random_state)}
     print(f"{path.name}: {len(pristine)} atoms, {int(pristine.arrays[INTERIOR].sum())} interior "
           f"(PTM); box {args.box:g} Å, stride {args.stride:g} Å, mode {args.mode}\n")
     print("| sample | ARISE interior accuracy | PTM interior accuracy | MI boundary ROC AUC "
@@ -175,7 +175,7 @@ def main(argv=None):
     results = {}
     for name, sample in samples.items():
         result = results[name] = score(sample, box=args.box, stride=args.stride,
-                                       mode=args.mode, random_state=args.seed)
+                                       mode=args.mode, random_state=args.random_state)
         print(f"| {name} | {100 * result['interior_accuracy']:.1f} % | "
               f"{100 * ptm_interior_accuracy(sample):.1f} % | {result['boundary_auc']:.3f} | "
               f"{result['n_interior_boxes']} / {result['n_boundary_boxes']} | "

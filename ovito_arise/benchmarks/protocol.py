@@ -1,6 +1,6 @@
 """ARISE against PTM, CNA, a-CNA, Ackland-Jones (BAA) and spglib, in one command.
 
-    python -m ovito_arise.benchmark [--quick] [--realisations 10] [--output benchmark]
+    python -m ovito_arise.benchmarks.protocol [--quick] [--realisations 10] [--output benchmark]
         [--cache cache] [--spm-stride 6] [--polycrystal]
 
 Regenerates the paper's comparison (Table 2, Supplementary Tables 1-3 and Note 1) on this
@@ -46,8 +46,7 @@ from tqdm.auto import tqdm
 
 from ase_arise import classify, label, load_prototypes
 from ase_arise.benchmarks.paper import level_name, paper_accuracy
-from ase_arise.classify import load_model
-from ase_arise.model import ARISEModel
+from ase_arise.model import ARISEModel, load_model
 from ase_arise.training import dataset
 
 from .peers import DESIGNED_FOR, METHODS, peer_prototypes
@@ -323,7 +322,7 @@ def markdown(record):
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     if "polycrystal" in record:
-        from .polycrystal_benchmark import markdown as polycrystal_markdown
+        from .polycrystal import markdown as polycrystal_markdown
 
         lines += [polycrystal_markdown(record["polycrystal"]), ""]
     lines += ["### Speed (atoms/s, this machine, same structures; OVITO's pipeline set-up per "
@@ -430,7 +429,7 @@ def main(argv=None):
                  spm_realisations=args.spm_realisations, n_jobs=args.n_jobs)
     record["seconds"] = round(time.time() - started, 1)
     if args.polycrystal:
-        from .polycrystal_benchmark import run as polycrystal_run
+        from .polycrystal import run as polycrystal_run
 
         record["polycrystal"] = polycrystal_run(quick=args.quick)
     write_outputs(record, args.output)

@@ -1,11 +1,9 @@
 """The ARISE descriptor: averaged SOAP of the d_NN-scaled species-pair substructures.
 
-Leitherer, Ziletti, Ghiringhelli, npj Comput. Mater. 7, 2021, Supplementary Methods:
+Leitherer, Ziletti & Ghiringhelli, Nature Communications 12, 6234 (2021), Supplementary Methods:
 
-1. **Isotropic scaling.** For an ordered species pair (a, b), every a-atom's distance to its
-   nearest b-atom is histogrammed (100 bins), each bin count divided by the square of the bin's
-   lower edge, and the centre of the most populated bin is d_NN(a, b). Positions are divided by
-   ``extrinsic_scaling * d_NN(a, b)``.
+1. **Isotropic scaling.** Positions are divided by ``extrinsic_scaling * d_NN(a, b)`` of the
+   ordered species pair (a, b), d_NN by the paper's histogram rule (:mod:`.dnn`).
 2. **Averaged SOAP per pair.** a-atoms are the centres, b-atoms the only neighbours; expansion
    coefficients are summed over all centres first, then one normalised power spectrum is taken
    (QUIP's ``soap ... n_Z=1 Z={a} n_species=1 species_Z={b} central_weight=0.0 average=True``).
@@ -21,135 +19,18 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
-from ase.geometry import complete_cell
-from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from ._validation import check_atoms, check_scalar
-from .errors import InputError, IsolatedAtomsWarning
-from .neighbors import CellList, cell_heights, periodic_images, wrap_positions
+from .._deprecation import renamed_parameters
+from .._validation import check_atoms, check_scalar
+from ..errors import InputError, IsolatedAtomsWarning
+from .dnn import DEFAULT_BINS, dnn_from_distances, nearest_distances
+from .neighbors import CellList, periodic_images, wrap_positions
 from .soap import SOAPBasis
 
-DEFAULT_BINS = 100
 # Neighbour cells are this many times narrower than the cutoff: a centre then scans a near-sphere
 # of cells instead of 27 cutoff-wide ones (~2x fewer points tested; docs/DECISIONS.md).
 CELLS_PER_CUTOFF = 3
-
-
-def dnn_from_distances(distances, bins=DEFAULT_BINS):
-    """d_NN by the paper's histogram rule from a set of nearest-neighbour distances.
-
-    The distances are histogrammed into ``bins`` bins between their minimum and maximum, each
-    count is divided by the square of its bin's lower edge, and the most populated bin is taken;
-    the paper then uses that bin's centre. We return the median of the distances inside it
-    instead: the same bin, but not off by up to half a bin width when one far outlier (a stray
-    atom) stretches the histogram (docs/DECISIONS.md).
-
-    Parameters
-    ----------
-    distances : array_like of shape (n,)
-        Each centre's distance to its nearest neighbour (Å); non-finite values are ignored.
-    bins : int, default=100
-        Number of histogram bins.
-
-    Returns
-    -------
-    float
-        d_NN in Å; NaN if no distance is finite.
-    """
-    distances = np.asarray(distances, dtype=np.float64)
-    distances = distances[np.isfinite(distances)]
-    if len(distances) == 0:
-        return float("nan")
-    low, high = distances.min(), distances.max()
-    if high - low <= 1e-12 * high:
-        return float(np.median(distances))
-    counts, edges = np.histogram(distances, bins=bins, range=(low, high))
-    best = int(np.argmax(counts / edges[:-1] ** 2))
-    inside = (distances >= edges[best]) & (distances <= edges[best + 1])
-    return float(np.median(distances[inside]))
-
-
-def _sample_volume(points, cell, pbc):
-    """Volume (Å^3) of the periodic cell's extent along periodic axes and of the points'
-    bounding box along open ones (at least 1 Å thick)."""
-    full = complete_cell(cell)
-    frac = np.linalg.solve(full.T, points.T).T
-    extent = np.where(pbc, 1.0, np.ptp(frac, axis=0))
-    return float(np.prod(np.maximum(extent * cell_heights(full), 1.0)))
-
-
-def _nearest_distances(centres, points, cell, pbc):
-    """Distance from each centre to its nearest point at non-zero distance, images included (Å).
-
-    ``centres`` and ``points`` are wrapped positions; inf where there is no such point.
-    """
-    if len(points) == 0:
-        return np.full(len(centres), np.inf)
-    if not np.any(pbc):
-        reach = np.inf
-        images = points
-    else:
-        # Start at a few mean atomic spacings (or one lattice vector, where an atom's own image
-        # lies), widen until every answer lies inside the image shell (then no image farther
-        # out can be nearer).
-        spacing = (_sample_volume(points, cell, pbc) / len(points)) ** (1 / 3)
-        reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), 3.0 * spacing)
-    while True:
-        if np.isfinite(reach):
-            images = periodic_images(points, cell, pbc, reach)[0]
-        k = min(2, len(images))
-        # threads pay off only for many centres (starting them costs ~1 ms)
-        dist, _ = cKDTree(images).query(centres, k=k, workers=-1 if len(centres) > 20000 else 1)
-        dist = dist.reshape(len(centres), k)
-        nearest = np.where(dist[:, 0] > 0.0, dist[:, 0], dist[:, -1] if k > 1 else np.inf)
-        if np.all(nearest <= reach) or not np.isfinite(reach):
-            return np.where(nearest > 0.0, nearest, np.inf)
-        if reach > 1e4:
-            return np.where(nearest <= reach, nearest, np.inf)
-        reach *= 2.0
-
-
-def nearest_neighbor_distances(atoms, *, center_species=None, neighbor_species=None):
-    """Each centre's distance to its nearest neighbour, periodic images included.
-
-    Parameters
-    ----------
-    atoms : ase.Atoms
-    center_species, neighbor_species : int or str, optional
-        Restrict centres / neighbours to one species (atomic number or symbol); all atoms if None.
-
-    Returns
-    -------
-    ndarray of shape (n_centres,), float64
-        Distances in Å (inf for a centre with no neighbour at all).
-    """
-    positions, numbers_, cell, pbc = check_atoms(atoms)
-    wrapped = wrap_positions(positions, cell, pbc)
-    is_centre = _species_mask(numbers_, center_species)
-    is_neighbor = _species_mask(numbers_, neighbor_species)
-    return _nearest_distances(wrapped[is_centre], wrapped[is_neighbor], cell, pbc)
-
-
-def _species_mask(numbers_, species):
-    if species is None:
-        return np.ones(len(numbers_), dtype=bool)
-    if isinstance(species, str):
-        from ase.data import atomic_numbers
-        if species not in atomic_numbers:
-            raise InputError(f"Unknown chemical symbol {species!r}.")
-        species = atomic_numbers[species]
-    return numbers_ == int(species)
-
-
-def nearest_neighbor_distance(atoms, *, center_species=None, neighbor_species=None,
-                              bins=DEFAULT_BINS):
-    """d_NN of a structure or of one species pair, by the paper's histogram rule (Å).
-
-    See :func:`dnn_from_distances`; NaN if no centre has a neighbour.
-    """
-    return dnn_from_distances(nearest_neighbor_distances(
-        atoms, center_species=center_species, neighbor_species=neighbor_species), bins)
 
 
 @dataclass(frozen=True)
@@ -247,7 +128,7 @@ class ARISEDescriptor:
     def _pair_dnn(self, wrapped, numbers_, cell, pbc):
         species = np.unique(numbers_)
         return {(int(a), int(b)): dnn_from_distances(
-                    _nearest_distances(wrapped[numbers_ == a], wrapped[numbers_ == b], cell, pbc),
+                    nearest_distances(wrapped[numbers_ == a], wrapped[numbers_ == b], cell, pbc),
                     self.bins)
                 for a in species for b in species}
 
@@ -267,6 +148,38 @@ class ARISEDescriptor:
             out[start:stop], n_neighbors[start:stop] = self.basis.center_coefficients(
                 centres[start:stop], 1.0 / unit[start:stop], cells)
         return n_neighbors
+
+    def species_rows(self, centres, units, cells):
+        """Per-atom coefficients of ``centres`` (wrapped, Å) towards each neighbour species.
+
+        Parameters
+        ----------
+        centres : ndarray of shape (n, 3), float64
+        units : ndarray of shape (n, n_species), float64
+            Length unit of each centre and neighbour species (Å, extrinsic scaling included);
+            NaN leaves that pair out (zero rows, no neighbours).
+        cells : sequence of CellList or None
+            Per neighbour species, from :meth:`neighbor_cells` (None: no such pair anywhere).
+
+        Returns
+        -------
+        coefficients : ndarray of shape (n, n_species, n_max, (l_max + 1)**2), float64
+        n_neighbors : ndarray of shape (n, n_species), int64
+        """
+        n, s = units.shape
+        coefficients = np.zeros((n, s, self.basis.n_max, (self.basis.l_max + 1) ** 2))
+        n_neighbors = np.zeros((n, s), dtype=np.int64)
+        for j, species_cells in enumerate(cells):
+            usable = np.isfinite(units[:, j])
+            if species_cells is None or not usable.any():
+                continue
+            rows = coefficients[:, j] if usable.all() else np.empty(
+                (int(usable.sum()),) + coefficients.shape[2:])  # a view: written in place
+            n_neighbors[usable, j] = self.coefficient_rows(centres[usable], units[usable, j],
+                                                           species_cells, rows)
+            if not usable.all():
+                coefficients[usable, j] = rows
+        return coefficients, n_neighbors
 
     def _coefficient_sum(self, centres, unit, neighbors, cell, pbc):
         """Sum of the expansion coefficients of ``centres`` (Å) seeing ``neighbors`` (wrapped,
@@ -356,55 +269,46 @@ class ARISEDescriptor:
         """
         return self.basis.power_spectrum(np.asarray(pair_sums)).mean(axis=0)
 
-    def atomic_coefficients(self, atoms, *, length_unit=None, centers=None):
+    @renamed_parameters(centers="centres")
+    def atomic_coefficients(self, atoms, *, length_unit=None, centres=None):
         """Per-atom expansion coefficients towards each species (for strided pattern matching).
 
         Parameters
         ----------
         atoms : ase.Atoms
-        length_unit : None, float or ndarray of shape (n_centers,) or (n_centers, n_species)
+        length_unit : None, float or ndarray of shape (n_centres,) or (n_centres, n_species)
             Length (Å) that each atom's neighbourhood is scaled by, before ``extrinsic_scaling``.
             None: the structure's own d_NN of each species pair (as in :meth:`create`); a float:
             one d_NN for everything; an array: a local d_NN per atom, or per atom and neighbour
             species (species in increasing atomic number; NaN leaves that pair out).
-        centers : None or array_like of int, optional
+        centres : None or array_like of int, optional
             Indices of the atoms to compute (default: all); their neighbours are always all
             atoms of the structure.
 
         Returns
         -------
         AtomicCoefficients
-            Rows in the order of ``centers``.
+            Rows in the order of ``centres``.
         """
         positions, numbers_, cell, pbc = check_atoms(atoms)
         wrapped = wrap_positions(positions, cell, pbc)
         species = [int(z) for z in np.unique(numbers_)]
-        centers = np.arange(len(wrapped)) if centers is None else np.asarray(centers, np.int64)
-        n, s = len(centers), len(species)
+        centres = np.arange(len(wrapped)) if centres is None else np.asarray(centres, np.int64)
+        n, s = len(centres), len(species)
         if length_unit is None:
             dnn = self._pair_dnn(wrapped, numbers_, cell, pbc)
             units = np.array([[dnn[z, b] for b in species]
-                              for z in numbers_[centers]]).reshape(n, s)
+                              for z in numbers_[centres]]).reshape(n, s)
         else:
             units = np.asarray(length_unit, dtype=np.float64)
             units = np.broadcast_to(units[:, None] if units.ndim == 1 else units, (n, s))
             if np.isinf(units).any() or (units <= 0).any():
                 raise InputError("The 'length_unit' parameter must hold finite values > 0 (Å).")
         units = units * self.extrinsic_scaling
-        coefficients = np.zeros((n, s, self.basis.n_max, (self.basis.l_max + 1) ** 2))
-        n_neighbors = np.zeros((n, s), dtype=np.int64)
-        for j, b in enumerate(species):
-            usable = np.isfinite(units[:, j])
-            if not usable.any():
-                continue
-            rows = coefficients[:, j] if usable.all() else np.empty(
-                (int(usable.sum()),) + coefficients.shape[2:])  # a view: written in place
-            cells = self.neighbor_cells(wrapped[numbers_ == b], cell, pbc,
-                                        units[usable, j].max())
-            n_neighbors[usable, j] = self.coefficient_rows(wrapped[centers[usable]],
-                                                           units[usable, j], cells, rows)
-            if not usable.all():
-                coefficients[usable, j] = rows
+        cells = [self.neighbor_cells(wrapped[numbers_ == b], cell, pbc,
+                                     np.nanmax(units[:, j]))
+                 if np.isfinite(units[:, j]).any() else None for j, b in enumerate(species)]
+        coefficients, n_neighbors = self.species_rows(wrapped[centres], units, cells)
         return AtomicCoefficients(tuple(species), coefficients, n_neighbors, units)
 
 

@@ -1,9 +1,7 @@
-"""Structure files for the command line: read any file ASE (or OVITO) reads, write per-atom
-results as extended XYZ or as a LAMMPS text dump.
+"""Writing per-atom results: extended XYZ or a LAMMPS text dump.
 
-OVITO is optional and imported only when ASE cannot read a file, so ``ase_arise`` never needs
-it. Both written formats carry the per-atom arrays as named columns that OVITO's
-``import_file`` reads back as particle properties.
+Both formats carry the per-atom arrays as named columns that OVITO's ``import_file`` reads back
+as particle properties.
 """
 
 from pathlib import Path
@@ -12,54 +10,10 @@ import ase.io
 import numpy as np
 from ase.calculators.lammps.coordinatetransform import Prism
 
-from .errors import InputError
+from ..errors import InputError
 
 # Output formats of :func:`write_frames` and the file suffixes that select them.
 FORMATS = {"extxyz": (".xyz", ".extxyz"), "lammps-dump": (".dump", ".lammpstrj")}
-
-
-def read_frames(path):
-    """Every frame of a structure file, as a list of ase.Atoms (positions in Å).
-
-    ASE reads the file first (``ase.io.read(path, index=":")``, format from the name or the
-    content); if ASE cannot, and OVITO is installed, OVITO's ``import_file`` reads it (LAMMPS
-    data files, OVITO's other formats), each frame converted with
-    ``ovito.io.ase.ovito_to_ase`` (spaces in property names become underscores; numeric LAMMPS
-    types become atomic numbers 1, 2, ...).
-
-    Raises
-    ------
-    InputError
-        The file does not exist, or neither ASE nor OVITO can read it.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"No such structure file: {path}" if not path.exists()
-                         else f"{path} is not a file; give a structure file.")
-    try:
-        frames = ase.io.read(path, index=":")
-        ase_problem = "no structures in it" if not frames else None
-    except Exception as error:  # ASE's readers raise any type on a file they cannot parse
-        frames, ase_problem = [], f"{type(error).__name__}: {_one_line(error)}"
-    if ase_problem is None:
-        return list(frames)
-    try:
-        from ovito.io import import_file
-        from ovito.io.ase import ovito_to_ase
-    except ImportError:
-        raise InputError(f"ASE cannot read {path} ({ase_problem}). Give a file ASE reads, or "
-                         "install OVITO (pip install ovito), which reads more formats.") from None
-    try:
-        pipeline = import_file(str(path))
-        frames = [ovito_to_ase(pipeline.compute(frame))
-                  for frame in range(pipeline.source.num_frames)]
-    except Exception as error:  # OVITO raises RuntimeError and others on unreadable files
-        raise InputError(f"Neither ASE ({ase_problem}) nor OVITO ({_one_line(error)}) can read "
-                         f"{path}. Check the file, or convert it to extended XYZ.") from None
-    for atoms in frames:  # OVITO's property names have spaces, which extended XYZ cannot hold
-        for name in [name for name in atoms.arrays if " " in name]:
-            atoms.arrays[name.replace(" ", "_")] = atoms.arrays.pop(name)
-    return frames
 
 
 def output_format(path, format=None):
@@ -164,8 +118,3 @@ def _lammps_box(atoms):
     upper = np.maximum(upper, lower + 1e-6)
     bounds = "".join(f"{lo!r} {hi!r}\n" for lo, hi in zip(lower.tolist(), upper.tolist()))
     return f"ITEM: BOX BOUNDS {flags}\n{bounds}", atoms.positions
-
-
-def _one_line(error):
-    """An exception's message on one line."""
-    return " ".join(str(error).split()) or type(error).__name__

@@ -7,7 +7,7 @@ each atom was built in. Atoms more than 5 Å from any atom of another grain ("in
 others ("boundary") are scored separately. Displacements are fractions of the sample's d_NN
 (2.5 Å: the metal grains'; the diamond grain's own d_NN is 1.55 Å).
 
-    python -m ovito_arise.polycrystal_benchmark [--quick] [--length 100] [--stride 4]
+    python -m ovito_arise.benchmarks.polycrystal [--quick] [--length 100] [--stride 4]
 """
 
 import argparse
@@ -93,10 +93,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="2 levels, 60 Å cube")
     parser.add_argument("--length", type=float, default=None, help="cube edge (Å)")
     parser.add_argument("--stride", type=float, default=4.0, help="ARISE SPM stride (Å)")
-    parser.add_argument("--seed", type=int, default=0, help="grains, defects, dropout")
+    parser.add_argument("--random-state", "--seed", dest="random_state", type=int,
+                        default=0, metavar="SEED", help="grains, defects, dropout")
     args = parser.parse_args(argv)
     print(markdown(run(quick=args.quick, length=args.length, stride=args.stride,
-                       random_state=args.seed)))
+                       random_state=args.random_state)))
 
 
 if __name__ == "__main__":

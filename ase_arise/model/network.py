@@ -1,7 +1,7 @@
 """The shipped ARISE network in onnxruntime: Monte-Carlo dropout predictions and uncertainty.
 
-Leitherer et al., npj Comput. Mater. 7 (2021), Supplementary Methods "Bayesian deep learning":
-T forward passes with dropout on give class probabilities p_t; the prediction is their mean
+Leitherer, Ziletti & Ghiringhelli, Nature Communications 12, 6234 (2021), Supplementary
+Methods "Bayesian deep learning": T forward passes with dropout on give class probabilities p_t; the prediction is their mean
 p = mean_t p_t, the predictive entropy H[p] and the mutual information
 MI = H[p] - mean_t H[p_t] (the model's epistemic uncertainty). Entropies are in bits (log base 2,
 as the paper's code): MI lies in [0, log2 108 = 6.75].
@@ -20,21 +20,24 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from ._random import check_random_state
-from ._validation import check_scalar
-from .errors import ModelError
-from .prototypes import load_prototypes
+from .._random import check_random_state
+from .._validation import check_scalar
+from ..errors import ModelError
+from ..prototypes import load_prototypes
 
 FORMAT = "arise-model/1"
 DEFAULT_MODEL_NAME = "arise-108.onnx"
-LOG_BASE = 2
+# Hidden layer whose representations are returned when none is asked for (of structures and of
+# SPM boxes alike): all three find the four grains of the paper's polycrystal, the last one most
+# sharply (docs/DECISIONS.md).
+DEFAULT_LAYER = 3
 # Passes per block of adaptive MC-dropout sampling (ARISEModel.predict, tolerance=...).
 ADAPTIVE_BLOCK = 10
 
 
 def default_model_path():
     """Path of the shipped model: inside the installed package, else the source tree's models/."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     for folder in (package / "models", package.parent / "models"):
         if (folder / DEFAULT_MODEL_NAME).exists():
             return folder / DEFAULT_MODEL_NAME
@@ -164,7 +167,7 @@ class ARISEModel:
 
     def descriptor(self):
         """An :class:`~ase_arise.descriptor.ARISEDescriptor` with the model's parameters."""
-        from .descriptor import ARISEDescriptor
+        from ..descriptor import ARISEDescriptor
 
         params = self.metadata["descriptor"]
         return ARISEDescriptor(r_cut=params["r_cut"], sigma=params["sigma"],
@@ -256,13 +259,13 @@ class ARISEModel:
         return Prediction(mean, entropy, np.maximum(entropy - sum_entropy / passes, 0.0),
                           n_samples, passes)
 
-    def representations(self, descriptors, *, layer=1, batch_size=1024):
+    def representations(self, descriptors, *, layer=DEFAULT_LAYER, batch_size=1024):
         """Hidden-layer activations before ReLU, with dropout off (the mean network).
 
         Parameters
         ----------
         descriptors : array_like of shape (N, 316)
-        layer : int, default=1
+        layer : int, default=3
             Hidden layer 1, 2 or 3 (widths 256, 512, 256).
 
         Returns

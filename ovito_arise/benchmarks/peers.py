@@ -17,16 +17,8 @@ from ovito.modifiers import (
 )
 from ovito.pipeline import Pipeline, StaticSource
 
-# PTM structure type (OVITO's name) -> ARISE prototype name; "Other" and ICO have none.
-PTM_PROTOTYPES = {
-    "FCC": "fcc",
-    "HCP": "hcp",
-    "BCC": "bcc",
-    "Simple cubic": "sc (α-Po)",
-    "Cubic diamond": "diamond",
-    "Hexagonal diamond": "hexagonal diamond",
-    "Graphene": "graphene",
-}
+from ..structure_types import PTM_PROTOTYPES
+
 # (PTM structure type, PTM ordering type) -> the ordered binary prototype; an ordering not listed
 # (pure, "Other") leaves the structure's own prototype.
 PTM_ORDERED_PROTOTYPES = {

@@ -7,7 +7,7 @@ MC-dropout settings) at each stride. ARISE runs in a fresh process whose peak re
 reported (the sample and the imports included). Per-atom accuracy is scored against the grains,
 for all atoms and for atoms more than 5 Å from another grain.
 
-    python -m ovito_arise.label_speed --atoms 1000000 --stride 4 2
+    python -m ovito_arise.benchmarks.label_speed --atoms 1000000 --stride 4 2
 """
 
 import argparse
@@ -65,10 +65,11 @@ def main(argv=None):
     parser.add_argument("--box", type=float, default=16.0, help="box edge (Å)")
     parser.add_argument("--stride", type=float, nargs="+", default=[4.0], help="steps (Å)")
     parser.add_argument("--mode", default="auto", help="SPM mode")
-    parser.add_argument("--seed", type=int, default=0, help="grains and dropout masks")
+    parser.add_argument("--random-state", "--seed", dest="random_state", type=int,
+                        default=0, metavar="SEED", help="grains and dropout masks")
     args = parser.parse_args(argv)
 
-    atoms = polycrystal(cell_length(args.atoms), GRAINS, random_state=args.seed)
+    atoms = polycrystal(cell_length(args.atoms), GRAINS, random_state=args.random_state)
     truth = np.array(atoms.info["grains"], dtype=object)[atoms.arrays["grain"]]
     far = distance_to_other_grains(atoms) > FAR
     print(f"periodic polycrystal: {len(atoms):,} atoms, cell {atoms.cell.lengths()[0]:.1f} Å, "
@@ -90,7 +91,7 @@ def main(argv=None):
     _print_row("PTM (all types)", ptm_seconds, ptm_seconds, ptm, truth, far)
     context = multiprocessing.get_context("spawn")
     for stride in args.stride:
-        options = dict(box=args.box, stride=stride, mode=args.mode, random_state=args.seed)
+        options = dict(box=args.box, stride=stride, mode=args.mode, random_state=args.random_state)
         with context.Pool(1) as pool:
             seconds, found, passes, n_boxes, peak = pool.apply(_label_in_child, (atoms, options))
         _print_row(f"ARISE box {args.box:g} Å stride {stride:g} Å", seconds, ptm_seconds, found,

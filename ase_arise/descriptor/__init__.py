@@ -1,0 +1,14 @@
+"""Stage 2 of the pipeline: the ARISE descriptor of a structure or of every atom.
+
+:mod:`.dnn` (the length unit d_NN, global and local) → :mod:`.neighbors` (periodic images,
+cell lists) → :mod:`.soap` (QUIP's SOAP basis and power spectrum; numba kernels in
+``_soap_kernels``) → :mod:`.arise` (:class:`ARISEDescriptor`: the averaged SOAP of the
+d_NN-scaled species-pair substructures, per structure or per atom).
+"""
+
+from .arise import ARISEDescriptor, AtomicCoefficients, descriptor
+from .dnn import (dnn_from_distances, local_length_units, nearest_neighbor_distance,
+                  nearest_neighbor_distances)
+
+__all__ = ["ARISEDescriptor", "AtomicCoefficients", "descriptor", "dnn_from_distances",
+           "local_length_units", "nearest_neighbor_distance", "nearest_neighbor_distances"]

@@ -1,0 +1,138 @@
+"""Box descriptors of strided pattern matching, one class per mode.
+
+:class:`FastBoxes` computes per-atom expansion coefficients once (neighbours from the whole
+sample, so no artificial surface), each atom scaled by its local d_NN, and sums a box's rows;
+:class:`ExactBoxes` cuts each box out as a non-periodic cluster and describes it on its own
+(the paper's way). Both describe a slab of boxes at a time and leave NaN rows for boxes without
+a neighbour pair.
+"""
+
+import warnings
+
+import numpy as np
+from ase import Atoms
+from scipy.spatial import cKDTree
+
+from ..descriptor import local_length_units
+from ..descriptor.neighbors import CellList
+from ..errors import InputError, IsolatedAtomsWarning
+from . import _kernels
+
+
+class FastBoxes:
+    """Fast mode: box descriptors from sums of per-atom coefficients.
+
+    Parameters
+    ----------
+    calculator : ARISEDescriptor
+    atoms : ase.Atoms
+        The sample (for the local d_NN).
+    wrapped : ndarray of shape (n_atoms, 3), float64
+        Positions wrapped into the cell along periodic axes (Å).
+    numbers, cell, pbc
+        As from ``check_atoms``.
+
+    Every atom is expanded once however the slabs overlap: the rows of the previous slab are
+    kept and reused (``_cache``).
+    """
+
+    def __init__(self, calculator, atoms, wrapped, numbers, cell, pbc):
+        self.calculator = calculator
+        self.wrapped, self.numbers = wrapped, numbers
+        self.species = tuple(int(z) for z in np.unique(numbers))
+        self.units = local_length_units(atoms)[1] * calculator.extrinsic_scaling
+        self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
+                          wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]))
+                      for j, z in enumerate(self.species)]
+        self._cache = (np.empty(0, dtype=np.int64), None, None)
+
+    def describe(self, centres, half, points, index):
+        """Descriptors of the boxes at ``centres`` (Å) of half-edge ``half`` (Å), from the
+        ``points`` (atoms and periodic images near the slab) with atom ``index``.
+
+        A generator: yields the boxes done (all of them, once) and returns (descriptors of
+        shape (n_boxes, n_features), atoms per box of shape (n_boxes,))."""
+        calculator, species = self.calculator, self.species
+        needed, rows = np.unique(index, return_inverse=True)
+        self._cache = self._slab_coefficients(needed)
+        _, coefficients, n_neighbors = self._cache
+        width = coefficients[0].size
+        values = coefficients.reshape(len(needed), width)  # a view: no copy
+        neighbors = n_neighbors.astype(np.float64)
+        sums = np.zeros((len(centres), len(species), width))
+        neighbor_sums = np.zeros((len(centres), len(species), len(species)))
+        counts = np.zeros(len(centres), dtype=np.int64)
+        for a, z in enumerate(species):
+            mine = self.numbers[index] == z
+            if not mine.any():
+                continue
+            grid = CellList.build(points[mine], rows[mine], half)
+            _kernels.box_sums(np.ascontiguousarray(centres), half, grid.points, grid.index,
+                              grid.cell_start, grid.origin, grid.step, grid.dims, values,
+                              neighbors, sums[:, a], neighbor_sums[:, a], counts)
+        pair_sums = sums.reshape(len(centres), len(species), len(species),
+                                 calculator.basis.n_max, -1)
+        has_pair = neighbor_sums > 0
+        spectra = calculator.basis.power_spectrum(pair_sums)
+        n_pairs = has_pair.sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (spectra * has_pair[..., None]).sum(axis=(1, 2)) / n_pairs[:, None]
+        yield len(centres)  # progress, as ExactBoxes.describe reports it
+        return out, counts
+
+    def _slab_coefficients(self, needed):
+        """(needed, coefficients, neighbour counts) of the atoms ``needed`` (sorted indices),
+        reusing the rows of the previous slab."""
+        previous, old_rows, old_counts = self._cache
+        calculator = self.calculator
+        shape = (len(needed), len(self.species), calculator.basis.n_max,
+                 (calculator.basis.l_max + 1) ** 2)
+        coefficients = np.zeros(shape)
+        n_neighbors = np.zeros(shape[:2], dtype=np.int64)
+        hit = np.zeros(len(needed), dtype=bool)
+        if len(previous):
+            position = np.minimum(np.searchsorted(previous, needed), len(previous) - 1)
+            hit = previous[position] == needed
+            coefficients[hit] = old_rows[position[hit]]
+            n_neighbors[hit] = old_counts[position[hit]]
+        new = needed[~hit]
+        if len(new):
+            coefficients[~hit], n_neighbors[~hit] = calculator.species_rows(
+                self.wrapped[new], self.units[new], self.cells)
+        return needed, coefficients, n_neighbors
+
+
+class ExactBoxes:
+    """Exact mode: each box cut out as a cluster and described on its own.
+
+    Parameters
+    ----------
+    calculator : ARISEDescriptor
+    numbers : ndarray of shape (n_atoms,), int64
+    min_atoms : int
+        Boxes with fewer atoms are not described (NaN rows).
+    """
+
+    def __init__(self, calculator, numbers, min_atoms):
+        self.calculator, self.numbers, self.min_atoms = calculator, numbers, min_atoms
+
+    def describe(self, centres, half, points, index):
+        """Descriptors of the boxes at ``centres`` (Å), half-edge ``half`` (Å), from ``points``
+        with atom ``index``; yields the boxes done after each box and returns (descriptors,
+        atoms per box)."""
+        out = np.full((len(centres), self.calculator.n_features), np.nan)
+        counts = np.zeros(len(centres), dtype=np.int64)
+        tree = cKDTree(points)
+        for b, members in enumerate(tree.query_ball_point(centres, r=half, p=np.inf)):
+            counts[b] = len(members)
+            if len(members) >= max(self.min_atoms, 2):
+                cluster = Atoms(numbers=self.numbers[index[members]], positions=points[members])
+                with warnings.catch_warnings():
+                    # atoms at the box's surface may have no neighbour in the cut-out cluster
+                    warnings.simplefilter("ignore", IsolatedAtomsWarning)
+                    try:
+                        out[b] = self.calculator.create(cluster)
+                    except InputError:
+                        pass
+            yield b + 1
+        return out, counts

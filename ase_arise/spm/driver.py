@@ -1,0 +1,196 @@
+"""The SPM driver: scan, describe and classify boxes slab by slab, as a step generator.
+
+:func:`iter_match_boxes` is the seam every caller goes through (``spm``, ``label``, the OVITO
+modifiers): it takes validated :class:`~ase_arise.settings.Settings`, yields (stage text,
+boxes done, boxes in all) and returns the :class:`SPMResult`; :func:`run_steps` drives such a
+generator with a tqdm bar. Boxes are processed in slabs sorted along x, each slab described
+and classified before the next, so memory grows with the slab, not with the sample.
+"""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._random import check_random_state
+from .._validation import check_atoms, check_bool
+from ..descriptor.neighbors import periodic_images, wrap_positions
+from ..errors import IsolatedAtomsWarning
+from ..settings import DEFAULT_TOLERANCE, Settings
+from .boxes import ExactBoxes, FastBoxes
+from .grid import scan_grid
+from .result import SPMResult
+
+# Box accumulators of one slab stay below this many float64 numbers (~64 MB).
+_SLAB_VALUES = 8_000_000
+
+
+def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
+        n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, random_state=0,
+        keep_descriptors=False, progress=False):
+    """Strided pattern matching: classify every box of a scan over the sample.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The sample; ``atoms.pbc`` per axis decides where boxes wrap. Positions in Å.
+    box, stride, mode, per_atom, axes, model, n_samples, tolerance, min_atoms, random_state
+        See :class:`~ase_arise.settings.Settings` (box and stride in Å, tolerance in
+        probability and bits).
+    keep_descriptors : bool, default=False
+        Also return the boxes' descriptors (``SPMResult.descriptors``, n_boxes x 316 float64),
+        the input of :mod:`ase_arise.analysis`.
+    progress : bool, default=False
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    SPMResult
+        Boxes with fewer than ``min_atoms`` atoms have NaN (one warning gives their count).
+    """
+    settings = Settings(box=box, stride=stride, mode=mode, per_atom=per_atom, axes=axes,
+                        model=model, n_samples=n_samples, tolerance=tolerance,
+                        min_atoms=min_atoms, random_state=random_state)
+    return run_steps(iter_spm(atoms, settings, keep_descriptors=keep_descriptors), progress)
+
+
+def iter_spm(atoms, settings, *, keep_descriptors=False):
+    """Step generator of :func:`spm` with ready :class:`Settings`: the boxes of the scan grid,
+    or one box centred on every atom with ``settings.per_atom``."""
+    centres, shape = box_centres(atoms, settings)
+    return (yield from iter_match_boxes(atoms, centres, shape, settings,
+                                        keep_descriptors=keep_descriptors))
+
+
+def box_centres(atoms, settings):
+    """Box centres (Å) and grid shape of a scan: the grid of :func:`scan_grid`, or the wrapped
+    atom positions (shape (n_atoms,)) with ``settings.per_atom``."""
+    if settings.per_atom:
+        positions, _, cell, pbc = check_atoms(atoms)
+        return wrap_positions(positions, cell, pbc), (len(positions),)
+    return scan_grid(atoms, settings.box, settings.stride, settings.axes)
+
+
+def match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False, progress=False):
+    """Classify the boxes of edge ``settings.box`` (Å) at ``centres`` (Å); see
+    :func:`iter_match_boxes`. ``progress`` shows a tqdm bar."""
+    return run_steps(iter_match_boxes(atoms, centres, shape, settings,
+                                      keep_descriptors=keep_descriptors), progress)
+
+
+def run_steps(steps, progress=False):
+    """Run a step generator (as :func:`iter_match_boxes`) to its end and return its result.
+
+    Parameters
+    ----------
+    steps : generator
+        Yields (stage text, units done, units in all) and returns the result.
+    progress : bool, default=False
+        Show the steps as a tqdm progress bar (opened at the first step, so input rejected
+        before any work leaves no empty bar behind).
+    """
+    check_bool(progress, "progress")
+    try:
+        stage, done, total = next(steps)
+    except StopIteration as stop:
+        return stop.value
+    with tqdm(total=total, desc=stage, disable=not progress, unit="box") as bar:
+        while True:
+            if progress:
+                bar.set_description(stage, refresh=False)
+                bar.total, bar.n = total, done
+                bar.refresh()
+            try:
+                stage, done, total = next(steps)
+            except StopIteration as stop:
+                return stop.value
+
+
+def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False):
+    """Classify the boxes at ``centres``, reporting progress as a step generator.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+    centres : ndarray of shape (n_boxes, 3)
+        Box centres (Å), inside the cell along periodic axes (as from :func:`box_centres`).
+    shape : tuple of int
+        The grid shape recorded in the result.
+    settings : Settings
+    keep_descriptors : bool, default=False
+
+    Yields (stage text, boxes done, boxes in all) and returns the :class:`SPMResult`;
+    closing the generator early cancels the work (OVITO's modifier does).
+    """
+    if not isinstance(settings, Settings):
+        raise TypeError("The 'settings' parameter must be an ase_arise.Settings. Got "
+                        f"{type(settings).__name__} instead.")
+    check_bool(keep_descriptors, "keep_descriptors")
+    net = settings.network
+    n_samples = settings.passes
+    positions, numbers_, cell, pbc = check_atoms(atoms)
+    mode = settings.mode
+    if mode == "auto":
+        mode = "fast" if pbc.all() else "exact"
+    wrapped = wrap_positions(positions, cell, pbc)
+    half = settings.box / 2
+    points, index = periodic_images(wrapped, cell, pbc, half * math.sqrt(3))
+    calculator = net.descriptor()
+    species = tuple(int(z) for z in np.unique(numbers_))
+    if mode == "fast":
+        yield "ARISE SPM (fast): local length scales", 0, len(centres)
+        describer = FastBoxes(calculator, atoms, wrapped, numbers_, cell, pbc)
+    else:
+        describer = ExactBoxes(calculator, numbers_, settings.min_atoms)
+    random_state = settings.random_state
+    if not isinstance(random_state, numbers.Integral):
+        # one seed for every slab: all boxes see the same dropout masks
+        random_state = int(check_random_state(random_state).integers(2 ** 63))
+    n_boxes = len(centres)
+    n_atoms = np.zeros(n_boxes, dtype=np.int64)
+    valid = np.zeros(n_boxes, dtype=bool)
+    probabilities = np.full((n_boxes, len(net.class_names)), np.nan, dtype=np.float32)
+    mutual_information = np.full(n_boxes, np.nan)
+    entropy = np.full(n_boxes, np.nan)
+    passes = np.zeros(n_boxes, dtype=np.int64)
+    kept = np.full((n_boxes, calculator.n_features), np.nan) if keep_descriptors else None
+    slab = max(1, _SLAB_VALUES // (len(species) ** 2 * calculator.basis.n_max
+                                   * (calculator.basis.l_max + 1) ** 2 + len(species) ** 2))
+    order = np.argsort(centres[:, 0], kind="stable")
+    stage = f"ARISE SPM ({mode})"
+    for start in range(0, n_boxes, slab):
+        chunk = order[start:start + slab]
+        lower = centres[chunk].min(axis=0) - half
+        upper = centres[chunk].max(axis=0) + half
+        near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
+        steps = describer.describe(centres[chunk], half, points[near], index[near])
+        while True:
+            try:
+                done = next(steps)
+            except StopIteration as stop:
+                descriptors, n_atoms[chunk] = stop.value
+                break
+            yield stage, start + done, n_boxes
+        ok = (n_atoms[chunk] >= settings.min_atoms) & np.isfinite(descriptors).all(axis=1)
+        valid[chunk] = ok
+        if ok.any():
+            boxes = chunk[ok]
+            if keep_descriptors:
+                kept[boxes] = descriptors[ok]
+            prediction = net.predict(descriptors[ok], n_samples=n_samples,
+                                     random_state=random_state, tolerance=settings.tolerance)
+            probabilities[boxes] = prediction.probabilities
+            mutual_information[boxes] = prediction.mutual_information
+            entropy[boxes] = prediction.entropy
+            passes[boxes] = prediction.passes
+        yield stage, start + len(chunk), n_boxes
+    if not valid.all():
+        warnings.warn(f"{int((~valid).sum())} of {n_boxes} boxes hold fewer than "
+                      f"{settings.min_atoms} atoms (or no neighbour pair) and have no "
+                      "prediction (NaN).", IsolatedAtomsWarning, stacklevel=2)
+    return SPMResult(np.array(centres, dtype=np.float64), tuple(shape), probabilities,
+                     mutual_information, entropy, n_atoms, tuple(net.class_names),
+                     settings.box, None if settings.per_atom else settings.stride, mode,
+                     n_samples, settings.tolerance, passes, settings.min_atoms, kept)

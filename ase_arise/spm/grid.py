@@ -1,0 +1,82 @@
+"""The scan grid of strided pattern matching: where the boxes sit (Å)."""
+
+import math
+
+import numpy as np
+from ase.geometry import complete_cell
+
+from .._validation import check_atoms, check_scalar
+from ..descriptor.neighbors import cell_heights, wrap_positions
+from ..errors import InputError
+from ..settings import check_axes
+
+
+def box_grid(atoms, *, box=16.0, stride=4.0, axes=None):
+    """Centres of the SPM boxes of a sample.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+    box : float, default=16.0
+        Box edge (Å).
+    stride : float, default=4.0
+        Step between box centres (Å). Along a periodic axis the step is adjusted so that a
+        whole number of steps spans the cell vector.
+    axes : None or sequence of int, optional
+        Cell axes to scan; None: every periodic axis and every open axis along which the
+        sample is at least one box long. Along an axis not scanned, one box sits at the middle.
+
+    Returns
+    -------
+    centres : ndarray of shape (n_boxes, 3), float64
+        Å, C order of ``shape``.
+    shape : tuple of int
+        Number of boxes along each cell axis.
+
+    Raises
+    ------
+    InputError
+        Box or stride <= 0; a forced open axis along which the sample is thinner than the box;
+        an open sample smaller than the box along every axis.
+    """
+    return scan_grid(atoms, check_scalar(box, "box", low=0.0, unit=" (Å)"),
+                     check_scalar(stride, "stride", low=0.0, unit=" (Å)"), check_axes(axes))
+
+
+def scan_grid(atoms, box, stride, axes):
+    """:func:`box_grid` for validated ``box``, ``stride`` (Å, floats > 0) and ``axes`` (None
+    or a sorted tuple of distinct axes, as :class:`~ase_arise.settings.Settings` holds them)."""
+    positions, _, cell, pbc = check_atoms(atoms)
+    full = complete_cell(cell)
+    frac = np.linalg.solve(full.T, wrap_positions(positions, cell, pbc).T).T
+    heights = cell_heights(full)
+    lengths = np.linalg.norm(full, axis=1)
+    extent = np.where(pbc, heights, (frac.max(axis=0) - frac.min(axis=0)) * heights)
+    if axes is None:
+        scanned = [bool(pbc[k] or extent[k] >= box) for k in range(3)]
+        if not any(scanned):
+            raise InputError(
+                f"The box ({box:g} Å) is larger than the sample along every axis (extent "
+                f"{' x '.join(f'{e:.1f}' for e in extent)} Å): there is nothing to scan. Use a "
+                "smaller box, or classify(atoms) for the whole structure.")
+    else:
+        scanned = [k in axes for k in range(3)]
+        for k in axes:
+            if not pbc[k] and extent[k] < box:
+                raise InputError(
+                    f"The box ({box:g} Å) is larger than the sample along the non-periodic axis "
+                    f"{k} ({extent[k]:.1f} Å). Use a box of at most {extent[k]:.1f} Å, or leave "
+                    f"axis {k} out of 'axes' (one box across it).")
+    ticks = []
+    for k in range(3):
+        if pbc[k]:
+            n = max(1, round(lengths[k] / stride)) if scanned[k] else 1
+            ticks.append((np.arange(n) + 0.5) / n)
+        elif scanned[k]:
+            n = int(math.floor((extent[k] - box) / stride + 1e-9)) + 1
+            first = box / 2 + (extent[k] - box - (n - 1) * stride) / 2
+            ticks.append(frac[:, k].min() + (first + stride * np.arange(n)) / heights[k])
+        else:
+            ticks.append(np.array([(frac[:, k].min() + frac[:, k].max()) / 2]))
+    grid = np.stack(np.meshgrid(*ticks, indexing="ij"), axis=-1).reshape(-1, 3)
+    return grid @ full, tuple(len(t) for t in ticks)

@@ -1,0 +1,182 @@
+"""The result of strided pattern matching: box predictions on the scan grid, and their plots."""
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_scalar
+from ..errors import InputError
+from ..prototypes import class_index
+
+
+@dataclass(frozen=True)
+class SPMResult:
+    """ARISE predictions of the boxes of a strided-pattern-matching scan.
+
+    Attributes
+    ----------
+    centres : ndarray of shape (n_boxes, 3), float64
+        Box centres (Å), in the order of ``shape`` (C order).
+    shape : tuple of int
+        Scan grid (n0, n1, n2) along the cell axes (1 along an axis that is not scanned), or
+        (n_atoms,) for boxes centred on the atoms.
+    probabilities : ndarray of shape (n_boxes, n_classes), float32
+        Mean MC-dropout probabilities; NaN rows for boxes without a prediction.
+    mutual_information, entropy : ndarray of shape (n_boxes,), float64
+        Uncertainty in bits; NaN for boxes without a prediction.
+    n_atoms : ndarray of shape (n_boxes,), int64
+        Atoms (periodic images included) inside each box.
+    class_names : tuple of str
+        Output order of the model.
+    box : float
+        Box edge (Å).
+    stride : float or None
+        Scan step (Å); None for boxes centred on the atoms.
+    mode : str
+        "fast" or "exact" (the mode used, also when "auto" chose it).
+    n_samples : int
+        MC-dropout passes (at most, with adaptive sampling).
+    tolerance : float or None
+        Adaptive-sampling tolerance (None: every box got ``n_samples`` passes).
+    passes : ndarray of shape (n_boxes,), int64
+        MC-dropout passes each box got (0 without a prediction).
+    min_atoms : int
+        Boxes with fewer atoms have no prediction.
+    descriptors : ndarray of shape (n_boxes, n_features), float64, or None
+        The boxes' ARISE descriptors (NaN rows for boxes without a prediction), kept only when
+        asked for (``keep_descriptors=True``); :func:`ase_arise.analysis.box_representations`
+        turns them into hidden-layer representations.
+    """
+
+    centres: np.ndarray
+    shape: tuple
+    probabilities: np.ndarray
+    mutual_information: np.ndarray
+    entropy: np.ndarray
+    n_atoms: np.ndarray
+    class_names: tuple
+    box: float
+    stride: float
+    mode: str
+    n_samples: int
+    tolerance: float
+    passes: np.ndarray
+    min_atoms: int
+    descriptors: np.ndarray = None
+
+    def __repr__(self):
+        valid = self.valid
+        grid = ("one box per atom" if self.stride is None else
+                f"a {' x '.join(map(str, self.shape))} grid, stride {self.stride:g} Å")
+        lines = [f"SPMResult({len(self.centres):,} boxes on {grid}, box {self.box:g} Å, "
+                 f"{self.mode} mode; {int(valid.sum()):,} with a prediction"]
+        if valid.any():
+            ids, counts = np.unique(self.class_id[valid], return_counts=True)
+            top = np.argsort(-counts, kind="stable")[:4]
+            shares = ", ".join(f"{self.class_names[ids[k]]} {counts[k] / valid.sum():.1%}"
+                               for k in top)
+            lines.append(f"  most probable: {shares}; median MI "
+                         f"{np.median(self.mutual_information[valid]):.3f} bit")
+        lines.append(f"  n_samples={self.n_samples}, tolerance={self.tolerance}, "
+                     f"min_atoms={self.min_atoms}"
+                     f"{', descriptors kept' if self.descriptors is not None else ''})")
+        return "\n".join(lines)
+
+    @property
+    def valid(self):
+        """Boxes with a prediction (bool array of shape (n_boxes,))."""
+        return np.isfinite(self.mutual_information)
+
+    @property
+    def class_id(self):
+        """Most probable class of each box (int64, -1 without a prediction)."""
+        out = np.full(len(self.centres), -1, dtype=np.int64)
+        out[self.valid] = np.argmax(self.probabilities[self.valid], axis=1)
+        return out
+
+    @property
+    def probability(self):
+        """Probability of each box's most probable class (float64, NaN without a prediction)."""
+        out = np.full(len(self.centres), np.nan)
+        out[self.valid] = self.probabilities[self.valid].max(axis=1)
+        return out
+
+    def class_index(self, prototype):
+        """Output index of a prototype given by name or class id."""
+        return class_index(prototype, self.class_names)
+
+    def argmax_map(self):
+        """Most probable class per box on the scan grid (int64, -1 without a prediction)."""
+        return self.class_id.reshape(self.shape)
+
+    def probability_map(self, prototype):
+        """Probability of one prototype (name or class id) per box on the scan grid."""
+        return self.probabilities[:, self.class_index(prototype)].reshape(self.shape)
+
+    def uncertainty_map(self):
+        """Mutual information (bits) per box on the scan grid."""
+        return self.mutual_information.reshape(self.shape)
+
+    def plot_slice(self, quantity="class", *, axis=2, index=None, ax=None):
+        """Draw one plane of the scan grid with matplotlib.
+
+        Parameters
+        ----------
+        quantity : str or int, default="class"
+            "class" (most probable prototype), "mutual_information", or a prototype (name or
+            class id) whose probability is shown.
+        axis : int, default=2
+            Grid axis normal to the plane.
+        index : int, optional
+            Plane along ``axis`` (default: the middle one).
+        ax : matplotlib Axes, optional
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.colors import ListedColormap
+
+        if len(self.shape) != 3:
+            raise InputError("plot_slice needs a scan grid; boxes centred on atoms have none.")
+        if quantity == "class":
+            values, label, cmap = self.argmax_map().astype(float), "most probable prototype", None
+            values[values < 0] = np.nan
+        elif quantity == "mutual_information":
+            values, label, cmap = self.uncertainty_map(), "mutual information (bit)", "viridis"
+        else:
+            values = self.probability_map(quantity)
+            label = f"P({self.class_names[self.class_index(quantity)]})"
+            cmap = "viridis"
+        axis = check_scalar(axis, "axis", kind=numbers.Integral, low=0, low_inclusive=True,
+                            high=2)
+        index = self.shape[axis] // 2 if index is None else check_scalar(
+            index, "index", kind=numbers.Integral, low=0, low_inclusive=True,
+            high=self.shape[axis] - 1, unit=f" (planes along axis {axis})")
+        plane = np.take(values, index, axis=axis)
+        if ax is None:
+            ax = plt.figure().add_subplot()
+        ticks = None
+        if quantity == "class":
+            # the classes of this plane, each its own colour, named on the colour bar
+            present = np.unique(plane[np.isfinite(plane)]).astype(int)
+            plane = np.where(np.isfinite(plane), np.searchsorted(present, np.nan_to_num(plane)),
+                             np.nan)
+            palette = plt.get_cmap("tab10" if len(present) <= 10 else "tab20").colors
+            cmap = ListedColormap([palette[k % len(palette)] for k in range(max(len(present),
+                                                                                 1))])
+            ticks = np.arange(len(present))
+        image = ax.imshow(plane.T, origin="lower", cmap=cmap, interpolation="nearest",
+                          vmin=None if ticks is None else -0.5,
+                          vmax=None if ticks is None else len(ticks) - 0.5)
+        bar = ax.figure.colorbar(image, ax=ax, label=label, ticks=ticks)
+        if ticks is not None:
+            bar.ax.set_yticklabels([self.class_names[k] for k in present])
+        rest = [k for k in range(3) if k != axis]
+        ax.set_xlabel(f"box index along cell axis {rest[0]}")
+        ax.set_ylabel(f"box index along cell axis {rest[1]}")
+        ax.set_title(f"ARISE SPM, box {self.box:g} Å, stride {self.stride:g} Å, "
+                     f"plane {index} along axis {axis}")
+        return ax
