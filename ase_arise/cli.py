@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import warnings
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,8 @@ from .prototypes import class_indices, load_prototypes
 from .settings import MODES, Settings
 from .spm import iter_spm, run_steps
 
+# Entry-point group of commands that other packages add (ovito_arise: "benchmark").
+COMMANDS_GROUP = "arise.commands"
 # Options that exist on the command line only (files, output, display), not in Settings.
 CLI_ONLY = ("files", "file", "output", "format", "top_k", "probabilities", "frame",
             "prototypes", "axis", "index", "no_png", "no_progress")
@@ -329,14 +332,22 @@ def _plot_slices(maps, output, names, *, axis, index):
 
 
 def _benchmark(args, extra):
+    """Run the benchmark command that ``ovito_arise`` registers (entry-point group
+    ``arise.commands``, name "benchmark"): the harness needs OVITO, which ase_arise never
+    imports."""
+    found = [e for e in entry_points(group=COMMANDS_GROUP) if e.name == "benchmark"]
+    if not found:
+        raise InputError("arise benchmark is provided by ovito_arise, which this installation "
+                         "lacks; reinstall arise-crystal-recognition.")
     try:
-        from ovito_arise.benchmarks.protocol import main as benchmark_main
+        benchmark_main = found[0].load()
     except ModuleNotFoundError as error:
         if error.name and error.name.split(".")[0] == "ovito":
             raise InputError(f"arise benchmark runs OVITO's PTM, CNA and BAA, but OVITO is not "
                              f"installed: {READER_HINTS['ovito']}.") from None
         raise InputError(f"arise benchmark needs the module {error.name}, which this "
-                         "installation lacks; reinstall arise-crystal-recognition.") from None
+                         "installation lacks: pip install "
+                         "'arise-crystal-recognition[benchmark]'.") from None
     try:
         return _status(benchmark_main(extra))
     except SystemExit as stop:  # its own --help or usage error

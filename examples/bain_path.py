@@ -58,7 +58,8 @@ def main(argv=None):
     parser.add_argument("--ratio-step", type=float, default=0.025, help="step of c/a")
     parser.add_argument("--a-step", type=float, default=0.5,
                         help="step of the lattice constant a from 3 to 6 Å (Å)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the dropout masks")
+    parser.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                        help="seed of the dropout masks")
     parser.add_argument("--output", default="bain_path.png", help="PNG to write")
     args = parser.parse_args(argv)
 
@@ -70,7 +71,7 @@ def main(argv=None):
           f"({len(lattice)} values)")
     middle = lattice[len(lattice) // 2]
     ends = [body_centred_tetragonal(middle, 1.0), body_centred_tetragonal(middle, np.sqrt(2))]
-    results = classify(grid + ends, random_state=args.seed, progress=True)
+    results = classify(grid + ends, random_state=args.random_state, progress=True)
     for text, result in zip(("c/a = 1 (bcc)", "c/a = sqrt 2 (fcc)"), results[len(grid):]):
         print(f"{text:20s} -> {result.name}, p = {result.probability:.3f}, "
               f"MI = {result.mutual_information:.3f} bit")

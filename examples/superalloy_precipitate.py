@@ -64,24 +64,25 @@ def main(argv=None):
     parser.add_argument("--displacement", type=float, default=0.0,
                         help="random displacement, up to this fraction of d_NN per component "
                              "(the paper's defective case: 0.05)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (matrix, defects)")
+    parser.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                        help="random seed (matrix, defects)")
     parser.add_argument("--output", default="superalloy.png", help="PNG to write")
     args = parser.parse_args(argv)
 
-    atoms = l12_precipitate(args.length, a=A, random_state=args.seed)
+    atoms = l12_precipitate(args.length, a=A, random_state=args.random_state)
     # the precipitate's cube: its atoms' planes plus half a plane spacing (A / 4) outside
     truth_positions = atoms.positions[atoms.arrays["precipitate"] == 1]
     lower, upper = truth_positions.min(axis=0) - A / 4, truth_positions.max(axis=0) + A / 4
     if args.missing or args.displacement:
         atoms = defective_copy(atoms, displacement=args.displacement, missing=args.missing,
-                               random_state=args.seed)
+                               random_state=args.random_state)
     truth = atoms.arrays["precipitate"] == 1
     print(f"{len(atoms)} atoms (paper: {PAPER_ATOMS:,}) in a {atoms.cell.lengths()[0]:.1f} Å "
           f"cube, {int(truth.sum())} in the L1_2 precipitate "
           f"({upper[0] - lower[0]:.1f} Å across); {args.missing:.0%} removed, displaced up to "
           f"{args.displacement:.0%} of d_NN")
 
-    labels = label(atoms, box=args.box, stride=args.stride, random_state=args.seed,
+    labels = label(atoms, box=args.box, stride=args.stride, random_state=args.random_state,
                    progress=True)
     maps = labels.spm
     found = labels.class_id == maps.class_index(L12)

@@ -6,6 +6,8 @@ Trait names are the Python names of :class:`ase_arise.Settings`; traits renamed 
 still load from session states saved by 0.1.0 (:data:`RENAMED_TRAITS`).
 """
 
+import warnings
+
 import numpy as np
 from ovito.pipeline import ModifierInterface
 from ovito.traits import FilePath
@@ -13,6 +15,7 @@ from traits.api import Bool, Enum, Range
 
 from ase import Atoms
 from ase_arise import Settings
+from ase_arise._deprecation import REMOVED_IN
 from ase_arise.errors import AriseError
 from ase_arise.settings import MODES
 
@@ -85,12 +88,15 @@ class ScanModifier(ModifierInterface):
 
 
 def _renamed(traits, owner):
-    """``traits`` with the 0.1.0 names replaced by the new ones."""
+    """``traits`` with the 0.1.0 names replaced by the new ones (with a DeprecationWarning)."""
     out = {}
     for name, value in traits.items():
         new = RENAMED_TRAITS.get(name, name)
-        if new in out:
+        if new in out or (new != name and new in traits):
             raise TypeError(f"{owner}() got both '{name}' and its new name '{new}'.")
+        if new != name:
+            warnings.warn(f"The '{name}' trait of {owner} is renamed '{new}'; '{name}' will be "
+                          f"removed in {REMOVED_IN}.", DeprecationWarning, stacklevel=3)
         out[new] = value
     return out
 

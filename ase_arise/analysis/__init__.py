@@ -1,17 +1,17 @@
 """What the network has learned: unsupervised analysis of ARISE's hidden representations.
 
-Paper: Leitherer, Ziletti & Ghiringhelli, npj Comput. Mater. 7 (2021), Fig. 2d-g, 3d, 4b and
+Paper: Leitherer, Ziletti & Ghiringhelli, Nature Communications 12, 6234 (2021), Fig. 2d-g, 3d, 4b and
 Methods "Unsupervised learning". The hidden-layer values of the network (dropout off) place
 every SPM box, or structure, in a 256- or 512-dimensional space in which similar environments
 lie close together. Density-based clustering there finds grains without labels, its outliers
 mark grain boundaries and the sample's border, a 2D map shows the picture, and the cosine
 similarity of two structures' representations measures how alike the network sees them::
 
-    from ase.io import read
     from ase_arise import spm
+    from ase_arise.build import four_grains
     from ase_arise.analysis import atom_clusters, box_representations, cluster, embed
 
-    atoms = read("examples/data/four_grains_polycrystal.xyz")
+    atoms = four_grains()                         # the paper's four-grain sample
     maps = spm(atoms, box=16.0, stride=3.0, keep_descriptors=True)
     X = box_representations(maps, layer=3)        # (n_boxes, 256), NaN rows: no prediction
     clusters = cluster(X, min_cluster_size=0.05)  # HDBSCAN; labels -1 = outliers

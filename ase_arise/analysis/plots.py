@@ -24,7 +24,7 @@ def cluster_palette(n_clusters):
 
     base = [c for c in colormaps["tab10"].colors if to_rgba(c) != to_rgba(OUTLIER_COLOR)]
     base += list(colormaps["tab20b"].colors) + list(colormaps["tab20c"].colors)
-    return np.array([to_rgba(base[k % len(base)]) for k in range(n_clusters)])
+    return np.array([to_rgba(base[k % len(base)]) for k in range(n_clusters)]).reshape(-1, 4)
 
 
 def cluster_colors(labels):

@@ -105,6 +105,6 @@ def read_frames(path):
         if frames:
             return list(frames)
         problems.append(f"{reader.name}: no structures in it")
-    fix = f"install {' or '.join(hints)}, which reads more formats" if hints else \
+    fix = f"to read more formats, {' or '.join(hints)}" if hints else \
         "check the file, or convert it to extended XYZ"
     raise InputError(f"Cannot read {path} ({'; '.join(problems)}): {fix}.")

@@ -8,4 +8,5 @@ reloaded when the file changes; :func:`resolve_model` for ``model=`` parameters)
 from .network import DEFAULT_LAYER, ARISEModel, Prediction, default_model_path
 from .store import load_model, resolve_model
 
-__all__ = ["DEFAULT_LAYER", "ARISEModel", "Prediction", "default_model_path", "load_model", "resolve_model"]
+__all__ = ["DEFAULT_LAYER", "ARISEModel", "Prediction", "default_model_path", "load_model",
+           "resolve_model"]

@@ -25,7 +25,7 @@ shipped model's 22 augmentation levels (``AUGMENT_LEVELS``, up to 12 % displacem
 missing atoms). Held-out defective copies (1 % displacement + 5 % missing, other seeds) give the
 accuracy recorded in the new model's metadata. The model is an .onnx file plus its .json, which
 :class:`ase_arise.ARISEModel`, :func:`ase_arise.classify` (``model=``) and OVITO's "ARISE
-classification" modifier (``model_path``) load like the shipped one.
+classification" modifier (``model``) load like the shipped one.
 """
 
 import argparse

@@ -17,8 +17,9 @@ from ase_arise.analysis import (cluster_colors, plot_atom_clusters, plot_cluster
 from ase_arise.errors import InputError, IsolatedAtomsWarning
 from ase_arise.labels import nearest_boxes
 from ase_arise.model import ARISEModel
-from ovito_arise.cluster_benchmark import grain_of_cluster, scan, scores
-from ovito_arise.grain_benchmark import (FOUR_GRAINS, GRAIN, INTERIOR, defective_sample,
+from ovito_arise.benchmarks.clusters import grain_of_cluster, scan, scores
+from ase_arise.build import four_grains_path
+from ovito_arise.benchmarks.grains import (GRAIN, INTERIOR, defective_sample,
                                          ground_truth)
 
 matplotlib.use("Agg")
@@ -244,7 +245,7 @@ def test_similarity_matrix_groups_alike_structures():
 
 @pytest.fixture(scope="module")
 def truth():
-    return ground_truth(read(FOUR_GRAINS))
+    return ground_truth(read(four_grains_path(), format="xyz"))
 
 
 @pytest.fixture(scope="module", params=["pristine", "20% missing + 1% shifted"])

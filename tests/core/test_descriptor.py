@@ -19,11 +19,11 @@ from ase_arise import (
     load_prototypes,
     nearest_neighbor_distance,
 )
-from ase_arise import _soap_kernels
+from ase_arise.descriptor import _soap_kernels
 from ase_arise.descriptor import dnn_from_distances
-from ase_arise.neighbors import CellList, periodic_images, wrap_positions
+from ase_arise.descriptor.neighbors import CellList, periodic_images, wrap_positions
 
-REFERENCES = Path(__file__).with_name("data") / "quip_references.npz"
+REFERENCES = Path(__file__).resolve().parents[1] / "data" / "quip_references.npz"
 PROTOTYPES = load_prototypes()
 
 
@@ -245,7 +245,7 @@ def test_harmonics_addition_theorem():
     """sum_m Y_lm(u) Y_lm(v) = (2l + 1) / (4 pi) P_l(u . v) for the real harmonics."""
     from scipy.special import eval_legendre
 
-    from ase_arise.soap import SOAPBasis
+    from ase_arise.descriptor.soap import SOAPBasis
 
     basis = SOAPBasis(l_max=6)
     rng = np.random.default_rng(3)
@@ -269,7 +269,7 @@ def test_neighbour_counts_match_ase(pbc):
     cell = np.array([[4.0, 0.0, 0.0], [1.5, 3.5, 0.0], [0.8, -1.1, 3.9]])
     atoms = Atoms("Cu12", cell=cell, scaled_positions=rng.random((12, 3)), pbc=pbc)
     cutoff = 6.3
-    from ase_arise.soap import SOAPBasis
+    from ase_arise.descriptor.soap import SOAPBasis
 
     wrapped = wrap_positions(atoms.positions, cell, np.array(pbc))
     points, index = periodic_images(wrapped, cell, np.array(pbc), cutoff)

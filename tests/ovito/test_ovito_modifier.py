@@ -19,8 +19,8 @@ import ovito_arise.modifier as modifier_module
 from ase_arise import class_names
 from ase_arise.errors import IsolatedAtomsWarning
 from ovito_arise import ARISEModifier, ARISEModifierError
-from ovito_arise.grain_benchmark import FOUR_GRAINS
-from ovito_arise.peers import structure_names
+from ovito_arise.benchmarks.peers import structure_names
+from ase_arise.build import four_grains_path
 from ovito_arise.structure_types import NO_PREDICTION, type_colors
 
 L12 = class_names().index("L1_2 (Cu3Au)")
@@ -74,12 +74,13 @@ def test_traits_validate_parameters():
     with pytest.raises(TraitError):
         ARISEModifier(mode="fastest")
     with pytest.raises(TraitError):
-        ARISEModifier(n_samples=0)
+        ARISEModifier(n_samples=-1)
     with pytest.raises(TraitError):
         ARISEModifier(output_probabilities="some")
     modifier = ARISEModifier()
     assert (modifier.box, modifier.stride, modifier.mode, modifier.n_samples) == (
-        16.0, 4.0, "auto", 100)
+        16.0, 4.0, "auto", 0)
+    assert modifier.settings().passes == 100  # 0: the model's own default
     assert ARISEModifier.class_traits()["box"].label == "Box size (Å)"
 
 
@@ -121,10 +122,10 @@ def test_lammps_dump_numeric_types_with_ptm_in_one_pipeline(cu3au_dump):
 
 
 def test_extxyz_polycrystal_beside_ptm_with_selection():
-    pipeline = import_file(str(FOUR_GRAINS))
+    pipeline = import_file(str(four_grains_path()))
     pipeline.modifiers.append(ptm_all())
     before = structure_names(pipeline.compute())
-    middle = float(np.median(read(FOUR_GRAINS).positions[:, 0]))
+    middle = float(np.median(read(four_grains_path(), format="xyz").positions[:, 0]))
     pipeline.modifiers.append(ExpressionSelectionModifier(expression=f"Position.X < {middle}"))
     arise = ARISEModifier(stride=6.0, only_selected=True)
     pipeline.modifiers.append(arise)
@@ -151,7 +152,7 @@ def test_display_options_reuse_the_computed_boxes(cu3au_dump, monkeypatch):
     real = modifier_module.iter_label
 
     def counting(*args, **kwargs):
-        runs.append(kwargs["stride"])
+        runs.append(args[1].stride)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(modifier_module, "iter_label", counting)
@@ -226,7 +227,7 @@ def compute_error(source_atoms, **settings):
 @pytest.mark.filterwarnings("ignore::ase_arise.errors.IsolatedAtomsWarning")
 def test_clear_errors():
     crystal = bulk("Cu", "fcc", a=3.6, cubic=True) * 4
-    assert "does not exist" in compute_error(crystal, model_path="/nonexistent/model.onnx")
+    assert "does not exist" in compute_error(crystal, model="/nonexistent/model.onnx")
     assert "No box holds at least 100000 particles" in compute_error(crystal, min_atoms=100000)
     assert "nothing is selected" in compute_error(crystal, only_selected=True)
     assert "Unknown prototype(s) ['fcc2']" in compute_error(
@@ -245,9 +246,9 @@ def test_clear_errors():
 
 
 def test_readme_parameter_table_lists_every_trait():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     rows = [line for line in readme.splitlines() if line.startswith("| ")]
     for name in ARISEModifier.class_editable_traits():
         label = ARISEModifier.class_traits()[name].label
-        gui = label.split(" (")[0] if name in ("model_path", "prototypes") else label
+        gui = label.split(" (")[0] if name in ("model", "prototypes") else label
         assert any(f"| {gui} | `{name}` |" in row for row in rows), name

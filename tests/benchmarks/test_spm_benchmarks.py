@@ -4,7 +4,7 @@ import pytest
 
 from ase_arise.benchmarks import precipitate, spm_modes
 from ase_arise.build import l12_precipitate
-from ovito_arise import label_speed
+from ovito_arise.benchmarks import label_speed
 
 pytestmark = pytest.mark.filterwarnings("ignore::ase_arise.errors.IsolatedAtomsWarning")
 

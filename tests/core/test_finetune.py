@@ -116,7 +116,7 @@ def test_added_model_in_ovito(a15_model):
 
     atoms = defective_copy(cr3si() * 5, displacement=0.01, missing=0.05, random_state=3)
     pipeline = Pipeline(source=StaticSource(data=ase_to_ovito(atoms)))
-    pipeline.modifiers.append(ARISEModifier(model_path=str(a15_model), stride=6.0,
+    pipeline.modifiers.append(ARISEModifier(model=str(a15_model), stride=6.0,
                                             output_probabilities="selected prototypes",
                                             prototypes=f"{A15}, FeSi"))
     data = pipeline.compute()

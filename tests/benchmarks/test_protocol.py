@@ -9,8 +9,8 @@ import pytest
 
 from ase_arise import ARISEDescriptor, get_prototype
 from ase_arise.training import dataset
-from ovito_arise import benchmark
-from ovito_arise.peers import DESIGNED_FOR, METHODS, peer_prototypes
+from ovito_arise.benchmarks import protocol as benchmark
+from ovito_arise.benchmarks.peers import DESIGNED_FOR, METHODS, peer_prototypes
 
 pytestmark = pytest.mark.filterwarnings(
     # SPM boxes of the small protocol cells and the polycrystal can be sparse at 20 % missing

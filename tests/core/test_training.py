@@ -45,7 +45,7 @@ def test_defect_generator():
     a = defective_copy(atoms, displacement=0.01, missing=0.05, random_state=3)
     b = defective_copy(atoms, displacement=0.01, missing=0.05, random_state=3)
     assert np.array_equal(a.positions, b.positions) and len(a) == 475
-    with pytest.raises(ValueError, match="'eta' parameter"):
+    with pytest.raises(ValueError, match="'missing' parameter"):
         remove_atoms(atoms, 1.5)
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from ase.io import read
 
-from ovito_arise.grain_benchmark import (FOUR_GRAINS, INTERIOR, TRUTH, defective_sample,
+from ase_arise.build import four_grains_path
+from ovito_arise.benchmarks.grains import (INTERIOR, TRUTH, defective_sample,
                                          ground_truth, ptm_interior_accuracy, score)
 
 pytestmark = pytest.mark.filterwarnings("ignore::ase_arise.errors.IsolatedAtomsWarning")
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::ase_arise.errors.IsolatedAtomsW
 
 @pytest.fixture(scope="module")
 def pristine():
-    return ground_truth(read(FOUR_GRAINS))
+    return ground_truth(read(four_grains_path(), format="xyz"))
 
 
 def test_ptm_ground_truth(pristine):

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from ase.io import read
 
-from ase_arise.data import build_prototypes
+import make_prototypes as build_prototypes
 from ase_arise.prototypes import (N_CLASSES, Prototype, class_names, get_prototype,
                                   load_prototypes)
 
-SHARED_PROTOTYPES = Path(__file__).resolve().parents[2] / "shared" / "prototypes"
-PACKAGED_JSON = Path(build_prototypes.__file__).with_name("prototypes.json")
+SHARED_PROTOTYPES = Path(__file__).resolve().parents[3] / "shared" / "prototypes"
+PACKAGED_JSON = Path(__file__).resolve().parents[2] / "ase_arise" / "data" / "prototypes.json"
 
 PROTOTYPES = load_prototypes()
 AFLOW = [p for p in PROTOTYPES if p.source == "AFLOW"]

@@ -15,8 +15,8 @@ from ovito.modifiers import ExpressionSelectionModifier
 from ovito.pipeline import Pipeline, StaticSource
 
 from ase_arise import atom_clusters, box_representations, cluster, spm
+from ase_arise.build import four_grains_path
 from ovito_arise import ARISEClusteringModifier, ARISEModifier, ARISEModifierError
-from ovito_arise.grain_benchmark import FOUR_GRAINS
 
 pytestmark = pytest.mark.filterwarnings("ignore::ase_arise.errors.IsolatedAtomsWarning")
 
@@ -39,7 +39,7 @@ def ase_route(atoms, result, *, layer=3, activation=False, soft_threshold=None):
 def four_grains():
     """The four-grain sample through OVITO's file reader, with the modifier appended (stride
     6 Å, 225 boxes: quick; the grains are scored at 4 Å in test_analysis.py)."""
-    pipeline = import_file(str(FOUR_GRAINS))
+    pipeline = import_file(str(four_grains_path()))
     modifier = ARISEClusteringModifier(box=16.0, stride=6.0)
     pipeline.modifiers.append(modifier)
     return pipeline, modifier
@@ -52,7 +52,7 @@ def test_modifier_is_registered_for_ovito_pro():
 
 def test_readme_documents_every_trait():
     """Its own traits in the README's table; the scan's traits as in "ARISE classification"."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     rows = [line for line in readme.splitlines() if line.startswith("| ")]
     traits, shared = ARISEClusteringModifier.class_traits(), ARISEModifier.class_traits()
     for name in ARISEClusteringModifier.class_editable_traits():
@@ -66,7 +66,7 @@ def test_clusters_match_the_ase_route(four_grains):
     pipeline, modifier = four_grains
     data = pipeline.compute()
     labels = np.asarray(data.particles["ARISE Cluster"])
-    atoms = read(FOUR_GRAINS)
+    atoms = read(four_grains_path(), format="xyz")
     result = scan(atoms, stride=6.0)
     expected, clusters = ase_route(atoms, result)
     assert np.array_equal(labels, expected)
@@ -91,13 +91,13 @@ def test_clusters_match_the_ase_route(four_grains):
 
 
 def test_only_selected_particles_are_clustered():
-    pipeline = import_file(str(FOUR_GRAINS))
+    pipeline = import_file(str(four_grains_path()))
     pipeline.modifiers.append(ExpressionSelectionModifier(expression="Position.X < 50"))
     pipeline.modifiers.append(ARISEClusteringModifier(box=16.0, stride=8.0, only_selected=True,
                                                       color_by_cluster=False))
     data = pipeline.compute()
     labels = np.asarray(data.particles["ARISE Cluster"])
-    atoms = read(FOUR_GRAINS)
+    atoms = read(four_grains_path(), format="xyz")
     selected = atoms.positions[:, 0] < 50
     assert np.all(labels[~selected] == -1)
     part = atoms[selected]

@@ -18,7 +18,7 @@ from ovito.io import import_file
 from ase_arise import class_names, classify, label, spm
 from ase_arise.cli import main
 from ase_arise.errors import InputError, IsolatedAtomsWarning
-from ase_arise.files import output_format, read_frames
+from ase_arise.io import output_format, read_frames
 
 FCC = class_names().index("fcc")
 BCC = class_names().index("bcc")
@@ -156,7 +156,7 @@ def test_spm_saves_maps_and_png_slices(files, frames, tmp_path, capsys):
         assert np.array_equal(saved[key], getattr(expected, key))
     assert (np.argmax(saved["probabilities"], axis=1) == BCC).all()
     settings = json.loads(str(saved["settings"]))
-    assert settings["box"] == 12.0 and settings["stride"] == 6.0 and settings["seed"] == 0
+    assert settings["box"] == 12.0 and settings["stride"] == 6.0 and settings["random_state"] == 0
     assert settings["mode"] == "fast" and settings["frame"] == 1
     for name in ("class", "mutual_information", "P_bcc", "P_L1_2_Cu3Au"):
         png = tmp_path / f"maps_{name}.png"
@@ -179,7 +179,7 @@ def test_help_explains_units(command, units, capsys):
 
 @pytest.mark.parametrize("argv, status, message", [
     (["classify", "missing.xyz"], 1, "No such structure file: missing.xyz"),
-    (["classify", "{files}/garbage.xyz"], 1, "Neither ASE (XYZError"),
+    (["classify", "{files}/garbage.xyz"], 1, "(ASE: XYZError"),
     (["classify", "{files}/fcc.xyz", "--top-k", "0"], 1, "'top_k' parameter must be an int >= 1"),
     (["classify", "{files}/fcc.xyz", "--model", "missing.onnx"], 1, "missing.onnx does not exist"),
     (["label", "{files}/fcc.xyz", "-o", "out.xyz", "--box", "abc"], 2,
@@ -188,7 +188,7 @@ def test_help_explains_units(command, units, capsys):
      "'stride' parameter must be a float > 0.0 (Å)"),
     (["label", "{files}/fcc.xyz", "-o", "out.cfg"], 1, "Cannot tell the output format"),
     (["spm", "{files}/fcc.xyz", "-o", "maps.npz", "--prototypes", "fcc,fcx"], 1,
-     "Unknown prototypes ['fcx']"),
+     "Unknown prototype(s) ['fcx'] in '--prototypes'"),
     (["spm", "{files}/fcc.xyz", "-o", "maps.npz", "--frame", "1"], 1, "--frame 1 is out of range"),
     (["spm", "{files}/fcc.xyz", "-o", "maps.png"], 1, "is a NumPy .npz file"),
     (["prototypes", "--typo"], 2, "unrecognized arguments: --typo"),
@@ -251,4 +251,5 @@ def test_installed_script_without_ovito(files, tmp_path):
                            "--no-progress"], capture_output=True, text=True, env=env)
     assert both.returncode == 1 and both.stdout == ""
     assert len(both.stderr.splitlines()) == 1
-    assert "ASE cannot read" in both.stderr and "install OVITO (pip install ovito)" in both.stderr
+    assert "Cannot read" in both.stderr and "(ASE: " in both.stderr
+    assert "to read more formats, pip install 'arise-crystal-recognition[ovito]'" in both.stderr

@@ -12,7 +12,8 @@ from ase_arise import SPMResult, label, spm
 from ase_arise.build import l12_precipitate, polycrystal
 from ase_arise.errors import InputError, IsolatedAtomsWarning
 from ase_arise.model import ARISEModel
-from ase_arise.spm import box_grid, local_length_units
+from ase_arise.descriptor import local_length_units
+from ase_arise.spm import box_grid
 
 matplotlib.use("Agg")
 CLASS_NAMES = ARISEModel().class_names
