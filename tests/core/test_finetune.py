@@ -58,6 +58,7 @@ def test_a15_structure(monkeypatch):
     assert classify(atoms).name == "FeSi"  # the shipped model has no A15 class
 
 
+@pytest.mark.slow
 def test_added_class_recognised_and_originals_kept(a15_model):
     """Acceptance: defective A15 copies (5 % missing, 1 % displacement; periodic supercells and
     clusters, seeds disjoint from training) >= 95 % recognised; the 108 prototypes' periodic
@@ -83,6 +84,7 @@ def test_added_class_recognised_and_originals_kept(a15_model):
     print(f"A15 copies recognised: {recognised:.3f} of {len(copies)}")
 
 
+@pytest.mark.slow
 def test_added_model_keeps_the_base_network(a15_model):
     """Only the new output row is fitted: every other weight is the shipped model's, bit for
     bit, and the metadata records base, data, seeds and held-out metrics."""
@@ -107,6 +109,7 @@ def test_added_model_keeps_the_base_network(a15_model):
     assert min(metrics["holdout_accuracy_neighbours"].values()) == 1.0
 
 
+@pytest.mark.slow
 def test_added_model_in_ovito(a15_model):
     """A tiny OVITO pipeline labels A15 atoms with the new class and its own type."""
     from ovito.io.ase import ase_to_ovito

@@ -142,6 +142,7 @@ def test_calculator_settings_are_used_and_overridable():
         ARISE(mode="fastest")
 
 
+@pytest.mark.slow
 def test_polycrystal_builder():
     atoms = polycrystal(30.0, random_state=1)
     assert atoms.pbc.all() and np.allclose(atoms.cell.lengths(), 30.0)

@@ -192,6 +192,7 @@ def test_adaptive_sampling_depends_on_each_box_alone():
     assert forward.passes.min() < forward.passes.max()
 
 
+@pytest.mark.slow
 def test_l12_precipitate_found_at_the_papers_scale():
     """Paper Fig. 2h-j: a 120 Å cell, an ordered L1_2 cube of a third of the edge in random
     fcc Ni3Al. (In a 40-50 Å cell the precipitate, 13-17 Å, is no larger than the box.)"""

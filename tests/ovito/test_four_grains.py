@@ -23,6 +23,7 @@ def test_ptm_ground_truth(pristine):
     assert (pristine.arrays[TRUTH] == -1).sum() == 4201  # PTM "Other"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("defects", [False, True], ids=["pristine", "20% missing + 1% shifted"])
 def test_interior_atoms_and_boundary_uncertainty(pristine, defects):
     sample = defective_sample(pristine, random_state=0) if defects else pristine
