@@ -9,6 +9,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script, options, expected", [
     ("classify_structures.py", [], ["fcc Al, 20 % missing         fcc (1.00)", "MoS2 sheet"]),
     ("descriptor_similarity.py", [], ["most similar prototypes"]),

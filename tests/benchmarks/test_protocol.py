@@ -55,6 +55,7 @@ def quick(tmp_path_factory):
     return status, folder
 
 
+@pytest.mark.slow
 def test_quick_run_passes_its_checks(quick, capsys):
     status, folder = quick
     assert status == 0
@@ -70,6 +71,7 @@ def test_quick_run_passes_its_checks(quick, capsys):
     assert set(record["machine"]["versions"]) >= {"ovito", "spglib", "onnxruntime"}
 
 
+@pytest.mark.slow
 def test_quick_run_outputs(quick):
     _, folder = quick
     out = folder / "out"
@@ -87,6 +89,7 @@ def test_quick_run_outputs(quick):
     assert by["ARISE", 0.2]["accuracy_interior"] > 0.7 > 0.2 > by["PTM", 0.2]["accuracy_interior"]
 
 
+@pytest.mark.slow
 def test_resumes_from_cache(quick, tmp_path):
     _, folder = quick
     cached = sorted((folder / "cache" / "benchmark").glob("periodic-*.json"))
