@@ -104,7 +104,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=_Parser)
 
-    sub = commands.add_parser(
+    sub = _command(commands, _classify,
         "classify", help="most similar prototypes of every structure",
         description="Classify whole structures (every frame of a trajectory): the top-k of the "
                     "108 prototypes with their probabilities (fractions, mean of the "
@@ -116,9 +116,8 @@ def build_parser():
     sub.add_argument("--top-k", type=int, default=3, metavar="K",
                      help="prototypes listed per structure (default: 3)")
     _add_model_options(sub)
-    sub.set_defaults(run=_classify)
 
-    sub = commands.add_parser(
+    sub = _command(commands, _label,
         "label", help="per-atom prototypes written to extended XYZ or a LAMMPS dump",
         description="Label every atom by strided pattern matching: cubic boxes of edge --box "
                     "(Å) every --stride (Å) are classified, and each atom takes the result of "
@@ -138,9 +137,8 @@ def build_parser():
     sub.add_argument("--probabilities", action="store_true",
                      help="also write all 108 probabilities per atom")
     _add_model_options(sub)
-    sub.set_defaults(run=_label)
 
-    sub = commands.add_parser(
+    sub = _command(commands, _spm,
         "spm", help="strided-pattern-matching maps as .npz plus PNG slices",
         description="Strided pattern matching: classify cubic boxes of edge --box (Å) every "
                     "--stride (Å) over the sample (a 2D scan for slabs, 3D for bulk). Saves "
@@ -163,23 +161,25 @@ def build_parser():
                      help="plane along --axis, counted in boxes (default: the middle one)")
     sub.add_argument("--no-png", action="store_true", help="write the .npz only")
     _add_model_options(sub)
-    sub.set_defaults(run=_spm)
 
-    sub = commands.add_parser(
+    sub = _command(commands, _benchmark,
         "benchmark", add_help=False, help="ARISE vs OVITO's PTM, CNA, a-CNA, BAA and spglib",
         description="Runs python -m ovito_arise.benchmarks.protocol with the remaining arguments "
                     "('arise benchmark --help' shows them). Needs OVITO.")
-    sub.set_defaults(run=_benchmark)
 
-    sub = commands.add_parser(
+    sub = _command(commands, _prototypes,
         "prototypes", help="the 108 classes: id, name, material type, space group",
         description="List the 108 prototypes ARISE knows, in the model's output order: class "
                     "id, name, material type and international space-group number ('-' where "
                     "the paper gives none).")
-    sub.set_defaults(run=_prototypes)
-    for sub in commands.choices.values():
-        sub.set_defaults(parser=sub)
     return parser
+
+
+def _command(commands, run, name, **options):
+    """A subcommand ``name`` that runs ``run(args, extra)`` (``options``: add_parser's)."""
+    sub = commands.add_parser(name, **options)
+    sub.set_defaults(run=run, parser=sub)
+    return sub
 
 
 def main(argv=None):

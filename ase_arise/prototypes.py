@@ -13,7 +13,8 @@ built with :func:`ase.build.nanotube`.
 
 The geometries are converted from the data deposited with the paper (licence: Creative Commons
 Attribution 4.0, CC BY 4.0) into the packaged file ``ase_arise/data/prototypes.json`` by
-``tests/data/make_prototypes.py`` (a one-off converter, not shipped); each entry records the file it came from
+``tests/data/make_prototypes.py`` (a one-off converter, not shipped); each entry records the
+file it came from
 (``Prototype.provenance``). Please credit the paper, the AFLOW prototype library and CMR/C2DB
 when you use them.
 

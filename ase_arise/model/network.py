@@ -1,10 +1,10 @@
 """The shipped ARISE network in onnxruntime: Monte-Carlo dropout predictions and uncertainty.
 
 Leitherer, Ziletti & Ghiringhelli, Nature Communications 12, 6234 (2021), Supplementary
-Methods "Bayesian deep learning": T forward passes with dropout on give class probabilities p_t; the prediction is their mean
-p = mean_t p_t, the predictive entropy H[p] and the mutual information
-MI = H[p] - mean_t H[p_t] (the model's epistemic uncertainty). Entropies are in bits (log base 2,
-as the paper's code): MI lies in [0, log2 108 = 6.75].
+Methods "Bayesian deep learning": T forward passes with dropout on give class probabilities
+p_t; the prediction is their mean p = mean_t p_t, the predictive entropy H[p] and the mutual
+information MI = H[p] - mean_t H[p_t] (the model's epistemic uncertainty). Entropies are in bits
+(log base 2, as the paper's code): MI lies in [0, log2 108 = 6.75].
 
 A model is an ONNX file plus a JSON metadata file of the same name (see
 :mod:`ase_arise.training.export`); both are verified on load. The default model ships inside the
@@ -149,6 +149,10 @@ class ARISEModel:
                 [p.key for p in load_prototypes()] != classes:
             raise ModelError(f"{path}: its class list is not the 108 prototypes in this "
                              "package's order (class_set 'arise-108').")
+
+    def __repr__(self):
+        return (f"ARISEModel({self.path.name!r}, {len(self.classes)} classes, "
+                f"sha256 {self.metadata['onnx_sha256'][:12]})")
 
     @property
     def classes(self):

@@ -166,7 +166,8 @@ def main(argv=None):
         parser.error(f"{path} not found: pass --sample")
     pristine = ground_truth(read(path, format="xyz"))
     samples = {"pristine": pristine,
-               "20 % missing + 1 % displaced": defective_sample(pristine, random_state=args.random_state)}
+               "20 % missing + 1 % displaced": defective_sample(pristine,
+                                                                random_state=args.random_state)}
     print(f"{path.name}: {len(pristine)} atoms, {int(pristine.arrays[INTERIOR].sum())} interior "
           f"(PTM); box {args.box:g} Å, stride {args.stride:g} Å, mode {args.mode}\n")
     print("| sample | ARISE interior accuracy | PTM interior accuracy | MI boundary ROC AUC "

@@ -16,14 +16,12 @@ from ase_arise.analysis import (cluster_colors, plot_atom_clusters, plot_cluster
                                 umap_available)
 from ase_arise.errors import InputError, IsolatedAtomsWarning
 from ase_arise.labels import nearest_boxes
-from ase_arise.model import ARISEModel
 from ovito_arise.benchmarks.clusters import grain_of_cluster, scan, scores
 from ase_arise.build import four_grains_path
 from ovito_arise.benchmarks.grains import (GRAIN, INTERIOR, defective_sample,
                                          ground_truth)
 
 matplotlib.use("Agg")
-MODEL = ARISEModel()
 
 
 def blobs(centres, n=40, scale=0.3, width=8, random_state=0):
@@ -54,7 +52,7 @@ def sparse_scan():
     return result
 
 
-def test_spm_keeps_descriptors_only_when_asked(sparse_scan):
+def test_spm_keeps_descriptors_only_when_asked(sparse_scan, model):
     plain = spm(bulk("Cu", "fcc", a=3.6, cubic=True).repeat(4), box=10.0, stride=7.0,
                 n_samples=10)
     assert plain.descriptors is None
@@ -62,7 +60,7 @@ def test_spm_keeps_descriptors_only_when_asked(sparse_scan):
     assert descriptors.shape == (len(sparse_scan.centres), 316)
     assert np.isnan(descriptors[~sparse_scan.valid]).all()
     # the kept descriptors are what was classified
-    again = MODEL.predict(descriptors[sparse_scan.valid], n_samples=20, random_state=0)
+    again = model.predict(descriptors[sparse_scan.valid], n_samples=20, random_state=0)
     assert np.allclose(again.probabilities, sparse_scan.probabilities[sparse_scan.valid],
                        atol=1e-6)
     with pytest.raises(TypeError, match="'keep_descriptors'"):
@@ -70,12 +68,12 @@ def test_spm_keeps_descriptors_only_when_asked(sparse_scan):
 
 
 @pytest.mark.parametrize("layer, width", [(1, 256), (2, 512), (3, 256)])
-def test_box_representations_are_the_models_hidden_layers(sparse_scan, layer, width):
+def test_box_representations_are_the_models_hidden_layers(sparse_scan, layer, width, model):
     valid = sparse_scan.valid
     before = box_representations(sparse_scan, layer=layer)
     assert before.shape == (len(valid), width) and before.dtype == np.float32
     assert np.isnan(before[~valid]).all()
-    expected = MODEL.representations(sparse_scan.descriptors[valid], layer=layer)
+    expected = model.representations(sparse_scan.descriptors[valid], layer=layer)
     assert np.array_equal(before[valid], expected)
     after = box_representations(sparse_scan, layer=layer, activation=True)
     assert np.array_equal(after[valid], np.maximum(expected, 0))

@@ -6,14 +6,14 @@ from scipy.spatial import cKDTree
 from ase.build import bulk
 from ase.calculators.calculator import PropertyNotImplementedError
 
+from ase_arise.prototypes import class_names
 from ase_arise import ARISE, label
 from ase_arise.build import l12_precipitate, polycrystal
 from ase_arise.errors import InputError
 from ase_arise.labels import (ARRAY_CLASS, ARRAY_PROBABILITIES, ARRAY_PROBABILITY,
                               ARRAY_UNCERTAINTY, nearest_boxes)
-from ase_arise.model import ARISEModel
 
-CLASS_NAMES = ARISEModel().class_names
+CLASS_NAMES = class_names()  # the shipped model's output order (no model load)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """Regenerate tests/data/label_golden.npz: per-atom `label` results on two small samples.
 
 The golden file pins the per-atom answers bit for bit for a fixed seed: a change that alters
-them on purpose regenerates it in a commit that says so (``python tests/data/make_label_golden.py``).
+them on purpose regenerates it in a commit that says so
+(``python tests/data/make_label_golden.py``).
 
 Samples: a periodic 32 Å fcc/bcc/hcp/diamond Voronoi polycrystal (``polycrystal(32.0,
 random_state=0)``, fast mode) and its first 24 Å along x cut out as an open slab (exact
