@@ -95,9 +95,9 @@ def test_dnn_of_perfect_crystals():
     assert nearest_neighbor_distance(bulk("Fe", "bcc", a=2.87, cubic=True)) == pytest.approx(
         2.87 * np.sqrt(3) / 2)
     salt = bulk("NaCl", "rocksalt", a=5.64)
-    assert nearest_neighbor_distance(salt, center_species="Na", neighbor_species="Cl") == \
+    assert nearest_neighbor_distance(salt, centre_species="Na", neighbor_species="Cl") == \
         pytest.approx(2.82)
-    assert nearest_neighbor_distance(salt, center_species=11, neighbor_species=11) == \
+    assert nearest_neighbor_distance(salt, centre_species=11, neighbor_species=11) == \
         pytest.approx(5.64 / np.sqrt(2))
 
 

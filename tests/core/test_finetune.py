@@ -138,7 +138,7 @@ def test_replace_mode(tmp_path):
     structures = [bulk("Cu", "fcc", a=3.6), [bulk("Fe", "bcc", a=2.87)], bulk("Mg", "hcp")]
     before = structures[0].positions.copy()
     model = add_classes(structures, ["my fcc", "my bcc", "my hcp"], tmp_path / "three.onnx",
-                        replace=True, settings=[dataset.CENTRAL], realisations=0,
+                        replace=True, descriptor_settings=[dataset.CENTRAL], realisations=0,
                         random_state=5, n_jobs=1, progress=False)
     assert_array_equal(structures[0].positions, before)
     assert model.classes == ["my fcc", "my bcc", "my hcp"] and model.widths[-1] == 3
