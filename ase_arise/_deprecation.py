@@ -3,6 +3,8 @@
 import functools
 import warnings
 
+from .errors import InputTypeError
+
 REMOVED_IN = "0.3.0"
 
 
@@ -17,7 +19,7 @@ def renamed_parameters(**renames):
             for old, new in renames.items():
                 if old in kwargs:
                     if new in kwargs:
-                        raise TypeError(f"{function.__name__}() got both '{old}' and its new "
+                        raise InputTypeError(f"{function.__name__}() got both '{old}' and its new "
                                         f"name '{new}'; give only '{new}'.")
                     warnings.warn(f"The '{old}' parameter of {function.__name__} is renamed "
                                   f"'{new}'; '{old}' will be removed in {REMOVED_IN}.",

@@ -4,6 +4,8 @@ import numbers
 
 import numpy as np
 
+from .errors import InputTypeError
+
 
 def validate_random_state(random_state):
     """Return ``random_state`` if it is None, an int >= 0 or a numpy Generator.
@@ -18,7 +20,7 @@ def validate_random_state(random_state):
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) \
             and random_state >= 0:
         return random_state
-    raise TypeError("The 'random_state' parameter must be None, an int >= 0 or a "
+    raise InputTypeError("The 'random_state' parameter must be None, an int >= 0 or a "
                     f"numpy.random.Generator. Got {random_state!r} instead.")
 
 

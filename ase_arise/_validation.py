@@ -6,7 +6,11 @@ import numpy as np
 from ase import Atoms
 from ase.geometry import complete_cell
 
-from .errors import InputError
+from .errors import InputError, InputTypeError
+
+
+# The shortest repeat (Å) that a periodic axis may have: shorter than any interatomic distance.
+MIN_PERIOD = 0.5
 
 
 def check_atoms(atoms, *, name="atoms"):
@@ -24,10 +28,11 @@ def check_atoms(atoms, *, name="atoms"):
     TypeError
         If ``atoms`` is not an ``ase.Atoms``.
     InputError
-        Empty structure, NaN/inf positions, or a periodic axis without a cell vector.
+        Empty structure, NaN/inf positions, a periodic axis without a cell vector, or one
+        that repeats within ``MIN_PERIOD`` (0.5 Å).
     """
     if not isinstance(atoms, Atoms):
-        raise TypeError(f"The '{name}' parameter must be an ase.Atoms object. "
+        raise InputTypeError(f"The '{name}' parameter must be an ase.Atoms object. "
                         f"Got {type(atoms).__name__} instead; read files with ase.io.read.")
     if len(atoms) == 0:
         raise InputError(f"The structure '{name}' is empty (0 atoms). ARISE needs a structure "
@@ -49,6 +54,15 @@ def check_atoms(atoms, *, name="atoms"):
     if pbc.any() and abs(np.linalg.det(complete_cell(cell))) < 1e-8:
         raise InputError(f"The cell of '{name}' is degenerate (zero volume) along its periodic "
                          "axes. Fix atoms.cell or switch those axes off with atoms.pbc.")
+    if pbc.any():
+        full = complete_cell(cell)
+        heights = abs(np.linalg.det(full)) / np.linalg.norm(
+            np.cross(full[[1, 2, 0]], full[[2, 0, 1]]), axis=1)
+        for axis in np.flatnonzero(pbc & (heights < MIN_PERIOD)):
+            raise InputError(f"The cell of '{name}' repeats every {heights[axis]:.3g} Å along "
+                             f"periodic axis {axis}: no crystal repeats within {MIN_PERIOD} Å "
+                             f"(near-singular cell). Fix atoms.cell, or set "
+                             f"atoms.pbc[{axis}] = False.")
     return positions, np.array(atoms.numbers, dtype=np.int64), cell, pbc
 
 
@@ -61,7 +75,7 @@ def check_scalar(value, name, *, kind=numbers.Real, low=None, high=None, low_inc
     """
     what = "an int" if kind is numbers.Integral else "a float"
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"The '{name}' parameter must be {what}{unit}. "
+        raise InputTypeError(f"The '{name}' parameter must be {what}{unit}. "
                         f"Got {value!r} of type {type(value).__name__} instead.")
     if kind is numbers.Real and not np.isfinite(value):
         raise InputError(f"The '{name}' parameter must be finite{unit}. Got {value!r} instead.")
@@ -78,5 +92,5 @@ def check_scalar(value, name, *, kind=numbers.Real, low=None, high=None, low_inc
 def check_bool(value, name):
     """Return ``value`` if it is a bool; else raise a TypeError naming the parameter."""
     if not isinstance(value, bool):
-        raise TypeError(f"The '{name}' parameter must be a bool. Got {value!r} instead.")
+        raise InputTypeError(f"The '{name}' parameter must be a bool. Got {value!r} instead.")
     return value

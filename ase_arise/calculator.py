@@ -13,6 +13,7 @@ import dataclasses
 from ase.calculators.calculator import BaseCalculator
 
 from .classify import classify
+from .errors import InputTypeError
 from .labels import iter_label
 from .settings import DEFAULT_TOLERANCE, Settings
 from .spm import iter_spm, run_steps
@@ -54,10 +55,10 @@ class ARISE(BaseCalculator):
         if settings is None:
             settings = Settings(**given)
         elif not isinstance(settings, Settings):
-            raise TypeError("The 'settings' parameter must be an ase_arise.Settings. Got "
+            raise InputTypeError("The 'settings' parameter must be an ase_arise.Settings. Got "
                             f"{type(settings).__name__} instead.")
         elif given != {f.name: f.default for f in dataclasses.fields(Settings) if f.init}:
-            raise TypeError("ARISE() takes either 'settings' or keyword settings, not both.")
+            raise InputTypeError("ARISE() takes either 'settings' or keyword settings, not both.")
         self.settings = settings
         super().__init__(parameters={name: getattr(settings, name)
                                      for name in Settings.fields() if name != "model"})

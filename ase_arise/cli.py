@@ -28,8 +28,10 @@ import numpy as np
 
 from .classify import classify
 from .errors import AriseError, InputError, one_line
-from .io import FORMATS, output_format, read_frames, write_frames
+from .io import (FORMATS, FrameWriter, atomic_output, check_output_path, output_format,
+                 read_frames)
 from .io.read import READER_HINTS
+from .io.write import check_frame
 from .labels import (ARRAY_CLASS, ARRAY_PROBABILITIES, ARRAY_PROBABILITY, ARRAY_UNCERTAINTY,
                      iter_label)
 from .prototypes import class_indices, load_prototypes
@@ -252,26 +254,43 @@ def _classify(args, extra):
 
 
 def _label(args, extra):
-    output_format(args.output, args.format)  # a bad output name fails before the work
+    output = check_output_path(args.output, inputs=[args.file])
+    format = output_format(output, args.format)  # a bad output name fails before the work
     settings = settings_from(args)
     frames = read_frames(args.file)
-    labelled = []
-    for k, atoms in enumerate(frames):
+    for atoms in frames:  # a frame the format cannot hold fails before the work
+        check_frame(atoms, format)
+    columns = [ARRAY_CLASS, ARRAY_PROBABILITY, ARRAY_UNCERTAINTY]
+    columns += [ARRAY_PROBABILITIES] if args.probabilities else []
+    writer = FrameWriter(output, columns, _run_key(args, settings, columns, format),
+                         format=format)
+    if writer.done:
+        print(f"resuming {writer.partial}: {writer.done} of {len(frames)} frame(s) already done")
+    for k, atoms in enumerate(frames[writer.done:], start=writer.done):
         steps = iter_label(atoms, settings, probabilities=args.probabilities)
         result = run_steps(steps, progress=not args.no_progress)
-        labelled.append(result.atoms)
+        writer.write(result.atoms)
         counts = ", ".join(f"{name} {n}" for name, n in result.counts().items())
         print(f"frame {k}: {len(atoms)} atoms, {result.spm.mode} mode, {len(result.spm.centres)}"
               f" boxes; atoms per prototype: {counts}")
-    columns = [ARRAY_CLASS, ARRAY_PROBABILITY, ARRAY_UNCERTAINTY]
-    columns += [ARRAY_PROBABILITIES] if args.probabilities else []
-    write_frames(args.output, labelled, columns, format=args.format)
-    print(f"wrote {args.output} ({len(labelled)} frame{'s' if len(labelled) > 1 else ''})")
+    writer.close()
+    print(f"wrote {output} ({len(frames)} frame{'s' if len(frames) > 1 else ''})")
     return 0
 
 
+def _run_key(args, settings, columns, format):
+    """What a resumed ``arise label`` must share with the run it continues: the input file (path,
+    size, modification time), the settings, the columns and the format. A run with
+    ``random_state`` None never resumes (its passes are not reproducible)."""
+    source = Path(args.file).resolve()
+    stat = source.stat()
+    return dict(input=str(source), size=stat.st_size, mtime_ns=stat.st_mtime_ns,
+                settings=repr(settings), columns=list(columns), format=format,
+                reproducible=settings.random_state is not None or os.urandom(8).hex())
+
+
 def _spm(args, extra):
-    output = Path(args.output)
+    output = check_output_path(args.output, inputs=[args.file])
     if output.suffix != ".npz":
         raise InputError(f"The output of 'arise spm' is a NumPy .npz file; got {output}. Name "
                          "it OUT.npz.")
@@ -283,16 +302,18 @@ def _spm(args, extra):
         raise InputError(f"--frame {args.frame} is out of range: {args.file} has "
                          f"{len(frames)} frame(s).")
     maps = run_steps(iter_spm(frames[args.frame], settings), progress=not args.no_progress)
+    plane = None if args.no_png else _plane(maps, args.axis, args.index)  # before any writing
     record = dict(file=str(args.file), frame=args.frame, box=maps.box, stride=maps.stride,
                   mode=maps.mode, n_samples=maps.n_samples, tolerance=maps.tolerance,
                   min_atoms=maps.min_atoms, random_state=args.random_state,
                   model=args.model or "shipped", units="Å; probabilities as fractions; "
                   "mutual_information and entropy in bits")
-    np.savez_compressed(output, centres=maps.centres, shape=np.array(maps.shape),
-                        probabilities=maps.probabilities,
-                        mutual_information=maps.mutual_information, entropy=maps.entropy,
-                        n_atoms=maps.n_atoms, passes=maps.passes,
-                        class_names=np.array(maps.class_names), settings=json.dumps(record))
+    with atomic_output(output, "wb") as handle:
+        np.savez_compressed(handle, centres=maps.centres, shape=np.array(maps.shape),
+                            probabilities=maps.probabilities,
+                            mutual_information=maps.mutual_information, entropy=maps.entropy,
+                            n_atoms=maps.n_atoms, passes=maps.passes,
+                            class_names=np.array(maps.class_names), settings=json.dumps(record))
     valid = maps.valid
     print(f"{len(maps.centres)} boxes on a {' x '.join(map(str, maps.shape))} grid "
           f"({maps.mode} mode), {int(valid.sum())} with a prediction")
@@ -303,22 +324,29 @@ def _spm(args, extra):
           f"max {np.nanmax(maps.mutual_information):.3f} bit" if valid.any() else
           "no box holds enough atoms for a prediction")
     print(f"wrote {output}")
-    if not args.no_png:
-        for path in _plot_slices(maps, output, names, axis=args.axis, index=args.index):
+    if plane is not None:
+        for path in _plot_slices(maps, output, names, *plane):
             print(f"wrote {path}")
     return 0
 
 
-def _plot_slices(maps, output, names, *, axis, index):
-    """Save one PNG per quantity (class, mutual information, each prototype's probability) of
-    a plane of the scan grid; returns their paths."""
-    from matplotlib.figure import Figure
-
+def _plane(maps, axis, index):
+    """The (axis, index) of the drawn plane, checked against the scan grid."""
+    if len(maps.shape) != 3:
+        raise InputError("PNG slices need a scan grid; give --no-png.")
     if axis is None:
         axis = max(k for k in range(3) if maps.shape[k] == min(maps.shape))
     if index is not None and not 0 <= index < maps.shape[axis]:
         raise InputError(f"--index {index} is out of range: the scan has {maps.shape[axis]} "
                          f"plane(s) along axis {axis}.")
+    return axis, index
+
+
+def _plot_slices(maps, output, names, axis, index):
+    """Save one PNG per quantity (class, mutual information, each prototype's probability) of
+    a plane of the scan grid; returns their paths."""
+    from matplotlib.figure import Figure
+
     paths = []
     for quantity in ["class", "mutual_information"] + names:
         suffix = quantity if quantity in ("class", "mutual_information") else (
@@ -326,7 +354,8 @@ def _plot_slices(maps, output, names, *, axis, index):
         figure = Figure(figsize=(6.4, 5.2))
         maps.plot_slice(quantity, axis=axis, index=index, ax=figure.add_subplot())
         path = output.with_name(f"{output.stem}_{suffix}.png")
-        figure.savefig(path, dpi=100)
+        with atomic_output(path, "wb") as handle:
+            figure.savefig(handle, dpi=100, format="png")
         paths.append(path)
     return paths
 

@@ -17,6 +17,8 @@ import dataclasses
 import numbers
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import InputError
 
 
@@ -93,3 +95,14 @@ def check_work(name, estimate, what, fix):
         raise InputError(f"{what}: about {estimate:.3g}, more than the work limit {name} = "
                          f"{limit:.3g}. {fix}; or raise the limit with "
                          f"ase_arise.work_limits({name}=...) if you mean it.")
+
+
+def check_species(numbers):
+    """The sorted species (atomic numbers, list of int) of a structure, at most ``max_species``:
+    the descriptor has one term per ordered species pair."""
+    species = [int(z) for z in np.unique(numbers)]
+    check_work("max_species", len(species),
+               f"Species in the structure ({len(species)}, {len(species) ** 2} ordered pairs for "
+               "the descriptor)", "Merge species that play the same role (or treat all atoms as "
+               "one: atoms.numbers[:] = 1; OVITO's 'geometry only')")
+    return species

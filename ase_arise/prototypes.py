@@ -43,7 +43,7 @@ from ase import Atoms
 from ase.build import nanotube
 
 from ._validation import check_scalar
-from .errors import InputError
+from .errors import InputError, InputTypeError
 
 __all__ = ["N_CLASSES", "Prototype", "class_index", "class_indices", "class_names",
            "get_prototype", "isotropic_supercells", "load_prototypes"]
@@ -294,7 +294,7 @@ def get_prototype(key_or_id_or_name: int | str) -> Prototype:
         raise KeyError(f"Unknown prototype class id {query!r}: class ids run from 0 to "
                        f"{N_CLASSES - 1}.")
     if not isinstance(query, str):
-        raise TypeError("get_prototype expects a class id (int), a key or a display name "
+        raise InputTypeError("get_prototype expects a class id (int), a key or a display name "
                         f"(str). Got {type(query).__name__} instead.")
     try:
         return _lookup()[query]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ._random import validate_random_state
 from ._validation import check_bool, check_scalar
-from .errors import InputError
+from .errors import InputError, InputTypeError
 from .model import ARISEModel, resolve_model
 
 MODES = ("auto", "fast", "exact")
@@ -102,8 +102,9 @@ class Settings:
                                       low=1, low_inclusive=True))
         validate_random_state(self.random_state)
         if not (self.model is None or isinstance(self.model, (str, os.PathLike, ARISEModel))):
-            raise TypeError("The 'model' parameter must be None, a path to an .onnx model file "
-                            f"or an ARISEModel. Got {type(self.model).__name__} instead.")
+            raise InputTypeError("The 'model' parameter must be None, a path to an .onnx model "
+                                 f"file or an ARISEModel. Got {type(self.model).__name__} "
+                                 "instead.")
         put("_network", resolve_model(self.model))
 
     @property
@@ -131,8 +132,8 @@ def check_axes(axes):
     if axes is None:
         return None
     if isinstance(axes, (str, bytes)) or not hasattr(axes, "__iter__"):
-        raise TypeError("The 'axes' parameter must be None or a sequence of cell axes (0, 1, 2),"
-                        f" e.g. (0, 1). Got {axes!r} instead.")
+        raise InputTypeError("The 'axes' parameter must be None or a sequence of cell axes "
+                             f"(0, 1, 2), e.g. (0, 1). Got {axes!r} instead.")
     chosen = tuple(sorted({check_scalar(a, "axes", kind=numbers.Integral, low=0,
                                         low_inclusive=True, high=2) for a in axes}))
     if not chosen:

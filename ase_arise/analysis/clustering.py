@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_scalar
-from ..errors import InputError
+from ..errors import InputError, InputTypeError
 from ..labels import gather, nearest_boxes
 
 # Default minimum cluster size, as a fraction of the points (the paper: 500 of 7,968 boxes).
@@ -128,7 +128,7 @@ def cluster(representations, *, min_cluster_size=DEFAULT_MIN_CLUSTER_SIZE, min_s
     if soft_threshold is not None:
         soft_threshold = check_scalar(soft_threshold, "soft_threshold", low=0.0, high=1.0)
     if not isinstance(metric, str):
-        raise TypeError(f"The 'metric' parameter must be a str. Got {metric!r} instead.")
+        raise InputTypeError(f"The 'metric' parameter must be a str. Got {metric!r} instead.")
     if n <= max(size, samples):
         raise InputError(f"Only {n} of {len(X)} rows have a representation: too few for "
                          f"min_cluster_size={size} and min_samples={samples}. Lower them, or "

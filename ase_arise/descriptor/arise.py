@@ -24,10 +24,15 @@ from tqdm.auto import tqdm
 from .._deprecation import renamed_parameters
 from .._validation import check_atoms, check_scalar
 from ..errors import InputError, IsolatedAtomsWarning
-from .dnn import DEFAULT_BINS, dnn_from_distances, nearest_distances
+from ..limits import check_species, check_work
+from .dnn import DEFAULT_BINS, dnn_from_distances, nearest_distances, sample_volume
 from .neighbors import CellList, periodic_images, wrap_positions
 from .soap import SOAPBasis
 
+# Parameter bounds: the paper uses r_cut 3-5 d_NN and n_max 9; past these the cost explodes
+# (neighbours ~ r_cut^3, coefficients ~ n_max^2) and the radial basis grows ill-conditioned.
+MAX_R_CUT = 10.0
+MAX_N_MAX = 20
 # Neighbour cells are this many times narrower than the cutoff: a centre then scans a near-sphere
 # of cells instead of 27 cutoff-wide ones (~2x fewer points tested; docs/DECISIONS.md).
 CELLS_PER_CUTOFF = 3
@@ -88,16 +93,23 @@ class ARISEDescriptor:
 
     def __init__(self, *, r_cut=4.0, sigma=0.1, extrinsic_scaling=1.0, n_max=9, l_max=6,
                  bins=DEFAULT_BINS, chunk_size=8192):
-        self.r_cut = check_scalar(r_cut, "r_cut", low=0.5, unit=" (units of d_NN)")
+        self.r_cut = check_scalar(r_cut, "r_cut", low=0.5, high=MAX_R_CUT,
+                                  unit=" (units of d_NN)")
         self.sigma = check_scalar(sigma, "sigma", low=0.0, high=1.0, unit=" (units of d_NN)")
         self.extrinsic_scaling = check_scalar(extrinsic_scaling, "extrinsic_scaling", low=0.0)
-        n_max = check_scalar(n_max, "n_max", kind=numbers.Integral, low=2, low_inclusive=True)
+        n_max = check_scalar(n_max, "n_max", kind=numbers.Integral, low=2, low_inclusive=True,
+                             high=MAX_N_MAX)
         l_max = check_scalar(l_max, "l_max", kind=numbers.Integral, low=0, low_inclusive=True,
                              high=12)
         self.bins = check_scalar(bins, "bins", kind=numbers.Integral, low=1, low_inclusive=True)
         self.chunk_size = check_scalar(chunk_size, "chunk_size", kind=numbers.Integral, low=1,
                                        low_inclusive=True)
-        self.basis = SOAPBasis(r_cut=self.r_cut, sigma=self.sigma, n_max=n_max, l_max=l_max)
+        try:
+            self.basis = SOAPBasis(r_cut=self.r_cut, sigma=self.sigma, n_max=n_max, l_max=l_max)
+        except np.linalg.LinAlgError:
+            raise InputError(f"The radial basis of n_max = {n_max} functions is singular at "
+                             f"r_cut = {self.r_cut}, sigma = {self.sigma} (units of d_NN): use "
+                             "fewer radial functions or a wider sigma.") from None
 
     def __repr__(self):
         return (f"ARISEDescriptor(r_cut={self.r_cut}, sigma={self.sigma}, "
@@ -132,10 +144,17 @@ class ARISEDescriptor:
                     self.bins)
                 for a in species for b in species}
 
-    def neighbor_cells(self, neighbors, cell, pbc, max_unit):
-        """Cell list of ``neighbors`` (wrapped, Å) and their periodic images, for centres whose
-        length units (Å, extrinsic scaling included) are at most ``max_unit``; reusable."""
+    def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres):
+        """Cell list of ``neighbors`` (wrapped, Å) and their periodic images, for ``n_centres``
+        centres whose length units (Å, extrinsic scaling included) are at most ``max_unit``;
+        reusable. Raises InputError when the centre-neighbour pairs would pass the work limit
+        ``max_pairs`` (estimated for a uniform density)."""
         reach = self.r_cut * float(max_unit)
+        per_centre = len(neighbors) / sample_volume(neighbors, cell, pbc) * 4.0 / 3.0 * np.pi \
+            * reach ** 3
+        check_work("max_pairs", n_centres * per_centre,
+                   f"Neighbour pairs of {n_centres:,} centres within r_cut = {self.r_cut:g} d_NN "
+                   f"({reach:.3g} Å)", "Use a smaller r_cut, or describe fewer atoms at a time")
         points, index = periodic_images(neighbors, cell, pbc, reach)
         return CellList.build(points, index, reach / CELLS_PER_CUTOFF)
 
@@ -184,7 +203,7 @@ class ARISEDescriptor:
     def _coefficient_sum(self, centres, unit, neighbors, cell, pbc):
         """Sum of the expansion coefficients of ``centres`` (Å) seeing ``neighbors`` (wrapped,
         Å) with per-centre length units ``unit`` (Å), and each centre's neighbour count."""
-        cells = self.neighbor_cells(neighbors, cell, pbc, unit.max())
+        cells = self.neighbor_cells(neighbors, cell, pbc, unit.max(), len(centres))
         inv = 1.0 / unit
         total = np.zeros((self.basis.n_max, (self.basis.l_max + 1) ** 2))
         n_neighbors = np.empty(len(centres), dtype=np.int64)
@@ -230,7 +249,7 @@ class ARISEDescriptor:
             return out
         positions, numbers_, cell, pbc = check_atoms(atoms)
         wrapped = wrap_positions(positions, cell, pbc)
-        species = [int(z) for z in np.unique(numbers_)]
+        species = check_species(numbers_)
         dnn = self._pair_dnn(wrapped, numbers_, cell, pbc)
         sums = {}
         has_neighbor = np.zeros(len(wrapped), dtype=bool)
@@ -292,7 +311,7 @@ class ARISEDescriptor:
         """
         positions, numbers_, cell, pbc = check_atoms(atoms)
         wrapped = wrap_positions(positions, cell, pbc)
-        species = [int(z) for z in np.unique(numbers_)]
+        species = check_species(numbers_)
         centres = np.arange(len(wrapped)) if centres is None else np.asarray(centres, np.int64)
         n, s = len(centres), len(species)
         if length_unit is None:
@@ -301,12 +320,16 @@ class ARISEDescriptor:
                               for z in numbers_[centres]]).reshape(n, s)
         else:
             units = np.asarray(length_unit, dtype=np.float64)
+            if units.shape not in ((), (n,), (n, s)):
+                raise InputError(f"The 'length_unit' parameter must be a float, or an array of "
+                                 f"shape ({n},) or ({n}, {s}) (Å) for these {n} centres and {s} "
+                                 f"species. Got shape {units.shape} instead.")
             units = np.broadcast_to(units[:, None] if units.ndim == 1 else units, (n, s))
             if np.isinf(units).any() or (units <= 0).any():
                 raise InputError("The 'length_unit' parameter must hold finite values > 0 (Å).")
         units = units * self.extrinsic_scaling
         cells = [self.neighbor_cells(wrapped[numbers_ == b], cell, pbc,
-                                     np.nanmax(units[:, j]))
+                                     np.nanmax(units[:, j]), n)
                  if np.isfinite(units[:, j]).any() else None for j, b in enumerate(species)]
         coefficients, n_neighbors = self.species_rows(wrapped[centres], units, cells)
         return AtomicCoefficients(tuple(species), coefficients, n_neighbors, units)

@@ -59,7 +59,7 @@ def dnn_from_distances(distances, bins=DEFAULT_BINS):
     return float(np.median(distances[inside]))
 
 
-def _sample_volume(points, cell, pbc):
+def sample_volume(points, cell, pbc):
     """Volume (Å^3) of the periodic cell's extent along periodic axes and of the points'
     bounding box along open ones (at least 1 Å thick)."""
     full = complete_cell(cell)
@@ -82,7 +82,7 @@ def nearest_distances(centres, points, cell, pbc):
         # Start at a few mean atomic spacings (or one lattice vector, where an atom's own image
         # lies), widen until every answer lies inside the image shell (then no image farther
         # out can be nearer).
-        spacing = (_sample_volume(points, cell, pbc) / len(points)) ** (1 / 3)
+        spacing = (sample_volume(points, cell, pbc) / len(points)) ** (1 / 3)
         reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), 3.0 * spacing)
     while True:
         if np.isfinite(reach):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from ase.geometry import complete_cell
 
+from ..limits import check_work
+
 # The grid never has more cells than this many times the number of points (sparse samples then
 # get larger cells instead of an enormous empty grid).
 _MAX_CELLS_PER_POINT = 8
@@ -76,6 +78,12 @@ def periodic_images(positions, cell, pbc, cutoff):
         return positions.copy(), np.arange(n, dtype=np.int64)
     full = complete_cell(cell)
     heights = cell_heights(full)
+    # points expected for a uniform density: the cell widened by the cutoff on both sides
+    expected = n * float(np.prod(np.where(pbc, 1.0 + 2.0 * cutoff / heights, 1.0)))
+    thinnest = int(np.argmin(np.where(pbc, heights, np.inf)))
+    check_work("max_points", expected, f"Periodic images of the {n} atoms within {cutoff:.4g} Å "
+               f"of the cell (cell {heights[thinnest]:.4g} Å thick along axis {thinnest})",
+               "Use a smaller box or cutoff, or a larger cell (atoms.repeat)")
     reach = np.where(pbc, np.ceil(cutoff / heights), 0).astype(int)
     frac = np.linalg.solve(full.T, positions.T).T
     margin = cutoff / heights

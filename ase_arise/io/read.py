@@ -14,7 +14,7 @@ import ase.db
 import ase.io
 from ase import Atoms
 
-from ..errors import InputError, one_line
+from ..errors import InputError, InputTypeError, one_line
 
 READERS_GROUP = "arise.readers"
 # What to install for the readers that packages of the arise distribution register.
@@ -46,7 +46,7 @@ def read_structures(source):
     if isinstance(source, (str, os.PathLike)):
         return read_frames(source)
     if source is None or isinstance(source, bytes) or not hasattr(source, "__iter__"):
-        raise TypeError("Structures must be given as an ase.Atoms, a file path, or a list of "
+        raise InputTypeError("Structures must be given as an ase.Atoms, a file path, or a list of "
                         f"them. Got {type(source).__name__} instead.")
     structures = []
     for k, entry in enumerate(source):
@@ -55,7 +55,7 @@ def read_structures(source):
         elif isinstance(entry, (str, os.PathLike)):
             structures += read_frames(entry)
         else:
-            raise TypeError(f"Entry {k} of the structures is a {type(entry).__name__}; give "
+            raise InputTypeError(f"Entry {k} of the structures is a {type(entry).__name__}; give "
                             "ase.Atoms objects or file paths.")
     return structures
 

@@ -11,6 +11,7 @@ import numpy as np
 from ase.calculators.lammps.coordinatetransform import Prism
 
 from ..errors import InputError
+from .atomic import atomic_output
 
 # Output formats of :func:`write_frames` and the file suffixes that select them.
 FORMATS = {"extxyz": (".xyz", ".extxyz"), "lammps-dump": (".dump", ".lammpstrj")}
@@ -41,6 +42,8 @@ def output_format(path, format=None):
 def write_frames(path, frames, columns, *, format=None):
     """Write frames with their per-atom ``columns`` (names of arrays in ``atoms.arrays``).
 
+    The file is written atomically: an error or an interrupt leaves an existing file as it was.
+
     Parameters
     ----------
     path : str or Path
@@ -49,16 +52,37 @@ def write_frames(path, frames, columns, *, format=None):
         Per-atom arrays to write; with extended XYZ every array of the frames is written.
     format : {"extxyz", "lammps-dump"}, optional
         Default: from the suffix (:data:`FORMATS`).
+
+    Raises
+    ------
+    InputError
+        An unknown format, or a frame the format cannot hold (checked before writing).
     """
     format = output_format(path, format)
+    for atoms in frames:
+        check_frame(atoms, format)
+    with atomic_output(path, encoding="utf-8") as handle:
+        for step, atoms in enumerate(frames):
+            write_frame(handle, atoms, columns, format, step)
+
+
+def check_frame(atoms, format):
+    """Raise InputError if ``format`` cannot hold ``atoms`` (before anything is written)."""
+    if format == "lammps-dump":
+        _lammps_box(atoms)
+
+
+def write_frame(handle, atoms, columns, format, step):
+    """Append one frame to an open text ``handle``: extended XYZ (every array), or one LAMMPS
+    dump timestep ``step`` with the ``columns`` (:func:`write_lammps_dump`)."""
     if format == "extxyz":
-        ase.io.write(path, frames, format="extxyz")
+        ase.io.write(handle, atoms, format="extxyz")
     else:
-        write_lammps_dump(path, frames, columns)
+        _write_dump_frame(handle, atoms, columns, step)
 
 
 def write_lammps_dump(path, frames, columns):
-    """A LAMMPS text dump of ``frames`` (one timestep each, numbered from 0).
+    """A LAMMPS text dump of ``frames`` (one timestep each, numbered from 0), written atomically.
 
     Columns: ``id type element x y z`` and the arrays ``columns``; a 2D array of width k becomes
     ``name[0]`` ... ``name[k-1]``. Types number the species 1, 2, ... in order of atomic number.
@@ -71,29 +95,31 @@ def write_lammps_dump(path, frames, columns):
     InputError
         A structure periodic along an axis without a complete cell.
     """
-    with open(path, "w", encoding="utf-8") as handle:
-        for step, atoms in enumerate(frames):
-            box, positions = _lammps_box(atoms)
-            species, types = np.unique(atoms.numbers, return_inverse=True)
-            symbols = np.array(atoms.get_chemical_symbols(), dtype=object)
-            names, blocks = ["id", "type", "element", "x", "y", "z"], [
-                np.arange(1, len(atoms) + 1), types + 1, symbols, positions]
-            formats = ["%d", "%d", "%s", "%.10g", "%.10g", "%.10g"]
-            for column in columns:
-                values = atoms.arrays[column]
-                width = 1 if values.ndim == 1 else values.shape[1]
-                names += [column] if values.ndim == 1 else [f"{column}[{j}]" for j in range(width)]
-                formats += ["%d" if values.dtype.kind in "iub" else "%.8g"] * width
-                blocks.append(values)
-            table = np.empty((len(atoms), len(names)), dtype=object)
-            first = 0
-            for block in blocks:
-                block = block.reshape(len(atoms), -1)
-                table[:, first:first + block.shape[1]] = block
-                first += block.shape[1]
-            handle.write(f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n{box}"
-                         f"ITEM: ATOMS {' '.join(names)}\n")
-            np.savetxt(handle, table, fmt=" ".join(formats))
+    write_frames(path, frames, columns, format="lammps-dump")
+
+
+def _write_dump_frame(handle, atoms, columns, step):
+    box, positions = _lammps_box(atoms)
+    species, types = np.unique(atoms.numbers, return_inverse=True)
+    symbols = np.array(atoms.get_chemical_symbols(), dtype=object)
+    names, blocks = ["id", "type", "element", "x", "y", "z"], [
+        np.arange(1, len(atoms) + 1), types + 1, symbols, positions]
+    formats = ["%d", "%d", "%s", "%.10g", "%.10g", "%.10g"]
+    for column in columns:
+        values = atoms.arrays[column]
+        width = 1 if values.ndim == 1 else values.shape[1]
+        names += [column] if values.ndim == 1 else [f"{column}[{j}]" for j in range(width)]
+        formats += ["%d" if values.dtype.kind in "iub" else "%.8g"] * width
+        blocks.append(values)
+    table = np.empty((len(atoms), len(names)), dtype=object)
+    first = 0
+    for block in blocks:
+        block = block.reshape(len(atoms), -1)
+        table[:, first:first + block.shape[1]] = block
+        first += block.shape[1]
+    handle.write(f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n{box}"
+                 f"ITEM: ATOMS {' '.join(names)}\n")
+    np.savetxt(handle, table, fmt=" ".join(formats))
 
 
 def _lammps_box(atoms):

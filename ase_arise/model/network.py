@@ -12,7 +12,6 @@ package (``ase_arise/models``, from the repository's ``models/`` folder).
 """
 
 import hashlib
-import json
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,10 @@ import onnxruntime
 
 from .._random import check_random_state
 from .._validation import check_scalar
-from ..errors import ModelError
+from ..errors import ModelError, one_line
 from ..prototypes import load_prototypes
+from .record import check_graph, read_record
 
-FORMAT = "arise-model/1"
 DEFAULT_MODEL_NAME = "arise-108.onnx"
 # Hidden layer whose representations are returned when none is asked for (of structures and of
 # SPM boxes alike): all three find the four grains of the paper's polycrystal, the last one most
@@ -103,10 +102,7 @@ class ARISEModel:
         if not meta_path.is_file():
             raise ModelError(f"Model metadata {meta_path} is missing: a model is an .onnx file "
                              "plus a .json file of the same name.")
-        try:
-            self.metadata = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as error:
-            raise ModelError(f"Model metadata {meta_path} is not valid JSON: {error}") from None
+        self.metadata = read_record(meta_path)
         data = path.read_bytes()
         self._verify(data, path)
         options = onnxruntime.SessionOptions()
@@ -114,8 +110,13 @@ class ARISEModel:
             options.intra_op_num_threads = check_scalar(n_threads, "n_threads",
                                                         kind=numbers.Integral, low=1,
                                                         low_inclusive=True)
-        self._session = onnxruntime.InferenceSession(data, options,
-                                                     providers=["CPUExecutionProvider"])
+        try:
+            self._session = onnxruntime.InferenceSession(data, options,
+                                                         providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise ModelError(f"{path} is not a graph onnxruntime can load "
+                             f"({one_line(error)}). Re-export the model.") from None
+        check_graph(self._session, self.metadata, path)
         self.path = path
         architecture = self.metadata["architecture"]
         self.widths = tuple(architecture["widths"])
@@ -123,28 +124,12 @@ class ARISEModel:
 
     def _verify(self, data, path):
         meta = self.metadata
-        if meta.get("format") != FORMAT:
-            raise ModelError(f"{path.with_suffix('.json')} is not an ARISE model record "
-                             f"(format {meta.get('format')!r}, expected {FORMAT!r}).")
+        classes = meta["classes"]
         digest = hashlib.sha256(data).hexdigest()
-        if digest != meta.get("onnx_sha256"):
+        if digest != meta["onnx_sha256"]:
             raise ModelError(f"Checksum mismatch: {path} has SHA-256 {digest[:12]}..., its "
-                             f"metadata records {str(meta.get('onnx_sha256'))[:12]}...; the files "
+                             f"metadata records {str(meta['onnx_sha256'])[:12]}...; the files "
                              "do not belong together (re-export the model).")
-        classes = meta.get("classes", [])
-        if len(classes) != meta["architecture"]["widths"][-1] or len(meta.get("class_names", [])) \
-                != len(classes):
-            raise ModelError(f"{path}: {len(classes)} classes recorded but the network has "
-                             f"{meta['architecture']['widths'][-1]} outputs.")
-        descriptor = meta.get("descriptor", {})
-        for key in ("r_cut", "sigma", "extrinsic_scaling", "n_max", "l_max"):
-            if key not in descriptor:
-                raise ModelError(f"{path}: the metadata lacks the descriptor parameter {key!r}.")
-        n_features = descriptor["n_max"] * (descriptor["n_max"] + 1) // 2 * (
-            descriptor["l_max"] + 1) + 1
-        if n_features != meta["architecture"]["widths"][0]:
-            raise ModelError(f"{path}: descriptor parameters give {n_features} features but the "
-                             f"network takes {meta['architecture']['widths'][0]}.")
         if meta.get("class_set", "arise-108") == "arise-108" and \
                 [p.key for p in load_prototypes()] != classes:
             raise ModelError(f"{path}: its class list is not the 108 prototypes in this "

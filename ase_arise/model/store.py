@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, InputTypeError
 from .network import ARISEModel, default_model_path
 
 # Models kept in memory at once (each holds an onnxruntime session of ~2 MB of weights).
@@ -87,5 +87,5 @@ def resolve_model(model):
             raise InputError("The 'model' parameter is an empty path: pass None for the shipped "
                              "model, or the path of an .onnx model file.")
         return load_model(model)
-    raise TypeError("The 'model' parameter must be None, a path to an .onnx model file or an "
+    raise InputTypeError("The 'model' parameter must be None, a path to an .onnx model file or an "
                     f"ARISEModel. Got {type(model).__name__} instead.")

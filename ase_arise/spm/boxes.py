@@ -42,7 +42,8 @@ class FastBoxes:
         self.species = tuple(int(z) for z in np.unique(numbers))
         self.units = local_length_units(atoms)[1] * calculator.extrinsic_scaling
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
-                          wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]))
+                          wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
+                          len(wrapped))
                       for j, z in enumerate(self.species)]
         self._cache = (np.empty(0, dtype=np.int64), None, None)
 

@@ -16,8 +16,10 @@ from tqdm.auto import tqdm
 
 from .._random import check_random_state
 from .._validation import check_atoms, check_bool
+from ..descriptor.dnn import sample_volume
 from ..descriptor.neighbors import periodic_images, wrap_positions
-from ..errors import IsolatedAtomsWarning
+from ..errors import InputTypeError, IsolatedAtomsWarning
+from ..limits import check_species, check_work
 from ..settings import DEFAULT_TOLERANCE, Settings
 from .boxes import ExactBoxes, FastBoxes
 from .grid import scan_grid
@@ -125,7 +127,7 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
     closing the generator early cancels the work (OVITO's modifier does).
     """
     if not isinstance(settings, Settings):
-        raise TypeError("The 'settings' parameter must be an ase_arise.Settings. Got "
+        raise InputTypeError("The 'settings' parameter must be an ase_arise.Settings. Got "
                         f"{type(settings).__name__} instead.")
     check_bool(keep_descriptors, "keep_descriptors")
     net = settings.network
@@ -136,9 +138,13 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
         mode = "fast" if pbc.all() else "exact"
     wrapped = wrap_positions(positions, cell, pbc)
     half = settings.box / 2
+    per_box = len(wrapped) * settings.box ** 3 / sample_volume(wrapped, cell, pbc)
+    check_work("max_box_atoms", len(centres) * per_box,
+               f"Atoms summed over the {len(centres):,} boxes (~{per_box:.3g} per "
+               f"{settings.box:g} Å box)", "Use a smaller box or a larger stride")
     points, index = periodic_images(wrapped, cell, pbc, half * math.sqrt(3))
     calculator = net.descriptor()
-    species = tuple(int(z) for z in np.unique(numbers_))
+    species = tuple(check_species(numbers_))
     if mode == "fast":
         yield "ARISE SPM (fast): local length scales", 0, len(centres)
         describer = FastBoxes(calculator, atoms, wrapped, numbers_, cell, pbc)

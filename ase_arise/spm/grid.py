@@ -8,6 +8,7 @@ from ase.geometry import complete_cell
 from .._validation import check_atoms, check_scalar
 from ..descriptor.neighbors import cell_heights, wrap_positions
 from ..errors import InputError
+from ..limits import check_work
 from ..settings import check_axes
 
 
@@ -67,13 +68,19 @@ def scan_grid(atoms, box, stride, axes):
                     f"The box ({box:g} Å) is larger than the sample along the non-periodic axis "
                     f"{k} ({extent[k]:.1f} Å). Use a box of at most {extent[k]:.1f} Å, or leave "
                     f"axis {k} out of 'axes' (one box across it).")
+    counts = [(max(1, round(lengths[k] / stride)) if pbc[k] else
+               int(math.floor((extent[k] - box) / stride + 1e-9)) + 1) if scanned[k] else 1
+              for k in range(3)]
+    check_work("max_boxes", float(np.prod(np.array(counts, dtype=float))),
+               f"Boxes of the scan ({' x '.join(map(str, counts))} at stride {stride:g} Å)",
+               "Use a larger stride")
     ticks = []
     for k in range(3):
         if pbc[k]:
-            n = max(1, round(lengths[k] / stride)) if scanned[k] else 1
+            n = counts[k]
             ticks.append((np.arange(n) + 0.5) / n)
         elif scanned[k]:
-            n = int(math.floor((extent[k] - box) / stride + 1e-9)) + 1
+            n = counts[k]
             first = box / 2 + (extent[k] - box - (n - 1) * stride) / 2
             ticks.append(frac[:, k].min() + (first + stride * np.arange(n)) / heights[k])
         else:

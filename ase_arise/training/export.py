@@ -20,7 +20,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-FORMAT = "arise-model/1"
+from ..io.atomic import atomic_output
+from ..model.record import CHECKSUM_KEY, FORMAT, record_digest
 
 
 def build_graph(weights, biases):
@@ -72,7 +73,8 @@ def write_model(weights, biases, dropout, path, metadata):
         The .onnx file to write.
     metadata : dict
         Class keys and names, descriptor parameters, training record, metrics; the format tag,
-        architecture, dropout and the ONNX file's SHA-256 are added here.
+        architecture, dropout, the ONNX file's SHA-256 and the record's own checksum are added
+        here. Both files are written atomically (an interrupted write leaves the old ones).
 
     Returns
     -------
@@ -82,7 +84,8 @@ def write_model(weights, biases, dropout, path, metadata):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = build_graph(weights, biases).SerializeToString()
-    path.write_bytes(data)
+    with atomic_output(path, "wb") as handle:
+        handle.write(data)
     widths = [int(np.shape(weights[0])[0])] + [int(np.shape(w)[1]) for w in weights]
     record = {
         "format": FORMAT,
@@ -92,6 +95,8 @@ def write_model(weights, biases, dropout, path, metadata):
                          "dropout_layers": "input and every hidden layer"},
         **metadata,
     }
+    record[CHECKSUM_KEY] = record_digest(record)
     meta_path = path.with_suffix(".json")
-    meta_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    with atomic_output(meta_path, encoding="utf-8") as handle:
+        handle.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return meta_path

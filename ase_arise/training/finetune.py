@@ -43,12 +43,17 @@ from ase import Atoms
 from .._deprecation import renamed_parameters
 from .._validation import check_atoms, check_bool, check_scalar
 from ..descriptor import ARISEDescriptor
-from ..errors import AriseError, InputError, ModelError, one_line
+from ..errors import AriseError, InputError, InputTypeError, ModelError, one_line
 from ..io import read_structures
 from ..model import ARISEModel, resolve_model
 from . import dataset
-from .output_layer import (DEFAULT_ALPHA, base_layers, confused_classes, fit_output_layer,
-                           last_hidden)
+from .output_layer import (
+    DEFAULT_ALPHA,
+    base_layers,
+    confused_classes,
+    fit_output_layer,
+    last_hidden,
+)
 
 try:
     from .export import write_model
@@ -290,7 +295,7 @@ def _seed(random_state, stream):
 
 def _check_output(output, base):
     if not isinstance(output, (str, Path)):
-        raise TypeError("The 'output' parameter must be a path (str or pathlib.Path) of an "
+        raise InputTypeError("The 'output' parameter must be a path (str or pathlib.Path) of an "
                         f".onnx file. Got {type(output).__name__} instead.")
     output = Path(output)
     if output.suffix != ".onnx":
@@ -303,7 +308,7 @@ def _check_output(output, base):
 
 def _check_names(names, base, replace):
     if isinstance(names, str) or not isinstance(names, (list, tuple)):
-        raise TypeError("The 'names' parameter must be a list of str, one per class "
+        raise InputTypeError("The 'names' parameter must be a list of str, one per class "
                         f"(e.g. ['A15']). Got {names!r} instead.")
     if not names:
         raise InputError("No classes given: pass at least one structure and its name.")
@@ -328,7 +333,7 @@ def _check_names(names, base, replace):
 def _read_classes(structures, names):
     """Lists of (copied, checked) Atoms, one per class."""
     if isinstance(structures, (Atoms, str, Path)) or not isinstance(structures, (list, tuple)):
-        raise TypeError("The 'structures' parameter must be a list with one entry per class "
+        raise InputTypeError("The 'structures' parameter must be a list with one entry per class "
                         "(an Atoms, a list of Atoms or a file path). Got "
                         f"{type(structures).__name__} instead.")
     if len(structures) != len(names):
