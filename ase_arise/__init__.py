@@ -27,6 +27,7 @@ doi:10.1038/s41467-021-26511-5. The package follows the pipeline:
 
 """
 
+from . import _environment  # noqa: F401  (checks the environment before numba is imported)
 from .analysis import (
     Clustering,
     Embedding,
@@ -47,8 +48,16 @@ from .descriptor import (
     nearest_neighbor_distance,
     nearest_neighbor_distances,
 )
-from .errors import AriseError, InputError, IsolatedAtomsWarning, ModelError
+from .errors import (
+    AriseError,
+    InputError,
+    InputTypeError,
+    IsolatedAtomsWarning,
+    ModelError,
+    OverlappingAtomsWarning,
+)
 from .labels import AtomLabels, label
+from .limits import WorkLimits, work_limits
 from .model import ARISEModel, Prediction, load_model
 from .prototypes import N_CLASSES, Prototype, class_names, get_prototype, load_prototypes
 from .settings import Settings
@@ -84,6 +93,10 @@ __all__ = [
     "AriseError",
     "AtomicCoefficients",
     "InputError",
+    "InputTypeError",
+    "OverlappingAtomsWarning",
+    "WorkLimits",
+    "work_limits",
     "IsolatedAtomsWarning",
     "ModelError",
     "N_CLASSES",

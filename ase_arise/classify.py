@@ -13,9 +13,15 @@ import numpy as np
 from ase import Atoms
 from tqdm.auto import tqdm
 
+from ._random import validate_random_state
 from ._validation import check_bool, check_scalar
+from .errors import InputError
 from .io import read_structures
 from .model import DEFAULT_LAYER, resolve_model
+
+# Isolated clusters need this many atoms (the smallest neighbour shell of the prototypes, a
+# nanotube's or a 2D sheet's, has 3 atoms around a centre).
+MIN_CLUSTER_ATOMS = 4
 
 
 @dataclass(frozen=True)
@@ -93,13 +99,15 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, random_state=0, prog
     check_bool(progress, "progress")
     top_k = check_scalar(top_k, "top_k", kind=numbers.Integral, low=1, low_inclusive=True,
                          high=len(net.classes))
+    validate_random_state(random_state)
+    if n_samples is not None:
+        check_scalar(n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True)
+    check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1, low_inclusive=True)
     single = isinstance(atoms, Atoms)
     structures = read_structures(atoms)
-    calculator = net.descriptor()
-    X = np.empty((len(structures), calculator.n_features))
-    for k, structure in enumerate(tqdm(structures, disable=not progress or single,
-                                       desc="ARISE classification", unit="structure")):
-        X[k] = calculator.create(structure)
+    if not structures:
+        return []
+    X = _descriptors(net, structures, progress=progress and not single)
     prediction = net.predict(X, n_samples=n_samples, random_state=random_state,
                              batch_size=batch_size)
     results = [_result(net, prediction, i, top_k) for i in range(len(structures))]
@@ -135,6 +143,25 @@ def representations(atoms, *, model=None, layer=DEFAULT_LAYER):
     ndarray of shape (n_structures, width), float32
     """
     net = resolve_model(model)
+    layer = check_scalar(layer, "layer", kind=numbers.Integral, low=1, low_inclusive=True,
+                         high=len(net.widths) - 2)
     structures = read_structures(atoms)
-    return net.representations(net.descriptor().create(structures).reshape(len(structures), -1),
-                               layer=layer)
+    if not structures:
+        return np.empty((0, net.widths[layer]), dtype=np.float32)
+    return net.representations(_descriptors(net, structures), layer=layer)
+
+
+def _descriptors(net, structures, *, progress=False):
+    """The model's descriptors of ``structures`` (n, n_features); refuses isolated clusters too
+    small to hold one neighbour shell."""
+    calculator = net.descriptor()
+    X = np.empty((len(structures), calculator.n_features))
+    for k, structure in enumerate(tqdm(structures, disable=not progress,
+                                       desc="ARISE classification", unit="structure")):
+        if not np.any(structure.pbc) and len(structure) < MIN_CLUSTER_ATOMS:
+            raise InputError(
+                f"Structure {k} is an isolated cluster of {len(structure)} atom(s): fewer than "
+                f"one neighbour shell ({MIN_CLUSTER_ATOMS} atoms), so it has no crystal "
+                "structure to recognise. Give a larger cluster or a periodic cell.")
+        X[k] = calculator.create(structure)
+    return X

@@ -19,7 +19,7 @@ from scipy.spatial import cKDTree
 from ._validation import check_atoms, check_bool
 from .descriptor.neighbors import periodic_images, wrap_positions
 from .settings import DEFAULT_TOLERANCE, Settings
-from .spm import SPMResult, iter_spm, run_steps
+from .spm import SPMResult, box_centres, iter_match_boxes, run_steps, scan_sample
 
 # Names of the per-atom arrays written to ``atoms.arrays``.
 ARRAY_CLASS = "arise_class"
@@ -174,11 +174,12 @@ def iter_label(atoms, settings, *, probabilities=False, inplace=False):
     """
     check_bool(probabilities, "probabilities")
     check_bool(inplace, "inplace")
-    result = yield from iter_spm(atoms, settings)
+    sample = scan_sample(atoms, settings)  # periodic axes across a vacuum are open
+    result = yield from iter_match_boxes(sample, *box_centres(sample, settings), settings)
     if settings.per_atom:
         box_index = np.where(result.valid, np.arange(len(result.centres)), -1)
     else:
-        box_index = nearest_boxes(atoms, result)
+        box_index = nearest_boxes(sample, result)
     out = AtomLabels(
         atoms=atoms if inplace else atoms.copy(),
         class_id=gather(result.class_id, box_index, -1),

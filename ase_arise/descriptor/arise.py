@@ -25,7 +25,8 @@ from .._deprecation import renamed_parameters
 from .._validation import check_atoms, check_scalar
 from ..errors import InputError, IsolatedAtomsWarning
 from ..limits import check_species, check_work
-from .dnn import DEFAULT_BINS, dnn_from_distances, nearest_distances, sample_volume
+from .dnn import (DEFAULT_BINS, OVERLAP_FRACTION, dnn_from_distances, nearest_distances,
+                  sample_volume, warn_overlaps)
 from .neighbors import CellList, periodic_images, wrap_positions
 from .soap import SOAPBasis
 
@@ -137,12 +138,20 @@ class ARISEDescriptor:
         positions, numbers_, cell, pbc = check_atoms(atoms)
         return self._pair_dnn(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)
 
-    def _pair_dnn(self, wrapped, numbers_, cell, pbc):
-        species = np.unique(numbers_)
-        return {(int(a), int(b)): dnn_from_distances(
-                    nearest_distances(wrapped[numbers_ == a], wrapped[numbers_ == b], cell, pbc),
-                    self.bins)
-                for a in species for b in species}
+    def _pair_dnn(self, wrapped, numbers_, cell, pbc, *, overlaps=False):
+        """d_NN of every ordered species pair; with ``overlaps``, warn about overlapping atoms
+        (searched only when some nearest distance is short for its species pair)."""
+        dnn, suspect = {}, False
+        for a in np.unique(numbers_):
+            for b in np.unique(numbers_):
+                nearest = nearest_distances(wrapped[numbers_ == a], wrapped[numbers_ == b], cell,
+                                            pbc)
+                dnn[int(a), int(b)] = dnn_from_distances(nearest, self.bins)
+                finite = nearest[np.isfinite(nearest)]
+                suspect |= bool(len(finite)) and finite.min() < OVERLAP_FRACTION * np.median(finite)
+        if overlaps and suspect:
+            warn_overlaps(wrapped, cell, pbc, stacklevel=4)
+        return dnn
 
     def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres):
         """Cell list of ``neighbors`` (wrapped, Å) and their periodic images, for ``n_centres``
@@ -250,7 +259,7 @@ class ARISEDescriptor:
         positions, numbers_, cell, pbc = check_atoms(atoms)
         wrapped = wrap_positions(positions, cell, pbc)
         species = check_species(numbers_)
-        dnn = self._pair_dnn(wrapped, numbers_, cell, pbc)
+        dnn = self._pair_dnn(wrapped, numbers_, cell, pbc, overlaps=True)
         sums = {}
         has_neighbor = np.zeros(len(wrapped), dtype=bool)
         for a in species:

@@ -16,13 +16,17 @@ from scipy.spatial import cKDTree
 
 from .._deprecation import renamed_parameters
 from .._validation import check_atoms
-from ..errors import InputError
+from ..errors import InputError, OverlappingAtomsWarning
 from .neighbors import cell_heights, periodic_images, wrap_positions
 
 DEFAULT_BINS = 100
 # Atoms of the same species whose distances to their nearest neighbour define an atom's local
 # d_NN in fast mode (the atom itself included).
 N_LOCAL = 16
+# Two atoms closer than this fraction of the sample's d_NN overlap (a duplicated atom, not a
+# bond); d_NN for this rule leaves out the distances below the same fraction of their median
+# (else one duplicate would be the d_NN). They are reported by name (find_overlaps).
+OVERLAP_FRACTION = 0.5
 
 
 def dnn_from_distances(distances, bins=DEFAULT_BINS):
@@ -32,7 +36,8 @@ def dnn_from_distances(distances, bins=DEFAULT_BINS):
     count is divided by the square of its bin's lower edge, and the most populated bin is taken;
     the paper then uses that bin's centre. We return the median of the distances inside it
     instead: the same bin, but not off by up to half a bin width when one far outlier (a stray
-    atom) stretches the histogram (docs/DECISIONS.md).
+    atom) stretches the histogram (docs/DECISIONS.md). One duplicated atom makes its tiny
+    distance the d_NN (the 1 / edge² weight): :func:`find_overlaps` names such atoms.
 
     Parameters
     ----------
@@ -181,3 +186,68 @@ def local_length_units(atoms, *, n_local=N_LOCAL):
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
                 units[own, j] = np.nanmedian(values, axis=1)
     return species, units
+
+
+def find_overlaps(wrapped, cell, pbc, nearest=None):
+    """Pairs of overlapping atoms: closer than ``OVERLAP_FRACTION`` × the sample's d_NN.
+
+    d_NN here is the paper's histogram rule over the nearest-neighbour distances that are at
+    least ``OVERLAP_FRACTION`` × their median, so that a few duplicated atoms do not set it.
+
+    Parameters
+    ----------
+    wrapped : ndarray of shape (n, 3)
+        Positions wrapped along periodic axes (Å).
+    cell, pbc
+        As from ``check_atoms``.
+    nearest : ndarray of shape (n,), optional
+        Each atom's nearest-neighbour distance (Å), if known.
+
+    Returns
+    -------
+    pairs : ndarray of shape (n_pairs, 2), int64
+        Atom indices (i < j), closest pair first.
+    distances : ndarray of shape (n_pairs,), float64
+        Their distances (Å).
+    """
+    none = np.empty((0, 2), dtype=np.int64), np.empty(0)
+    if nearest is None:
+        nearest = nearest_distances(wrapped, wrapped, cell, pbc)
+    finite = nearest[np.isfinite(nearest)]
+    if not len(finite):
+        return none
+    threshold = OVERLAP_FRACTION * dnn_from_distances(
+        finite[finite >= OVERLAP_FRACTION * np.median(finite)])
+    if not finite.min() < threshold:
+        return none
+    points, index = periodic_images(wrapped, cell, pbc, threshold)
+    close = cKDTree(points).query_pairs(threshold, output_type="ndarray")
+    pairs = np.sort(np.stack([index[close[:, 0]], index[close[:, 1]]], axis=1), axis=1)
+    distances = np.linalg.norm(points[close[:, 0]] - points[close[:, 1]], axis=1)
+    keep = pairs[:, 0] != pairs[:, 1]
+    pairs, first = np.unique(pairs[keep], axis=0, return_index=True)
+    distances = distances[keep][first]
+    order = np.argsort(distances, kind="stable")
+    return pairs[order], distances[order]
+
+
+def warn_overlaps(wrapped, cell, pbc, nearest=None, *, stacklevel=3):
+    """Warn (OverlappingAtomsWarning) naming the pairs of :func:`find_overlaps`; returns their
+    number."""
+    pairs, distance = find_overlaps(wrapped, cell, pbc, nearest)
+    if len(pairs):
+        shown = "; ".join(f"atoms {i} and {j}: {d:.3g} Å" for (i, j), d in
+                          zip(pairs[:5].tolist(), distance[:5]))
+        warnings.warn(f"{len(pairs)} pair(s) of atoms are closer than half the nearest-neighbour "
+                      f"distance ({shown}{'; ...' if len(pairs) > 5 else ''}). These look like "
+                      "duplicated atoms: remove one of each pair.",
+                      OverlappingAtomsWarning, stacklevel=stacklevel)
+    return len(pairs)
+
+
+def sample_spacing(wrapped, cell, pbc):
+    """d_NN of a whole sample (any species, Å; NaN when no atom has a neighbour), warning about
+    overlapping atoms (:func:`warn_overlaps`)."""
+    nearest = nearest_distances(wrapped, wrapped, cell, pbc)
+    warn_overlaps(wrapped, cell, pbc, nearest, stacklevel=4)
+    return dnn_from_distances(nearest)

@@ -146,3 +146,27 @@ class CellList:
         cell_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return cls(np.ascontiguousarray(points[order]), np.asarray(index, dtype=np.int64)[order],
                    cell_start, lower, step, dims)
+
+
+def vacuum_axes(positions, cell, pbc, gap):
+    """Periodic axes along which the atoms leave an atom-free slab wider than ``gap`` (Å).
+
+    Such an axis is periodic in name only (a slab or a nanoparticle in a vacuum box, the usual
+    DFT file): nothing within ``gap`` of an atom sees across it.
+
+    Returns
+    -------
+    ndarray of shape (3,), bool
+    """
+    out = np.zeros(3, dtype=bool)
+    if not len(positions) or not np.any(pbc):
+        return out
+    full = complete_cell(cell)
+    frac = np.mod(np.linalg.solve(full.T, positions.T).T, 1.0)
+    heights = cell_heights(full)
+    for k in np.flatnonzero(pbc):
+        ordered = np.sort(frac[:, k])
+        gaps = np.diff(np.append(ordered, ordered[0] + 1.0))
+        out[k] = gaps.max() * heights[k] > gap
+    return out
+

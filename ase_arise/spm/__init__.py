@@ -33,10 +33,11 @@ numba box sums in ``_kernels``) → :mod:`.driver` (slabs, the network, progress
 :mod:`.result` (:class:`SPMResult`, maps and plots).
 """
 
-from .driver import box_centres, iter_match_boxes, iter_spm, match_boxes, run_steps, spm
+from .driver import (box_centres, iter_match_boxes, iter_spm, match_boxes, run_steps,
+                     scan_sample, spm)
 from .grid import box_grid
 from .result import SPMResult
 
 __all__ = ["SPMResult", "box_centres", "box_grid", "iter_match_boxes", "iter_spm",
-           "match_boxes", "run_steps", "spm"]
+           "match_boxes", "run_steps", "scan_sample", "spm"]
 

@@ -15,7 +15,7 @@ from scipy.spatial import cKDTree
 
 from ..descriptor import local_length_units
 from ..descriptor.neighbors import CellList
-from ..errors import InputError, IsolatedAtomsWarning
+from ..errors import InputError, IsolatedAtomsWarning, OverlappingAtomsWarning
 from . import _kernels
 
 
@@ -131,6 +131,7 @@ class ExactBoxes:
                 with warnings.catch_warnings():
                     # atoms at the box's surface may have no neighbour in the cut-out cluster
                     warnings.simplefilter("ignore", IsolatedAtomsWarning)
+                    warnings.simplefilter("ignore", OverlappingAtomsWarning)  # told per sample
                     try:
                         out[b] = self.calculator.create(cluster)
                     except InputError:

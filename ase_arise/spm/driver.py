@@ -16,8 +16,8 @@ from tqdm.auto import tqdm
 
 from .._random import check_random_state
 from .._validation import check_atoms, check_bool
-from ..descriptor.dnn import sample_volume
-from ..descriptor.neighbors import periodic_images, wrap_positions
+from ..descriptor.dnn import sample_spacing, sample_volume
+from ..descriptor.neighbors import periodic_images, vacuum_axes, wrap_positions
 from ..errors import InputTypeError, IsolatedAtomsWarning
 from ..limits import check_species, check_work
 from ..settings import DEFAULT_TOLERANCE, Settings
@@ -61,9 +61,33 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, 
 def iter_spm(atoms, settings, *, keep_descriptors=False):
     """Step generator of :func:`spm` with ready :class:`Settings`: the boxes of the scan grid,
     or one box centred on every atom with ``settings.per_atom``."""
+    atoms = scan_sample(atoms, settings)
     centres, shape = box_centres(atoms, settings)
     return (yield from iter_match_boxes(atoms, centres, shape, settings,
                                         keep_descriptors=keep_descriptors))
+
+
+def scan_sample(atoms, settings):
+    """The sample as SPM sees it: ``atoms`` itself, or a copy whose periodic axes across a
+    vacuum are open.
+
+    A periodic axis along which the atoms leave a gap wider than the descriptor's reach
+    (r_cut × the sample's d_NN) is vacuum: a slab or a nanoparticle in a periodic box. It is
+    scanned as an open axis (boxes cover the atoms, not the empty cell), and mode "auto" takes
+    exact mode for it. Overlapping atoms (closer than half the sample's d_NN) are reported
+    with an OverlappingAtomsWarning that names them.
+    """
+    positions, _, cell, pbc = check_atoms(atoms)
+    wrapped = wrap_positions(positions, cell, pbc)
+    dnn = sample_spacing(wrapped, cell, pbc)
+    if not pbc.any() or not np.isfinite(dnn):
+        return atoms
+    vacuum = vacuum_axes(wrapped, cell, pbc, settings.network.descriptor().r_cut * dnn)
+    if not vacuum.any():
+        return atoms
+    sample = atoms.copy()
+    sample.pbc = pbc & ~vacuum
+    return sample
 
 
 def box_centres(atoms, settings):
