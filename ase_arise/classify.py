@@ -14,7 +14,7 @@ from ase import Atoms
 from tqdm.auto import tqdm
 
 from ._random import validate_random_state
-from ._validation import check_bool, check_scalar
+from ._validation import check_atoms, check_bool, check_scalar
 from .errors import InputError
 from .io import read_structures
 from .model import DEFAULT_LAYER, resolve_model
@@ -158,6 +158,7 @@ def _descriptors(net, structures, *, progress=False):
     X = np.empty((len(structures), calculator.n_features))
     for k, structure in enumerate(tqdm(structures, disable=not progress,
                                        desc="ARISE classification", unit="structure")):
+        check_atoms(structure, name=f"structure {k}")
         if not np.any(structure.pbc) and len(structure) < MIN_CLUSTER_ATOMS:
             raise InputError(
                 f"Structure {k} is an isolated cluster of {len(structure)} atom(s): fewer than "

@@ -110,6 +110,11 @@ def test_model_verification_errors(tmp_path):
         ARISEModel(tmp_path / "nothing.onnx")
     path = _copy_model(tmp_path)
     meta = json.loads(path.with_suffix(".json").read_text())
+    edited = dict(meta, n_samples_default=7)
+    path.with_suffix(".json").write_text(json.dumps(edited))
+    with pytest.raises(ModelError, match="do not match its checksum"):
+        ARISEModel(path)
+    meta.pop("metadata_sha256")  # files written before 0.2.0 have none: the other checks stay
     tampered = dict(meta, onnx_sha256="0" * 64)
     path.with_suffix(".json").write_text(json.dumps(tampered))
     with pytest.raises(ModelError, match="Checksum mismatch"):
@@ -120,7 +125,7 @@ def test_model_verification_errors(tmp_path):
         ARISEModel(path)
     no_descriptor = {k: v for k, v in meta.items() if k != "descriptor"}
     path.with_suffix(".json").write_text(json.dumps(no_descriptor))
-    with pytest.raises(ModelError, match="descriptor parameter"):
+    with pytest.raises(ModelError, match="'descriptor'"):
         ARISEModel(path)
     path.with_suffix(".json").unlink()
     with pytest.raises(ModelError, match="metadata .* is missing"):
@@ -215,7 +220,7 @@ def test_classify_inputs_and_reproducibility(tmp_path):
 def test_classify_bad_input():
     with pytest.raises(InputError, match="empty"):
         classify(Atoms())
-    with pytest.raises(InputError, match="nothing to describe"):
+    with pytest.raises(InputError, match="isolated cluster of 1 atom"):
         classify(Atoms("Cu", positions=[(0, 0, 0)]))
     with pytest.raises(TypeError, match="'top_k' parameter"):
         classify(bulk("Cu", "fcc", a=3.6), top_k=1.5)

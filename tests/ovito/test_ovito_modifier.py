@@ -19,8 +19,8 @@ import ovito_arise.modifier as modifier_module
 from ase_arise import class_names
 from ase_arise.errors import IsolatedAtomsWarning
 from ovito_arise import ARISEModifier, ARISEModifierError
-from ovito_arise.benchmarks.peers import structure_names
 from ase_arise.build import four_grains_path
+from ovito_arise.benchmarks.peers import structure_names
 from ovito_arise.structure_types import NO_PREDICTION, type_colors
 
 L12 = class_names().index("L1_2 (Cu3Au)")
@@ -252,3 +252,12 @@ def test_readme_parameter_table_lists_every_trait():
         label = ARISEModifier.class_traits()[name].label
         gui = label.split(" (")[0] if name in ("model", "prototypes") else label
         assert any(f"| {gui} | `{name}` |" in row for row in rows), name
+
+
+def test_absurd_box_is_refused_at_once():
+    """The largest box the trait allows on a 108-atom cell: a clear error, not a hang."""
+    pipeline = Pipeline(source=StaticSource(data=ase_to_ovito(
+        bulk("Cu", "fcc", a=3.6, cubic=True).repeat(3))))
+    pipeline.modifiers.append(ARISEModifier(box=1000.0))
+    with pytest.raises(ARISEModifierError, match="work limit"):
+        pipeline.compute()
