@@ -23,7 +23,7 @@ from .._random import check_random_state
 from .._validation import check_scalar
 from ..errors import ModelError, one_line
 from ..prototypes import load_prototypes
-from .record import check_graph, read_record
+from .record import MAX_PASSES, check_graph, read_record
 
 DEFAULT_MODEL_NAME = "arise-108.onnx"
 # Hidden layer whose representations are returned when none is asked for (of structures and of
@@ -97,8 +97,9 @@ class ARISEModel:
         path = default_model_path() if path is None else Path(path)
         meta_path = path.with_suffix(".json")
         if not path.is_file():
-            raise ModelError(f"Model file {path} does not exist. Pass the path of an .onnx model "
-                             "file written by ase_arise.training, or None for the shipped model.")
+            what = "is not a file" if path.exists() else "does not exist"
+            raise ModelError(f"Model file {path} {what}. Pass the path of an .onnx model file "
+                             "written by ase_arise.training, or None for the shipped model.")
         if not meta_path.is_file():
             raise ModelError(f"Model metadata {meta_path} is missing: a model is an .onnx file "
                              "plus a .json file of the same name.")
@@ -210,7 +211,8 @@ class ARISEModel:
         """
         X = self._check_inputs(descriptors)
         n_samples = self.default_n_samples if n_samples is None else check_scalar(
-            n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True)
+            n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True,
+            high=MAX_PASSES)
         batch_size = check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1,
                                   low_inclusive=True)
         if tolerance is not None:

@@ -15,6 +15,8 @@ from ..errors import ModelError, one_line
 
 FORMAT = "arise-model/1"
 CHECKSUM_KEY = "metadata_sha256"
+# Most MC-dropout passes per input: the masks of 10^5 passes take ~0.5 GB.
+MAX_PASSES = 100_000
 # Descriptor parameters a record must give: (low, high) bounds, as this package can compute them.
 DESCRIPTOR_BOUNDS = {"r_cut": (0.5, 10.0), "sigma": (1e-3, 1.0), "extrinsic_scaling": (0.1, 10.0),
                      "n_max": (2, 16), "l_max": (0, 12)}
@@ -79,8 +81,8 @@ def check_record(record, path):
         if len(set(names)) != len(names):
             _fail(path, f"{key!r} names a class twice.")
     passes = _entry(record, path, "n_samples_default", int, "an int (MC-dropout passes)")
-    if not 1 <= passes <= 100_000:
-        _fail(path, f"'n_samples_default' must lie in 1-100000; it is {passes}.")
+    if not 1 <= passes <= MAX_PASSES:
+        _fail(path, f"'n_samples_default' must lie in 1-{MAX_PASSES}; it is {passes}.")
     descriptor = _entry(record, path, "descriptor", dict, "an object")
     for key, (low, high) in DESCRIPTOR_BOUNDS.items():
         kind = int if isinstance(low, int) and isinstance(high, int) else numbers.Real

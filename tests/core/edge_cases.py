@@ -62,6 +62,9 @@ CASES = [
      ("returns", None, "result.name == 'sc (α-Po)'")),
     ("spm-50-species", "a = fcc.repeat(2); a.numbers = np.arange(len(a)) % 50 + 1; spm(a)",
      ("raises", "InputError", "max_species")),
+    ("classify-n-samples-1e9", "classify(fcc, n_samples=10**9)",
+     ("raises", "InputError", "'n_samples'.*<= 100000")),
+    ("label-n-samples-1e9", "label(fcc, n_samples=10**9)", ("raises", "InputError", "'n_samples'")),
     ("work-limits-raised", "with work_limits(max_boxes=10): spm(fcc, box=10.8, stride=3.6)",
      ("raises", "InputError", "max_boxes = 10")),
     # --- 2. the command line: one line on stderr, exit 1 -------------------------------------
@@ -93,6 +96,11 @@ CASES = [
      " d.pop('metadata_sha256'))))", ("raises", "ModelError", "dropout")),
     ("model-107-classes", "ARISEModel(broken_model(lambda d: (d['classes'].pop(),"
      " d['class_names'].pop(), d.pop('metadata_sha256'))))", ("raises", "ModelError", "108")),
+    ("cli-axes-5", "result = cli('label', 'fcc.xyz', '-o', 'o.xyz', '--axes', '5')",
+     ("cli", 1, "'axes'")),
+    ("cli-model-is-a-folder", "result = cli('classify', 'fcc.xyz', '--model', 'model')",
+     ("cli", 1, "does not exist|not a file")),
+    ("cli-input-is-a-folder", "result = cli('classify', 'model')", ("cli", 1, "is not a file")),
     ("cli-unknown-prototype",
      "result = cli('spm', 'fcc.xyz', '-o', 'm.npz', '--prototypes', 'fcx')",
      ("cli", 1, "Unknown prototype")),
