@@ -12,19 +12,17 @@ The clusters are the four grains; the outliers are the grain boundaries and the 
 """
 
 import argparse
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from ase.io import read  # noqa: E402
 
 from ase_arise import atom_clusters, box_representations, cluster, embed, spm  # noqa: E402
 from ase_arise.analysis import plot_atom_clusters, plot_embedding  # noqa: E402
+from ase_arise.build import four_grains  # noqa: E402
 
-SAMPLE = Path(__file__).resolve().parent / "data" / "four_grains_polycrystal.xyz"
 PROTOTYPES = ("fcc", "bcc", "hcp", "diamond")
 
 
@@ -40,7 +38,7 @@ def main(argv=None):
     parser.add_argument("--output", default="four_grains_clusters.png", help="PNG to write")
     args = parser.parse_args(argv)
 
-    atoms = read(SAMPLE)
+    atoms = four_grains()  # the paper's sample, installed with arise
     maps = spm(atoms, box=args.box, stride=args.stride, keep_descriptors=True, progress=True)
     X = box_representations(maps, layer=args.layer)
     clusters = cluster(X, min_cluster_size=args.min_cluster_size)

@@ -25,9 +25,8 @@ from ovito.io import import_file  # noqa: E402
 from ovito.modifiers import PolyhedralTemplateMatchingModifier  # noqa: E402
 from ovito.vis import TachyonRenderer, Viewport  # noqa: E402
 
+from ase_arise.build import four_grains_path  # noqa: E402
 from ovito_arise import ARISEModifier  # noqa: E402
-
-SAMPLE = Path(__file__).resolve().parent / "data" / "four_grains_polycrystal.xyz"
 
 
 def counts(property_):
@@ -54,7 +53,7 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=500, help="edge of each rendering (px)")
     args = parser.parse_args(argv)
 
-    pipeline = import_file(str(SAMPLE))
+    pipeline = import_file(str(four_grains_path()))  # the paper's sample
     if args.remove > 0:
         def remove_atoms(frame, data):
             """Delete the --remove fraction of the particles at random (seed 0)."""

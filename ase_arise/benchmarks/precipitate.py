@@ -52,15 +52,16 @@ def main(argv=None):
     parser.add_argument("--exact-up-to", type=float, default=60.0,
                         help="run exact mode only for cells up to this edge (Å; it costs "
                              "~10x fast)")
-    parser.add_argument("--seed", type=int, default=0, help="matrix species and dropout masks")
+    parser.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                        metavar="SEED", help="matrix species and dropout masks")
     args = parser.parse_args(argv)
     print(f"L1_2 cube of a third of the cell edge in random fcc Ni3Al; stride {args.stride:g} Å, "
-          f"seed {args.seed}\n")
+          f"seed {args.random_state}\n")
     print("| cell (Å) | atoms | precipitate atoms | precipitate edge (Å) | box (Å) | precipitate "
           "- box (Å) | mode | IoU | precision | recall | time (s) |")
     print("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     for length in args.lengths:
-        atoms = l12_precipitate(length, random_state=args.seed)
+        atoms = l12_precipitate(length, random_state=args.random_state)
         inside = int(atoms.arrays["precipitate"].sum())
         # whole unit cells of 4 atoms: the cube's edge in cells over the cell's edge in cells
         edge = float(atoms.cell[0, 0]) * round((inside / 4) ** (1 / 3)) / round(
@@ -70,7 +71,7 @@ def main(argv=None):
                 if mode == "exact" and length > args.exact_up_to:
                     continue
                 score = precipitate_scores(atoms, box=box, stride=args.stride, mode=mode,
-                                           random_state=args.seed)
+                                           random_state=args.random_state)
                 print(f"| {length:g} | {len(atoms):,} | {inside:,} | {edge:.1f} | "
                       f"{box:g} | {edge - box:+.1f} | {mode} | {score['iou']:.3f} | "
                       f"{score['precision']:.3f} | {score['recall']:.3f} | "

@@ -141,7 +141,8 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=2.16e-4, help="Adam learning rate")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop after the epoch that passes this training time")
-    parser.add_argument("--seed", type=int, default=0, help="torch seed (weights, batches)")
+    parser.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                        metavar="SEED", help="torch seed (weights, batches)")
     parser.add_argument("--n-samples-default", type=int, default=100,
                         help="default MC-dropout passes recorded in the model")
     parser.add_argument("--n-jobs", type=int, default=None, help="descriptor processes")
@@ -181,7 +182,7 @@ def main(argv=None):
                        "strain_copies": args.strain_copies, "max_strain": 0.04, "strain_seed": 3000})
     print(f"training on {len(y_train)}, validating on {len(y_val)} descriptors, device {device}")
     network, history = fit(X_train, y_train, X_val, y_val, epochs=args.epochs,
-                           batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=device,
+                           batch_size=args.batch_size, lr=args.lr, seed=args.random_state, device=device,
                            max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
     best = max(history, key=lambda h: (h["val_accuracy"], -h["val_loss"]))
     train_accuracy, _ = _evaluate(network, torch.as_tensor(pristine.X),
@@ -197,7 +198,7 @@ def main(argv=None):
         "log_base": 2,
         "training": {
             **record, "recipe": "augmented" if args.augment else "paper (pristine only)",
-            "seed": args.seed, "split_random_state": 42, "epochs": args.epochs,
+            "seed": args.random_state, "split_random_state": 42, "epochs": args.epochs,
             "epochs_run": len(history), "best_epoch": best["epoch"],
             "batch_size": args.batch_size, "learning_rate": args.lr,
             "optimiser": "Adam", "torch": torch.__version__, "python": platform.python_version(),
