@@ -20,7 +20,7 @@ def renamed_parameters(**renames):
                 if old in kwargs:
                     if new in kwargs:
                         raise InputTypeError(f"{function.__name__}() got both '{old}' and its new "
-                                        f"name '{new}'; give only '{new}'.")
+                                             f"name '{new}'; give only '{new}'.")
                     warnings.warn(f"The '{old}' parameter of {function.__name__} is renamed "
                                   f"'{new}'; '{old}' will be removed in {REMOVED_IN}.",
                                   DeprecationWarning, stacklevel=2)

@@ -21,7 +21,7 @@ def validate_random_state(random_state):
             and random_state >= 0:
         return random_state
     raise InputTypeError("The 'random_state' parameter must be None, an int >= 0 or a "
-                    f"numpy.random.Generator. Got {random_state!r} instead.")
+                         f"numpy.random.Generator. Got {random_state!r} instead.")
 
 
 def check_random_state(random_state):

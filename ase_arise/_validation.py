@@ -33,7 +33,7 @@ def check_atoms(atoms, *, name="atoms"):
     """
     if not isinstance(atoms, Atoms):
         raise InputTypeError(f"The '{name}' parameter must be an ase.Atoms object. "
-                        f"Got {type(atoms).__name__} instead; read files with ase.io.read.")
+                             f"Got {type(atoms).__name__} instead; read files with ase.io.read.")
     if len(atoms) == 0:
         raise InputError(f"The structure '{name}' is empty (0 atoms). ARISE needs a structure "
                          "with at least two atoms, or one atom in a periodic cell.")
@@ -76,7 +76,7 @@ def check_scalar(value, name, *, kind=numbers.Real, low=None, high=None, low_inc
     what = "an int" if kind is numbers.Integral else "a float"
     if isinstance(value, bool) or not isinstance(value, kind):
         raise InputTypeError(f"The '{name}' parameter must be {what}{unit}. "
-                        f"Got {value!r} of type {type(value).__name__} instead.")
+                             f"Got {value!r} of type {type(value).__name__} instead.")
     if kind is numbers.Real and not np.isfinite(value):
         raise InputError(f"The '{name}' parameter must be finite{unit}. Got {value!r} instead.")
     if low is not None and (value < low or (value == low and not low_inclusive)):

@@ -19,6 +19,7 @@ from scipy.spatial.transform import Rotation
 from ._random import check_random_state
 from ._validation import check_scalar
 from .errors import InputError
+from .limits import check_work
 
 FOUR_GRAINS_FILE = "four_grains_polycrystal.xyz"
 
@@ -62,6 +63,8 @@ def polycrystal(length=40.0, grains=("fcc", "bcc", "hcp", "diamond"), *, symbol=
     if not grains or unknown:
         raise InputError(f"Unknown grain structures {unknown}: choose from "
                          f"{sorted(GRAIN_STRUCTURES)}.")
+    check_work("max_points", 0.1 * length ** 3, f"Atoms of a {length:g} Å polycrystal",
+               "Build a smaller cell")
     rng = check_random_state(random_state)
     cell = np.eye(3) * length
     seeds = rng.random((len(grains), 3)) * length
@@ -152,6 +155,8 @@ def l12_precipitate(length=40.0, *, fraction=1 / 3, a=3.56, random_state=0):
     """
     length = check_scalar(length, "length", low=0.0, unit=" (Å)")
     fraction = check_scalar(fraction, "fraction", low=0.0, high=1.0)
+    check_work("max_points", 4 * (length / a) ** 3, f"Atoms of a {length:g} Å precipitate cell",
+               "Build a smaller cell")
     rng = check_random_state(random_state)
     n = max(1, int(round(length / a)))
     ordered = bulk("Ni", "fcc", a=a, cubic=True)

@@ -56,7 +56,7 @@ class ARISE(BaseCalculator):
             settings = Settings(**given)
         elif not isinstance(settings, Settings):
             raise InputTypeError("The 'settings' parameter must be an ase_arise.Settings. Got "
-                            f"{type(settings).__name__} instead.")
+                                 f"{type(settings).__name__} instead.")
         elif given != {f.name: f.default for f in dataclasses.fields(Settings) if f.init}:
             raise InputTypeError("ARISE() takes either 'settings' or keyword settings, not both.")
         self.settings = settings

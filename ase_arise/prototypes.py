@@ -295,7 +295,7 @@ def get_prototype(key_or_id_or_name: int | str) -> Prototype:
                        f"{N_CLASSES - 1}.")
     if not isinstance(query, str):
         raise InputTypeError("get_prototype expects a class id (int), a key or a display name "
-                        f"(str). Got {type(query).__name__} instead.")
+                             f"(str). Got {type(query).__name__} instead.")
     try:
         return _lookup()[query]
     except KeyError:

@@ -1,11 +1,12 @@
 """What the network has learned: unsupervised analysis of ARISE's hidden representations.
 
-Paper: Leitherer, Ziletti & Ghiringhelli, Nature Communications 12, 6234 (2021), Fig. 2d-g,
-3d, 4b and Methods "Unsupervised learning". The hidden-layer values of the network (dropout
-off) place every SPM box, or structure, in a 256- or 512-dimensional space in which similar environments
-lie close together. Density-based clustering there finds grains without labels, its outliers
-mark grain boundaries and the sample's border, a 2D map shows the picture, and the cosine
-similarity of two structures' representations measures how alike the network sees them::
+Paper: Leitherer, Ziletti & Ghiringhelli, Nature Communications 12, 6234 (2021), Fig. 2d-g, 3d,
+4b and Methods "Unsupervised learning". The hidden-layer values of the network (dropout off)
+place every SPM box, or structure, in a 256- or 512-dimensional space in which similar
+environments lie close together. Density-based clustering there finds grains without labels,
+its outliers mark grain boundaries and the sample's border, a 2D map shows the picture, and the
+cosine similarity of two structures' representations measures how alike the network sees
+them::
 
     from ase_arise import spm
     from ase_arise.build import four_grains

@@ -47,7 +47,7 @@ def read_structures(source):
         return read_frames(source)
     if source is None or isinstance(source, bytes) or not hasattr(source, "__iter__"):
         raise InputTypeError("Structures must be given as an ase.Atoms, a file path, or a list of "
-                        f"them. Got {type(source).__name__} instead.")
+                             f"them. Got {type(source).__name__} instead.")
     structures = []
     for k, entry in enumerate(source):
         if isinstance(entry, Atoms):
@@ -56,7 +56,7 @@ def read_structures(source):
             structures += read_frames(entry)
         else:
             raise InputTypeError(f"Entry {k} of the structures is a {type(entry).__name__}; give "
-                            "ase.Atoms objects or file paths.")
+                                 "ase.Atoms objects or file paths.")
     return structures
 
 

@@ -21,7 +21,7 @@ import onnxruntime
 
 from .._random import check_random_state
 from .._validation import check_scalar
-from ..errors import ModelError, one_line
+from ..errors import InputError, ModelError, one_line
 from ..prototypes import load_prototypes
 from .record import MAX_PASSES, check_graph, read_record
 
@@ -178,10 +178,11 @@ class ARISEModel:
         if X.ndim == 1:
             X = X[None]
         if X.ndim != 2 or X.shape[1] != self.widths[0]:
-            raise ValueError(f"descriptors must have shape (N, {self.widths[0]}); got "
+            raise InputError(f"The 'descriptors' must have shape (N, {self.widths[0]}); got "
                              f"{np.shape(descriptors)}.")
         if not np.isfinite(X).all():
-            raise ValueError("descriptors contain NaN or infinite values.")
+            raise InputError("The 'descriptors' contain NaN or infinite values: describe only "
+                             "structures with a neighbour pair (their rows are finite).")
         return X
 
     def predict(self, descriptors, *, n_samples=None, random_state=None, batch_size=256,

@@ -88,4 +88,4 @@ def resolve_model(model):
                              "model, or the path of an .onnx model file.")
         return load_model(model)
     raise InputTypeError("The 'model' parameter must be None, a path to an .onnx model file or an "
-                    f"ARISEModel. Got {type(model).__name__} instead.")
+                         f"ARISEModel. Got {type(model).__name__} instead.")

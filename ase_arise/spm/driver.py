@@ -152,7 +152,7 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
     """
     if not isinstance(settings, Settings):
         raise InputTypeError("The 'settings' parameter must be an ase_arise.Settings. Got "
-                        f"{type(settings).__name__} instead.")
+                             f"{type(settings).__name__} instead.")
     check_bool(keep_descriptors, "keep_descriptors")
     net = settings.network
     n_samples = settings.passes

@@ -44,7 +44,7 @@ from .._deprecation import renamed_parameters
 from .._validation import check_atoms, check_bool, check_scalar
 from ..descriptor import ARISEDescriptor
 from ..errors import AriseError, InputError, InputTypeError, ModelError, one_line
-from ..io import read_structures
+from ..io import check_output_path, read_structures
 from ..model import ARISEModel, resolve_model
 from . import dataset
 from .output_layer import (
@@ -295,21 +295,21 @@ def _seed(random_state, stream):
 
 def _check_output(output, base):
     if not isinstance(output, (str, Path)):
-        raise InputTypeError("The 'output' parameter must be a path (str or pathlib.Path) of an "
-                        f".onnx file. Got {type(output).__name__} instead.")
+        raise InputTypeError("The 'output' parameter must be a path (str or pathlib.Path) of "
+                             f"an .onnx file. Got {type(output).__name__} instead.")
     output = Path(output)
     if output.suffix != ".onnx":
         raise InputError(f"The 'output' parameter must name an .onnx file (its metadata is "
                          f"written beside it as .json). Got {str(output)!r}.")
     if output.resolve() == base.path.resolve():
         raise InputError(f"The 'output' file {output} is the base model: choose another path.")
-    return output
+    return check_output_path(output, what="'output' model file")
 
 
 def _check_names(names, base, replace):
     if isinstance(names, str) or not isinstance(names, (list, tuple)):
         raise InputTypeError("The 'names' parameter must be a list of str, one per class "
-                        f"(e.g. ['A15']). Got {names!r} instead.")
+                             f"(e.g. ['A15']). Got {names!r} instead.")
     if not names:
         raise InputError("No classes given: pass at least one structure and its name.")
     for name in names:
@@ -334,8 +334,8 @@ def _read_classes(structures, names):
     """Lists of (copied, checked) Atoms, one per class."""
     if isinstance(structures, (Atoms, str, Path)) or not isinstance(structures, (list, tuple)):
         raise InputTypeError("The 'structures' parameter must be a list with one entry per class "
-                        "(an Atoms, a list of Atoms or a file path). Got "
-                        f"{type(structures).__name__} instead.")
+                             "(an Atoms, a list of Atoms or a file path). Got "
+                             f"{type(structures).__name__} instead.")
     if len(structures) != len(names):
         raise InputError(f"{len(structures)} structure entries but {len(names)} names: give "
                          "one name per class.")

@@ -182,7 +182,8 @@ def main(argv=None):
                        "strain_copies": args.strain_copies, "max_strain": 0.04, "strain_seed": 3000})
     print(f"training on {len(y_train)}, validating on {len(y_val)} descriptors, device {device}")
     network, history = fit(X_train, y_train, X_val, y_val, epochs=args.epochs,
-                           batch_size=args.batch_size, lr=args.lr, seed=args.random_state, device=device,
+                           batch_size=args.batch_size, lr=args.lr, seed=args.random_state,
+                           device=device,
                            max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
     best = max(history, key=lambda h: (h["val_accuracy"], -h["val_loss"]))
     train_accuracy, _ = _evaluate(network, torch.as_tensor(pristine.X),
