@@ -1,5 +1,6 @@
 """Fine-tuning with user prototypes: a new class (A15 Cr3Si) added to the shipped model, a
-replaced class set, bad input; the new models in classify, spm, the calculator and OVITO."""
+replaced class set, bad input; the new models in classify, spm and the calculator (in OVITO:
+tests/ovito/test_finetuned_model.py). ``a15_model`` is a session fixture of tests/conftest.py."""
 
 import json
 
@@ -9,7 +10,6 @@ import pytest
 import spglib
 from ase import Atoms
 from ase.build import bulk
-from ase.io import write
 from numpy.testing import assert_allclose, assert_array_equal
 from onnx import numpy_helper
 from sklearn.linear_model import LogisticRegression
@@ -30,23 +30,13 @@ from ase_arise.prototypes import isotropic_supercells
 from ase_arise.training import dataset
 from ase_arise.training.finetune import add_classes, fit_output_layer, main
 
-A15 = "A15 (Cr3Si)"
+from conftest import A15
+
 PROTOTYPES = load_prototypes()
 
 
 def initializers(path):
     return {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
-
-
-@pytest.fixture(scope="module")
-def a15_model(tmp_path_factory):
-    """The documented command with its defaults: A15 added to the shipped 108 classes."""
-    folder = tmp_path_factory.mktemp("a15")
-    write(folder / "cr3si.extxyz", cr3si())
-    status = main([str(folder / "cr3si.extxyz"), "--name", A15, "--output",
-                   str(folder / "arise-a15.onnx"), "--seed", "0", "--no-progress"])
-    assert status == 0
-    return folder / "arise-a15.onnx"
 
 
 def test_a15_structure(monkeypatch):
@@ -107,29 +97,6 @@ def test_added_model_keeps_the_base_network(a15_model):
     metrics = meta["metrics"]
     assert metrics["holdout_accuracy"] >= 0.95 and metrics["base_pristine_accuracy"] == 1.0
     assert min(metrics["holdout_accuracy_neighbours"].values()) == 1.0
-
-
-@pytest.mark.slow
-def test_added_model_in_ovito(a15_model):
-    """A tiny OVITO pipeline labels A15 atoms with the new class and its own type."""
-    from ovito.io.ase import ase_to_ovito
-    from ovito.pipeline import Pipeline, StaticSource
-
-    from ovito_arise import ARISEModifier
-
-    atoms = defective_copy(cr3si() * 5, displacement=0.01, missing=0.05, random_state=3)
-    pipeline = Pipeline(source=StaticSource(data=ase_to_ovito(atoms)))
-    pipeline.modifiers.append(ARISEModifier(model=str(a15_model), stride=6.0,
-                                            output_probabilities="selected prototypes",
-                                            prototypes=f"{A15}, FeSi"))
-    data = pipeline.compute()
-    types = data.particles["ARISE Structure Type"]
-    names = {t.id: t.name for t in types.types}
-    assert names[109] == A15 and len(names) == 110  # "No prediction" + 109 classes
-    assert np.mean(np.asarray(types) == 109) > 0.95
-    assert data.attributes[f"ARISE.counts.{A15}"] == int(np.sum(np.asarray(types) == 109))
-    assert data.attributes["ARISE.model"].startswith("arise-a15.onnx")
-    assert data.particles["ARISE Probabilities"].component_names == ("A15_Cr3Si", "FeSi")
 
 
 def test_replace_mode(tmp_path):

@@ -92,3 +92,11 @@ def test_cli_defaults_are_the_settings_defaults():
     defaults = {f.name: f.default for f in dataclasses.fields(Settings) if f.init}
     for name, default in defaults.items():
         assert options[name].default == default, name
+
+
+def test_core_tests_need_no_ovito():
+    """tests/core runs where OVITO is not installed; the OVITO layer's tests are tests/ovito."""
+    offenders = [(path.name, imported) for path in sorted((ROOT / "tests" / "core").glob("*.py"))
+                 for imported in _imports(f"tests.core.{path.stem}", path)
+                 if imported.split(".")[0] in ("ovito", "ovito_arise")]
+    assert offenders == []
