@@ -42,3 +42,13 @@ def test_precipitate_scores_are_a_perfect_match_when_the_cube_fills_the_cell():
     atoms = l12_precipitate(14.0, fraction=1.0)
     score = precipitate.precipitate_scores(atoms, box=10.0, stride=5.0)
     assert score["iou"] == score["precision"] == score["recall"] == 1.0
+
+
+def test_ood_scores_benchmark_prints_every_score(capsys):
+    from ase_arise.benchmarks import ood_scores
+
+    ood_scores.main(["--seeds", "1", "--steps", "20", "--repeat", "2", "--prototypes", "3"])
+    out = capsys.readouterr().out
+    assert out.startswith("5 EMT liquids, ")
+    for name in ("MI", "1 - max p", "entropy", "descriptor NN distance", "hidden-3 NN distance"):
+        assert f"| {name} | " in out
