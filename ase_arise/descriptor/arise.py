@@ -26,7 +26,7 @@ from .._validation import check_atoms, check_scalar
 from ..errors import InputError, IsolatedAtomsWarning
 from ..limits import check_species, check_work
 from .dnn import (DEFAULT_BINS, OVERLAP_FRACTION, dnn_from_distances, nearest_distances,
-                  sample_volume, warn_overlaps)
+                  robust_dnn, sample_volume, warn_overlaps)
 from .neighbors import CellList, periodic_images, wrap_positions
 from .soap import SOAPBasis
 
@@ -147,10 +147,9 @@ class ARISEDescriptor:
                 nearest = nearest_distances(wrapped[numbers_ == a], wrapped[numbers_ == b], cell,
                                             pbc)
                 dnn[int(a), int(b)] = dnn_from_distances(nearest, self.bins)
-                finite = nearest[np.isfinite(nearest)]
-                suspect |= bool(len(finite)) and finite.min() < OVERLAP_FRACTION * np.median(finite)
+                suspect |= bool(np.any(nearest < OVERLAP_FRACTION * robust_dnn(nearest)))
         if overlaps and suspect:
-            warn_overlaps(wrapped, cell, pbc, stacklevel=4)
+            warn_overlaps(wrapped, numbers_, cell, pbc, stacklevel=4)
         return dnn
 
     def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres):

@@ -23,9 +23,9 @@ DEFAULT_BINS = 100
 # Atoms of the same species whose distances to their nearest neighbour define an atom's local
 # d_NN in fast mode (the atom itself included).
 N_LOCAL = 16
-# Two atoms closer than this fraction of the sample's d_NN overlap (a duplicated atom, not a
-# bond); d_NN for this rule leaves out the distances below the same fraction of their median
-# (else one duplicate would be the d_NN). They are reported by name (find_overlaps).
+# Two atoms closer than this fraction of their species pair's d_NN overlap (a duplicated atom,
+# not a bond); d_NN for this rule leaves out the distances below the same fraction of their
+# median (else one duplicate would be the d_NN). They are reported by name (find_overlaps).
 OVERLAP_FRACTION = 0.5
 
 
@@ -188,20 +188,30 @@ def local_length_units(atoms, *, n_local=N_LOCAL):
     return species, units
 
 
-def find_overlaps(wrapped, cell, pbc, nearest=None):
-    """Pairs of overlapping atoms: closer than ``OVERLAP_FRACTION`` × the sample's d_NN.
+def robust_dnn(distances):
+    """d_NN by the paper's rule over the nearest-neighbour ``distances`` (Å) that are at least
+    ``OVERLAP_FRACTION`` × their median, so that a few duplicated atoms do not set it; NaN
+    without finite distances."""
+    finite = np.asarray(distances, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return float("nan")
+    return dnn_from_distances(finite[finite >= OVERLAP_FRACTION * np.median(finite)])
 
-    d_NN here is the paper's histogram rule over the nearest-neighbour distances that are at
-    least ``OVERLAP_FRACTION`` × their median, so that a few duplicated atoms do not set it.
+
+def find_overlaps(wrapped, numbers, cell, pbc, nearest=None):
+    """Pairs of overlapping atoms: closer than ``OVERLAP_FRACTION`` × the d_NN of their species
+    pair (:func:`robust_dnn`), so that a C-H bond beside Si-Si bonds is no overlap.
 
     Parameters
     ----------
     wrapped : ndarray of shape (n, 3)
         Positions wrapped along periodic axes (Å).
+    numbers : ndarray of shape (n,), int
     cell, pbc
         As from ``check_atoms``.
     nearest : ndarray of shape (n,), optional
-        Each atom's nearest-neighbour distance (Å), if known.
+        Each atom's nearest-neighbour distance (Å), if known (used for one species).
 
     Returns
     -------
@@ -211,30 +221,35 @@ def find_overlaps(wrapped, cell, pbc, nearest=None):
         Their distances (Å).
     """
     none = np.empty((0, 2), dtype=np.int64), np.empty(0)
-    if nearest is None:
-        nearest = nearest_distances(wrapped, wrapped, cell, pbc)
-    finite = nearest[np.isfinite(nearest)]
-    if not len(finite):
+    species = np.unique(numbers)
+    threshold = np.full((len(species), len(species)), np.nan)
+    suspect = False
+    for i, a in enumerate(species):
+        for j, b in enumerate(species):
+            pair = nearest if nearest is not None and len(species) == 1 else nearest_distances(
+                wrapped[numbers == a], wrapped[numbers == b], cell, pbc)
+            threshold[i, j] = OVERLAP_FRACTION * robust_dnn(pair)
+            suspect |= bool(np.any(pair < threshold[i, j]))
+    if not suspect:
         return none
-    threshold = OVERLAP_FRACTION * dnn_from_distances(
-        finite[finite >= OVERLAP_FRACTION * np.median(finite)])
-    if not finite.min() < threshold:
-        return none
-    points, index = periodic_images(wrapped, cell, pbc, threshold)
-    close = cKDTree(points).query_pairs(threshold, output_type="ndarray")
-    pairs = np.sort(np.stack([index[close[:, 0]], index[close[:, 1]]], axis=1), axis=1)
+    threshold = np.fmin(threshold, threshold.T)  # a-b and b-a: the shorter
+    points, index = periodic_images(wrapped, cell, pbc, float(np.nanmax(threshold)))
+    close = cKDTree(points).query_pairs(float(np.nanmax(threshold)), output_type="ndarray")
+    first, second = index[close[:, 0]], index[close[:, 1]]
     distances = np.linalg.norm(points[close[:, 0]] - points[close[:, 1]], axis=1)
-    keep = pairs[:, 0] != pairs[:, 1]
-    pairs, first = np.unique(pairs[keep], axis=0, return_index=True)
-    distances = distances[keep][first]
+    kind = np.searchsorted(species, numbers)
+    keep = (first != second) & (distances < threshold[kind[first], kind[second]])
+    pairs = np.sort(np.stack([first[keep], second[keep]], axis=1), axis=1)
+    pairs, unique = np.unique(pairs, axis=0, return_index=True)
+    distances = distances[keep][unique]
     order = np.argsort(distances, kind="stable")
     return pairs[order], distances[order]
 
 
-def warn_overlaps(wrapped, cell, pbc, nearest=None, *, stacklevel=3):
+def warn_overlaps(wrapped, numbers, cell, pbc, nearest=None, *, stacklevel=3):
     """Warn (OverlappingAtomsWarning) naming the pairs of :func:`find_overlaps`; returns their
     number."""
-    pairs, distance = find_overlaps(wrapped, cell, pbc, nearest)
+    pairs, distance = find_overlaps(wrapped, numbers, cell, pbc, nearest)
     if len(pairs):
         shown = "; ".join(f"atoms {i} and {j}: {d:.3g} Å" for (i, j), d in
                           zip(pairs[:5].tolist(), distance[:5]))
@@ -245,9 +260,9 @@ def warn_overlaps(wrapped, cell, pbc, nearest=None, *, stacklevel=3):
     return len(pairs)
 
 
-def sample_spacing(wrapped, cell, pbc):
+def sample_spacing(wrapped, numbers, cell, pbc):
     """d_NN of a whole sample (any species, Å; NaN when no atom has a neighbour), warning about
     overlapping atoms (:func:`warn_overlaps`)."""
     nearest = nearest_distances(wrapped, wrapped, cell, pbc)
-    warn_overlaps(wrapped, cell, pbc, nearest, stacklevel=4)
+    warn_overlaps(wrapped, numbers, cell, pbc, nearest, stacklevel=4)
     return dnn_from_distances(nearest)

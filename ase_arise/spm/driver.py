@@ -77,9 +77,10 @@ def scan_sample(atoms, settings):
     exact mode for it. Overlapping atoms (closer than half the sample's d_NN) are reported
     with an OverlappingAtomsWarning that names them.
     """
-    positions, _, cell, pbc = check_atoms(atoms)
+    positions, numbers, cell, pbc = check_atoms(atoms)
+    check_species(numbers)  # before the species pairs' neighbour searches
     wrapped = wrap_positions(positions, cell, pbc)
-    dnn = sample_spacing(wrapped, cell, pbc)
+    dnn = sample_spacing(wrapped, numbers, cell, pbc)
     if not pbc.any() or not np.isfinite(dnn):
         return atoms
     vacuum = vacuum_axes(wrapped, cell, pbc, settings.network.descriptor().r_cut * dnn)
