@@ -55,9 +55,9 @@ def check_atoms(atoms, *, name="atoms"):
         raise InputError(f"The cell of '{name}' is degenerate (zero volume) along its periodic "
                          "axes. Fix atoms.cell or switch those axes off with atoms.pbc.")
     if pbc.any():
-        full = complete_cell(cell)
-        heights = abs(np.linalg.det(full)) / np.linalg.norm(
-            np.cross(full[[1, 2, 0]], full[[2, 0, 1]]), axis=1)
+        from .descriptor.neighbors import cell_heights  # here: descriptor imports this module
+
+        heights = cell_heights(complete_cell(cell))
         for axis in np.flatnonzero(pbc & (heights < MIN_PERIOD)):
             raise InputError(f"The cell of '{name}' repeats every {heights[axis]:.3g} Å along "
                              f"periodic axis {axis}: no crystal repeats within {MIN_PERIOD} Å "

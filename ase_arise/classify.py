@@ -18,7 +18,7 @@ from ._validation import check_atoms, check_bool, check_scalar
 from .errors import InputError
 from .io import read_structures
 from .model import DEFAULT_LAYER, resolve_model
-from .model.record import MAX_PASSES
+from .model.record import check_passes
 
 # Isolated clusters need this many atoms (the smallest neighbour shell of the prototypes, a
 # nanotube's or a 2D sheet's, has 3 atoms around a centre).
@@ -102,8 +102,7 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, random_state=0, prog
                          high=len(net.classes))
     validate_random_state(random_state)
     if n_samples is not None:
-        check_scalar(n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True,
-                     high=MAX_PASSES)
+        check_passes(n_samples)
     check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1, low_inclusive=True)
     single = isinstance(atoms, Atoms)
     structures = read_structures(atoms)

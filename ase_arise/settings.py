@@ -16,7 +16,7 @@ from ._random import validate_random_state
 from ._validation import check_bool, check_scalar
 from .errors import InputError, InputTypeError
 from .model import ARISEModel, resolve_model
-from .model.record import MAX_PASSES
+from .model.record import check_passes
 
 MODES = ("auto", "fast", "exact")
 # Adaptive MC-dropout sampling of SPM boxes (ARISEModel.predict's tolerance; docs/DECISIONS.md).
@@ -94,8 +94,7 @@ class Settings:
         check_bool(self.per_atom, "per_atom")
         put("axes", check_axes(self.axes))
         if self.n_samples is not None:
-            put("n_samples", check_scalar(self.n_samples, "n_samples", kind=numbers.Integral,
-                                          low=1, low_inclusive=True, high=MAX_PASSES))
+            put("n_samples", check_passes(self.n_samples))
         if self.tolerance is not None:
             put("tolerance", check_scalar(self.tolerance, "tolerance", low=0.0,
                                           low_inclusive=True, unit=" (probability and bits)"))

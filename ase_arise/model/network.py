@@ -23,7 +23,7 @@ from .._random import check_random_state
 from .._validation import check_scalar
 from ..errors import InputError, ModelError, one_line
 from ..prototypes import load_prototypes
-from .record import MAX_PASSES, check_graph, read_record
+from .record import check_graph, check_passes, read_record
 
 DEFAULT_MODEL_NAME = "arise-108.onnx"
 # Hidden layer whose representations are returned when none is asked for (of structures and of
@@ -125,14 +125,13 @@ class ARISEModel:
 
     def _verify(self, data, path):
         meta = self.metadata
-        classes = meta["classes"]
         digest = hashlib.sha256(data).hexdigest()
         if digest != meta["onnx_sha256"]:
             raise ModelError(f"Checksum mismatch: {path} has SHA-256 {digest[:12]}..., its "
                              f"metadata records {str(meta['onnx_sha256'])[:12]}...; the files "
                              "do not belong together (re-export the model).")
         if meta.get("class_set", "arise-108") == "arise-108" and \
-                [p.key for p in load_prototypes()] != classes:
+                [p.key for p in load_prototypes()] != meta["classes"]:
             raise ModelError(f"{path}: its class list is not the 108 prototypes in this "
                              "package's order (class_set 'arise-108').")
 
@@ -211,9 +210,7 @@ class ARISEModel:
         Prediction
         """
         X = self._check_inputs(descriptors)
-        n_samples = self.default_n_samples if n_samples is None else check_scalar(
-            n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True,
-            high=MAX_PASSES)
+        n_samples = self.default_n_samples if n_samples is None else check_passes(n_samples)
         batch_size = check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1,
                                   low_inclusive=True)
         if tolerance is not None:

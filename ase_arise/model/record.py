@@ -11,6 +11,7 @@ import hashlib
 import json
 import numbers
 
+from .._validation import check_scalar
 from ..errors import ModelError, one_line
 
 FORMAT = "arise-model/1"
@@ -20,6 +21,12 @@ MAX_PASSES = 100_000
 # Descriptor parameters a record must give: (low, high) bounds, as this package can compute them.
 DESCRIPTOR_BOUNDS = {"r_cut": (0.5, 10.0), "sigma": (1e-3, 1.0), "extrinsic_scaling": (0.1, 10.0),
                      "n_max": (2, 16), "l_max": (0, 12)}
+
+
+def check_passes(n_samples):
+    """``n_samples`` as an int in 1-``MAX_PASSES`` (MC-dropout passes); raises naming it."""
+    return check_scalar(n_samples, "n_samples", kind=numbers.Integral, low=1, low_inclusive=True,
+                        high=MAX_PASSES)
 
 
 def record_digest(record):

@@ -83,7 +83,7 @@ def scan_sample(atoms, settings):
     dnn = sample_spacing(wrapped, numbers, cell, pbc)
     if not pbc.any() or not np.isfinite(dnn):
         return atoms
-    vacuum = vacuum_axes(wrapped, cell, pbc, settings.network.descriptor().r_cut * dnn)
+    vacuum = vacuum_axes(wrapped, cell, pbc, settings.network.metadata["descriptor"]["r_cut"] * dnn)
     if not vacuum.any():
         return atoms
     sample = atoms.copy()
