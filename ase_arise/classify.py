@@ -18,8 +18,13 @@ from ._validation import check_atoms, check_bool, check_scalar
 from .errors import InputError
 from .io import read_structures
 from .model import DEFAULT_LAYER, resolve_model
+from .model.other import OTHER, OTHER_NAME
 from .model.record import check_passes
 
+# A structure in which fewer of the centres have their nearest neighbour near d_NN has no
+# neighbour shell (an ideal gas: ~0.01; crystals of the defect protocol >= 0.5, averaged over
+# species pairs): it is Other whatever its anisotropy (docs/DECISIONS.md).
+MIN_SHELL_SHARE = 0.5
 # Isolated clusters need this many atoms (the smallest neighbour shell of the prototypes, a
 # nanotube's or a 2D sheet's, has 3 atoms around a centre).
 MIN_CLUSTER_ATOMS = 4
@@ -32,17 +37,26 @@ class Classification:
     Attributes
     ----------
     class_id : int
-        Predicted class (argmax of the mean probabilities), in the output order of the model.
+        Predicted class (argmax of the mean probabilities), in the output order of the model;
+        -2 when the structure is "Other".
     name : str
-        Its readable name ("fcc", "MoS2", "CNT (6,0)", ...).
+        Its readable name ("fcc", "MoS2", "CNT (6,0)", ...), or "Other": the structure has
+        no crystal's angular order (a liquid, a glass, a gas; :mod:`ase_arise.model.other`).
     key : str
-        Its key (prototype folder name of the paper's data).
+        Its key (prototype folder name of the paper's data), or "Other".
+    prototype_id, prototype : int, str
+        The most probable prototype and its name, also for an Other structure.
+    other : bool
+        Whether the structure is Other: ``anisotropy < min_anisotropy``, or fewer than half of
+        its atoms have their nearest neighbour near d_NN (no neighbour shell, a gas).
+    anisotropy : float
+        The Other score: share of the averaged SOAP power in l >= 1.
     probability : float
-        Mean probability of the predicted class.
+        Mean probability of the most probable prototype.
     probabilities : ndarray of shape (n_classes,), float64
         Mean probabilities of all classes over the MC-dropout passes.
     top_k : tuple of (str, float)
-        The k most probable classes with their probabilities, best first.
+        The k most probable prototypes (also for Other) with their probabilities, best first.
     mutual_information : float
         Epistemic uncertainty, bits (0 = certain; at most log2 n_classes, 6.75 for 108).
     entropy : float
@@ -54,6 +68,10 @@ class Classification:
     class_id: int
     name: str
     key: str
+    prototype_id: int
+    prototype: str
+    other: bool
+    anisotropy: float
     probability: float
     probabilities: np.ndarray
     top_k: tuple
@@ -63,12 +81,13 @@ class Classification:
 
     def __repr__(self):
         ranked = ", ".join(f"{name} {p:.3f}" for name, p in self.top_k)
+        other = f", anisotropy {self.anisotropy:.3g}" if self.other else ""
         return (f"Classification({self.name!r}, p={self.probability:.3f}, "
-                f"MI={self.mutual_information:.3f} bit; top: {ranked})")
+                f"MI={self.mutual_information:.3f} bit{other}; top: {ranked})")
 
 
-def classify(atoms, *, model=None, n_samples=None, top_k=3, random_state=0, progress=False,
-             batch_size=256):
+def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None, random_state=0,
+             progress=False, batch_size=256):
     """Classify one structure, or many.
 
     Parameters
@@ -84,6 +103,9 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, random_state=0, prog
         match T = 1000, docs/BENCHMARKS.md).
     top_k : int, default=3
         Number of ranked classes in ``Classification.top_k``.
+    min_anisotropy : float, optional
+        A structure whose anisotropy (:mod:`ase_arise.model.other`) lies below this is
+        "Other"; default: the model's calibrated threshold; 0: never Other.
     random_state : None, int or numpy.random.Generator, default=0
         Seeds the dropout masks: the same seed gives identical results for the same input, in
         any batch size or thread count. None: fresh randomness each call.
@@ -104,23 +126,32 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, random_state=0, prog
     if n_samples is not None:
         check_passes(n_samples)
     check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1, low_inclusive=True)
+    threshold = net.min_anisotropy if min_anisotropy is None else check_scalar(
+        min_anisotropy, "min_anisotropy", low=0.0, low_inclusive=True, high=1.0,
+        unit=" (share of the power in l >= 1)")
     single = isinstance(atoms, Atoms)
     structures = read_structures(atoms)
     if not structures:
         return []
-    X = _descriptors(net, structures, progress=progress and not single)
+    X, shells = _descriptors(net, structures, progress=progress and not single, shells=True)
     prediction = net.predict(X, n_samples=n_samples, random_state=random_state,
                              batch_size=batch_size)
-    results = [_result(net, prediction, i, top_k) for i in range(len(structures))]
+    score = net.anisotropy(X)
+    other = (score < threshold) | (shells < MIN_SHELL_SHARE)
+    results = [_result(net, prediction, i, top_k, score[i], other[i])
+               for i in range(len(structures))]
     return results[0] if single else results
 
 
-def _result(net, prediction, i, top_k):
+def _result(net, prediction, i, top_k, score, other):
     p = prediction.probabilities[i]
     order = np.argsort(p)[::-1][:top_k]
     best = int(order[0])
+    other = bool(other)
     return Classification(
-        class_id=best, name=net.class_names[best], key=net.classes[best],
+        class_id=OTHER if other else best, name=OTHER_NAME if other else net.class_names[best],
+        key=OTHER_NAME if other else net.classes[best], prototype_id=best,
+        prototype=net.class_names[best], other=other, anisotropy=float(score),
         probability=float(p[best]), probabilities=p.copy(),
         top_k=tuple((net.class_names[j], float(p[j])) for j in order),
         mutual_information=float(prediction.mutual_information[i]),
@@ -152,11 +183,12 @@ def representations(atoms, *, model=None, layer=DEFAULT_LAYER):
     return net.representations(_descriptors(net, structures), layer=layer)
 
 
-def _descriptors(net, structures, *, progress=False):
-    """The model's descriptors of ``structures`` (n, n_features); refuses isolated clusters too
-    small to hold one neighbour shell."""
+def _descriptors(net, structures, *, progress=False, shells=False):
+    """The model's descriptors of ``structures`` (n, n_features), and with ``shells`` their
+    shell shares (n,); refuses isolated clusters too small to hold one neighbour shell."""
     calculator = net.descriptor()
     X = np.empty((len(structures), calculator.n_features))
+    share = np.empty(len(structures))
     for k, structure in enumerate(tqdm(structures, disable=not progress,
                                        desc="ARISE classification", unit="structure")):
         check_atoms(structure, name=f"structure {k}")
@@ -166,4 +198,6 @@ def _descriptors(net, structures, *, progress=False):
                 f"one neighbour shell ({MIN_CLUSTER_ATOMS} atoms), so it has no crystal "
                 "structure to recognise. Give a larger cluster or a periodic cell.")
         X[k] = calculator.create(structure)
-    return X
+        if shells:
+            share[k] = calculator.shell_share(structure)
+    return (X, share) if shells else X

@@ -5,8 +5,10 @@ boxes that contain it and have a prediction (periodic images included). With the
 (16 Å) and stride (4 Å) that box has the atom well inside it (at most stride * sqrt(3) / 2 from
 its centre), so the label describes the atom's own surroundings at the stride's resolution,
 without the blurring that averaging the ~64 overlapping boxes would add at grain boundaries.
-Atoms that no box with a prediction contains get class -1 and NaN. With ``per_atom=True`` every
-atom gets its own box centred on it (costly: one box per atom).
+Atoms that no box with a prediction contains get class -1 and NaN; atoms whose box is "Other"
+(:mod:`ase_arise.model.other`: no crystal's angular order) get class -2 and keep the box's
+nearest prototype in "arise_prototype". With ``per_atom=True`` every atom gets its own box
+centred on it (costly: one box per atom).
 """
 
 import math
@@ -18,6 +20,7 @@ from scipy.spatial import cKDTree
 
 from ._validation import check_atoms, check_bool
 from .descriptor.neighbors import periodic_images, wrap_positions
+from .model.other import NO_PREDICTION, OTHER
 from .settings import DEFAULT_TOLERANCE, Settings
 from .spm import SPMResult, box_centres, iter_match_boxes, run_steps, scan_sample
 
@@ -26,6 +29,9 @@ ARRAY_CLASS = "arise_class"
 ARRAY_PROBABILITY = "arise_probability"
 ARRAY_UNCERTAINTY = "arise_mutual_information"
 ARRAY_PROBABILITIES = "arise_probabilities"
+ARRAY_PROTOTYPE = "arise_prototype"
+ARRAY_OTHER = "arise_other"
+ARRAY_ANISOTROPY = "arise_anisotropy"
 
 
 @dataclass(frozen=True)
@@ -37,9 +43,16 @@ class AtomLabels:
     atoms : ase.Atoms
         The structure the arrays were written to (a copy unless ``inplace=True``).
     class_id : ndarray of shape (n_atoms,), int64
-        Predicted prototype; -1 for atoms that no box with a prediction contains.
+        Predicted prototype; -2 for "Other" (no crystal's angular order), -1 for atoms that
+        no box with a prediction contains.
+    prototype_id : ndarray of shape (n_atoms,), int64
+        The most probable prototype, Other or not (-1 without a prediction).
+    other : ndarray of shape (n_atoms,), bool
+        Atoms whose box is "Other".
+    anisotropy : ndarray of shape (n_atoms,), float64
+        The "Other" score of each atom's box (share of its SOAP power in l >= 1).
     probability : ndarray of shape (n_atoms,), float64
-        Probability of the predicted prototype (NaN without a prediction).
+        Probability of the most probable prototype (NaN without a prediction).
     mutual_information, entropy : ndarray of shape (n_atoms,), float64
         Uncertainty in bits (NaN without a prediction).
     probabilities : ndarray of shape (n_atoms, n_classes), float32, or None
@@ -52,6 +65,9 @@ class AtomLabels:
 
     atoms: Atoms
     class_id: np.ndarray
+    prototype_id: np.ndarray
+    other: np.ndarray
+    anisotropy: np.ndarray
     probability: np.ndarray
     mutual_information: np.ndarray
     entropy: np.ndarray
@@ -63,7 +79,7 @@ class AtomLabels:
         counts = self.counts()
         shown = ", ".join(f"{name} {n:,}" for name, n in list(counts.items())[:4])
         more = f", ... ({len(counts) - 4} more)" if len(counts) > 4 else ""
-        labelled = self.class_id >= 0
+        labelled = self.prototype_id >= 0
         mi = (f"; median MI {np.median(self.mutual_information[labelled]):.3f} bit"
               if labelled.any() else "")
         return (f"AtomLabels({len(self.class_id):,} atoms of {self.atoms.get_chemical_formula()}"
@@ -71,15 +87,18 @@ class AtomLabels:
 
     @property
     def names(self):
-        """Predicted prototype name per atom (object array; None without a prediction)."""
-        names = np.array(list(self.spm.class_names) + [None], dtype=object)
-        return names[self.class_id]
+        """Predicted prototype name per atom, "Other" for Other (object array; None without a
+        prediction)."""
+        names = np.array(list(self.spm.class_names) + ["Other", None], dtype=object)
+        return names[np.where(self.class_id == OTHER, len(self.spm.class_names),
+                              np.where(self.class_id == NO_PREDICTION,
+                                       len(self.spm.class_names) + 1, self.class_id))]
 
     def counts(self):
-        """Number of atoms per predicted prototype name (dict, most frequent first)."""
+        """Number of atoms per predicted name, with "Other" and "no prediction" (dict, most
+        frequent first)."""
         ids, n = np.unique(self.class_id, return_counts=True)
-        table = {("no prediction" if i < 0 else self.spm.class_names[i]): int(c)
-                 for i, c in zip(ids, n)}
+        table = {self.spm.name_of(i): int(c) for i, c in zip(ids, n)}
         return dict(sorted(table.items(), key=lambda item: -item[1]))
 
 
@@ -133,15 +152,16 @@ def gather(values, box_index, fill=np.nan):
 
 
 def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
-          n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, probabilities=False,
-          random_state=0, inplace=False, progress=False):
+          n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, min_anisotropy=None,
+          probabilities=False, random_state=0, inplace=False, progress=False):
     """Per-atom prototype, probability and uncertainty from strided pattern matching.
 
     Parameters
     ----------
     atoms : ase.Atoms
         The sample (positions in Å; ``atoms.pbc`` per axis).
-    box, stride, mode, per_atom, axes, model, n_samples, tolerance, min_atoms, random_state
+    box, stride, mode, per_atom, axes, model, n_samples, tolerance, min_atoms, min_anisotropy,
+    random_state
         See :class:`~ase_arise.settings.Settings` (box and stride in Å). ``per_atom=True``
         centres one box on every atom instead of the strided grid (``stride`` unused): exact
         per-atom resolution, one box per atom.
@@ -155,13 +175,16 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
     Returns
     -------
     AtomLabels
-        ``labels.atoms.arrays`` holds "arise_class" (int, -1: none), "arise_probability",
+        ``labels.atoms.arrays`` holds "arise_class" (int: a prototype, -2 Other, -1 no
+        prediction), "arise_prototype" (the most probable prototype, Other or not),
+        "arise_other" (bool), "arise_anisotropy", "arise_probability",
         "arise_mutual_information" (bits) and, if asked, "arise_probabilities"
         (n_atoms, n_classes: 108 for the shipped model).
     """
     settings = Settings(box=box, stride=stride, mode=mode, per_atom=per_atom, axes=axes,
                         model=model, n_samples=n_samples, tolerance=tolerance,
-                        min_atoms=min_atoms, random_state=random_state)
+                        min_atoms=min_atoms, min_anisotropy=min_anisotropy,
+                        random_state=random_state)
     steps = iter_label(atoms, settings, probabilities=probabilities, inplace=inplace)
     return run_steps(steps, progress)
 
@@ -182,7 +205,10 @@ def iter_label(atoms, settings, *, probabilities=False, inplace=False):
         box_index = nearest_boxes(sample, result)
     out = AtomLabels(
         atoms=atoms if inplace else atoms.copy(),
-        class_id=gather(result.class_id, box_index, -1),
+        class_id=gather(result.class_id, box_index, NO_PREDICTION),
+        prototype_id=gather(result.prototype_id, box_index, NO_PREDICTION),
+        other=gather(result.other, box_index, False),
+        anisotropy=gather(result.anisotropy, box_index),
         probability=gather(result.probability, box_index),
         mutual_information=gather(result.mutual_information, box_index),
         entropy=gather(result.entropy, box_index),
@@ -190,6 +216,9 @@ def iter_label(atoms, settings, *, probabilities=False, inplace=False):
         box_index=box_index,
         spm=result)
     out.atoms.arrays[ARRAY_CLASS] = out.class_id.copy()
+    out.atoms.arrays[ARRAY_PROTOTYPE] = out.prototype_id.copy()
+    out.atoms.arrays[ARRAY_OTHER] = out.other.copy()
+    out.atoms.arrays[ARRAY_ANISOTROPY] = out.anisotropy.copy()
     out.atoms.arrays[ARRAY_PROBABILITY] = out.probability.copy()
     out.atoms.arrays[ARRAY_UNCERTAINTY] = out.mutual_information.copy()
     if probabilities:

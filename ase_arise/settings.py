@@ -3,8 +3,8 @@
 :class:`Settings` is what :func:`ase_arise.spm`, :func:`ase_arise.label`, the :class:`ARISE`
 calculator, both OVITO modifiers and the ``arise`` command line build from their parameters
 and hand down the pipeline; nothing below them checks a parameter again. Defaults that depend
-on the model (``n_samples``) come from the model's file. Later fields (a device, workers, an
-out-of-distribution threshold, work limits) belong here too.
+on the model (``n_samples``, ``min_anisotropy``) come from the model's file. Later fields (a device, workers, an
+work limits) belong here too.
 """
 
 import dataclasses
@@ -52,6 +52,10 @@ class Settings:
         ``n_samples`` passes.
     min_atoms : int, default=50
         Boxes with fewer atoms (periodic images included) get no prediction.
+    min_anisotropy : float or None, default=None
+        Boxes whose anisotropy (share of the averaged SOAP power in l >= 1,
+        :mod:`ase_arise.model.other`) lies below this are "Other": no crystal's angular order
+        (liquids, glasses, gases). None: the model's calibrated threshold; 0: never Other.
     random_state : None, int >= 0 or numpy.random.Generator, default=0
         Seeds the dropout masks (one seed for all boxes of a run).
     model : None, path or ARISEModel, default=None
@@ -80,6 +84,7 @@ class Settings:
     n_samples: int = None
     tolerance: float = DEFAULT_TOLERANCE
     min_atoms: int = 50
+    min_anisotropy: float = None
     random_state: object = 0
     model: object = None
     _network: ARISEModel = field(default=None, init=False, repr=False, compare=False)
@@ -100,6 +105,10 @@ class Settings:
                                           low_inclusive=True, unit=" (probability and bits)"))
         put("min_atoms", check_scalar(self.min_atoms, "min_atoms", kind=numbers.Integral,
                                       low=1, low_inclusive=True))
+        if self.min_anisotropy is not None:
+            put("min_anisotropy", check_scalar(self.min_anisotropy, "min_anisotropy", low=0.0,
+                                               low_inclusive=True, high=1.0,
+                                               unit=" (share of the power in l >= 1)"))
         validate_random_state(self.random_state)
         if not (self.model is None or isinstance(self.model, (str, os.PathLike, ARISEModel))):
             raise InputTypeError("The 'model' parameter must be None, a path to an .onnx model "
@@ -116,6 +125,12 @@ class Settings:
     def passes(self):
         """MC-dropout passes per box at most: ``n_samples``, or the model's default."""
         return self.network.default_n_samples if self.n_samples is None else self.n_samples
+
+    @property
+    def threshold(self):
+        """The anisotropy below which a box is "Other": ``min_anisotropy``, or the model's."""
+        return (self.network.min_anisotropy if self.min_anisotropy is None
+                else self.min_anisotropy)
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""

@@ -26,7 +26,7 @@ from .._validation import check_atoms, check_scalar
 from ..errors import InputError, IsolatedAtomsWarning
 from ..limits import check_species, check_work
 from .dnn import (DEFAULT_BINS, OVERLAP_FRACTION, dnn_from_distances, nearest_distances,
-                  robust_dnn, sample_volume, warn_overlaps)
+                  robust_dnn, sample_volume, shell_share, warn_overlaps)
 from .neighbors import CellList, periodic_images, wrap_positions
 from .soap import SOAPBasis
 
@@ -137,6 +137,21 @@ class ARISEDescriptor:
         """
         positions, numbers_, cell, pbc = check_atoms(atoms)
         return self._pair_dnn(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)
+
+    def shell_share(self, atoms):
+        """Share of the centres whose nearest neighbour lies near d_NN, averaged over the
+        ordered species pairs as the descriptor is (:func:`.dnn.shell_share`; NaN for no
+        pair)."""
+        positions, numbers_, cell, pbc = check_atoms(atoms)
+        wrapped = wrap_positions(positions, cell, pbc)
+        shares = []
+        for a in np.unique(numbers_):
+            for b in np.unique(numbers_):
+                nearest = nearest_distances(wrapped[numbers_ == a], wrapped[numbers_ == b], cell,
+                                            pbc)
+                shares.append(shell_share(nearest, dnn_from_distances(nearest, self.bins)))
+        shares = np.array(shares)
+        return float(np.nanmean(shares)) if np.isfinite(shares).any() else float("nan")
 
     def _pair_dnn(self, wrapped, numbers_, cell, pbc, *, overlaps=False):
         """d_NN of every ordered species pair; with ``overlaps``, warn about overlapping atoms

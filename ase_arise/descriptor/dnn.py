@@ -27,6 +27,9 @@ N_LOCAL = 16
 # not a bond); d_NN for this rule leaves out the distances below the same fraction of their
 # median (else one duplicate would be the d_NN). They are reported by name (find_overlaps).
 OVERLAP_FRACTION = 0.5
+# A centre "has a neighbour shell" when its nearest neighbour lies within these fractions of
+# d_NN (a crystal's, displaced by up to 10 % per component: ~0.8-1.2).
+SHELL = (0.75, 4 / 3)
 
 
 def dnn_from_distances(distances, bins=DEFAULT_BINS):
@@ -62,6 +65,17 @@ def dnn_from_distances(distances, bins=DEFAULT_BINS):
     best = int(np.argmax(counts / edges[:-1] ** 2))
     inside = (distances >= edges[best]) & (distances <= edges[best + 1])
     return float(np.median(distances[inside]))
+
+
+def shell_share(distances, dnn):
+    """Share of the finite nearest-neighbour ``distances`` (Å) within ``SHELL`` × ``dnn``: ~1
+    for crystals, liquids and glasses, ~0.01 for an ideal gas, whose histogram d_NN is one of
+    its few close pairs; NaN without finite distances."""
+    distances = np.asarray(distances, dtype=np.float64)
+    distances = distances[np.isfinite(distances)]
+    if not len(distances) or not np.isfinite(dnn):
+        return float("nan")
+    return float(np.mean((distances >= SHELL[0] * dnn) & (distances <= SHELL[1] * dnn)))
 
 
 def sample_volume(points, cell, pbc):

@@ -23,6 +23,7 @@ from .._random import check_random_state
 from .._validation import check_scalar
 from ..errors import InputError, ModelError, one_line
 from ..prototypes import load_prototypes
+from .other import anisotropy
 from .record import check_graph, check_passes, read_record
 
 DEFAULT_MODEL_NAME = "arise-108.onnx"
@@ -153,6 +154,17 @@ class ARISEModel:
     def default_n_samples(self):
         """Number of MC-dropout passes used when none is given (chosen by measurement)."""
         return int(self.metadata["n_samples_default"])
+
+    @property
+    def min_anisotropy(self):
+        """The calibrated "Other" threshold (:mod:`.other`); 0 (never Other) for a record
+        written before 0.3.0 that has none."""
+        return float(self.metadata.get("other", {}).get("min_anisotropy", 0.0))
+
+    def anisotropy(self, descriptors):
+        """The "Other" score of descriptors (:func:`.other.anisotropy`), shape (N,)."""
+        params = self.metadata["descriptor"]
+        return anisotropy(descriptors, params["n_max"], params["l_max"])
 
     def descriptor(self):
         """An :class:`~ase_arise.descriptor.ARISEDescriptor` with the model's parameters."""

@@ -97,6 +97,11 @@ def check_record(record, path):
         if not low <= value <= high:
             _fail(path, f"the descriptor parameter {key!r} must lie in [{low}, {high}]; it is "
                         f"{value!r}.")
+    if "other" in record:
+        other = _entry(record, path, "other", dict, "an object")
+        threshold = _entry(other, path, "min_anisotropy", numbers.Real, "a number in [0, 1)")
+        if not 0.0 <= threshold < 1.0:
+            _fail(path, f"'other.min_anisotropy' must lie in [0, 1); it is {threshold!r}.")
     n_features = descriptor["n_max"] * (descriptor["n_max"] + 1) // 2 * (
         descriptor["l_max"] + 1) + 1
     if n_features != widths[0]:

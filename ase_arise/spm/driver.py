@@ -30,15 +30,16 @@ _SLAB_VALUES = 8_000_000
 
 
 def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
-        n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, random_state=0,
-        keep_descriptors=False, progress=False):
+        n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, min_anisotropy=None,
+        random_state=0, keep_descriptors=False, progress=False):
     """Strided pattern matching: classify every box of a scan over the sample.
 
     Parameters
     ----------
     atoms : ase.Atoms
         The sample; ``atoms.pbc`` per axis decides where boxes wrap. Positions in Å.
-    box, stride, mode, per_atom, axes, model, n_samples, tolerance, min_atoms, random_state
+    box, stride, mode, per_atom, axes, model, n_samples, tolerance, min_atoms, min_anisotropy,
+    random_state
         See :class:`~ase_arise.settings.Settings` (box and stride in Å, tolerance in
         probability and bits).
     keep_descriptors : bool, default=False
@@ -54,7 +55,8 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, 
     """
     settings = Settings(box=box, stride=stride, mode=mode, per_atom=per_atom, axes=axes,
                         model=model, n_samples=n_samples, tolerance=tolerance,
-                        min_atoms=min_atoms, random_state=random_state)
+                        min_atoms=min_atoms, min_anisotropy=min_anisotropy,
+                        random_state=random_state)
     return run_steps(iter_spm(atoms, settings, keep_descriptors=keep_descriptors), progress)
 
 
@@ -186,6 +188,7 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
     mutual_information = np.full(n_boxes, np.nan)
     entropy = np.full(n_boxes, np.nan)
     passes = np.zeros(n_boxes, dtype=np.int64)
+    score = np.full(n_boxes, np.nan)
     kept = np.full((n_boxes, calculator.n_features), np.nan) if keep_descriptors else None
     slab = max(1, _SLAB_VALUES // (len(species) ** 2 * calculator.basis.n_max
                                    * (calculator.basis.l_max + 1) ** 2 + len(species) ** 2))
@@ -216,6 +219,7 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
             mutual_information[boxes] = prediction.mutual_information
             entropy[boxes] = prediction.entropy
             passes[boxes] = prediction.passes
+            score[boxes] = net.anisotropy(descriptors[ok])
         yield stage, start + len(chunk), n_boxes
     if not valid.all():
         warnings.warn(f"{int((~valid).sum())} of {n_boxes} boxes hold fewer than "
@@ -224,4 +228,5 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
     return SPMResult(np.array(centres, dtype=np.float64), tuple(shape), probabilities,
                      mutual_information, entropy, n_atoms, tuple(net.class_names),
                      settings.box, None if settings.per_atom else settings.stride, mode,
-                     n_samples, settings.tolerance, passes, settings.min_atoms, kept)
+                     n_samples, settings.tolerance, passes, settings.min_atoms, kept,
+                     anisotropy=score, min_anisotropy=settings.threshold)

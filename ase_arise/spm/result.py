@@ -7,6 +7,7 @@ import numpy as np
 
 from .._validation import check_scalar
 from ..errors import InputError
+from ..model.other import NO_PREDICTION, NO_PREDICTION_NAME, OTHER, OTHER_NAME, decide
 from ..prototypes import class_index
 
 
@@ -47,6 +48,11 @@ class SPMResult:
         The boxes' ARISE descriptors (NaN rows for boxes without a prediction), kept only when
         asked for (``keep_descriptors=True``); :func:`ase_arise.analysis.box_representations`
         turns them into hidden-layer representations.
+    anisotropy : ndarray of shape (n_boxes,), float64
+        The "Other" score of each box (share of its averaged SOAP power in l >= 1,
+        :mod:`ase_arise.model.other`); NaN without a prediction.
+    min_anisotropy : float
+        Boxes below it are "Other" (class id -2).
     """
 
     centres: np.ndarray
@@ -64,6 +70,8 @@ class SPMResult:
     passes: np.ndarray
     min_atoms: int
     descriptors: np.ndarray = None
+    anisotropy: np.ndarray = None
+    min_anisotropy: float = 0.0
 
     def __repr__(self):
         valid = self.valid
@@ -74,7 +82,7 @@ class SPMResult:
         if valid.any():
             ids, counts = np.unique(self.class_id[valid], return_counts=True)
             top = np.argsort(-counts, kind="stable")[:4]
-            shares = ", ".join(f"{self.class_names[ids[k]]} {counts[k] / valid.sum():.1%}"
+            shares = ", ".join(f"{self.name_of(ids[k])} {counts[k] / valid.sum():.1%}"
                                for k in top)
             lines.append(f"  most probable: {shares}; median MI "
                          f"{np.median(self.mutual_information[valid]):.3f} bit")
@@ -89,15 +97,36 @@ class SPMResult:
         return np.isfinite(self.mutual_information)
 
     @property
-    def class_id(self):
-        """Most probable class of each box (int64, -1 without a prediction)."""
-        out = np.full(len(self.centres), -1, dtype=np.int64)
+    def prototype_id(self):
+        """Most probable prototype of each box, Other or not (int64, -1 without a
+        prediction)."""
+        out = np.full(len(self.centres), NO_PREDICTION, dtype=np.int64)
         out[self.valid] = np.argmax(self.probabilities[self.valid], axis=1)
         return out
 
     @property
+    def other(self):
+        """Boxes that are "Other": a prediction, but an anisotropy below ``min_anisotropy``."""
+        return self.class_id == OTHER
+
+    @property
+    def class_id(self):
+        """Class of each box: the most probable prototype, -2 for Other, -1 without a
+        prediction (int64)."""
+        if self.anisotropy is None:
+            return self.prototype_id
+        return decide(self.prototype_id, self.anisotropy, self.min_anisotropy)
+
+    def name_of(self, class_id):
+        """Name of a class id of this result: a prototype, "Other" or "no prediction"."""
+        if class_id == OTHER:
+            return OTHER_NAME
+        return NO_PREDICTION_NAME if class_id < 0 else self.class_names[class_id]
+
+    @property
     def probability(self):
-        """Probability of each box's most probable class (float64, NaN without a prediction)."""
+        """Probability of each box's most probable prototype (float64, NaN without a
+        prediction; Other boxes keep their nearest prototype's)."""
         out = np.full(len(self.centres), np.nan)
         out[self.valid] = self.probabilities[self.valid].max(axis=1)
         return out
@@ -107,7 +136,8 @@ class SPMResult:
         return class_index(prototype, self.class_names)
 
     def argmax_map(self):
-        """Most probable class per box on the scan grid (int64, -1 without a prediction)."""
+        """Class per box on the scan grid (int64: a prototype, -2 Other, -1 without a
+        prediction)."""
         return self.class_id.reshape(self.shape)
 
     def probability_map(self, prototype):
@@ -118,14 +148,18 @@ class SPMResult:
         """Mutual information (bits) per box on the scan grid."""
         return self.mutual_information.reshape(self.shape)
 
+    def anisotropy_map(self):
+        """The "Other" score per box on the scan grid (NaN without a prediction)."""
+        return self.anisotropy.reshape(self.shape)
+
     def plot_slice(self, quantity="class", *, axis=2, index=None, ax=None):
         """Draw one plane of the scan grid with matplotlib.
 
         Parameters
         ----------
         quantity : str or int, default="class"
-            "class" (most probable prototype), "mutual_information", or a prototype (name or
-            class id) whose probability is shown.
+            "class" (most probable prototype, or Other), "mutual_information", "anisotropy"
+            or a prototype (name or class id) whose probability is shown.
         axis : int, default=2
             Grid axis normal to the plane.
         index : int, optional
@@ -143,9 +177,12 @@ class SPMResult:
             raise InputError("plot_slice needs a scan grid; boxes centred on atoms have none.")
         if quantity == "class":
             values, label, cmap = self.argmax_map().astype(float), "most probable prototype", None
-            values[values < 0] = np.nan
+            values[values == NO_PREDICTION] = np.nan
         elif quantity == "mutual_information":
             values, label, cmap = self.uncertainty_map(), "mutual information (bit)", "viridis"
+        elif quantity == "anisotropy":
+            values, label, cmap = self.anisotropy_map(), "anisotropy (Other below " \
+                f"{self.min_anisotropy:.3g})", "viridis"
         else:
             values = self.probability_map(quantity)
             label = f"P({self.class_names[self.class_index(quantity)]})"
@@ -160,20 +197,22 @@ class SPMResult:
             ax = plt.figure().add_subplot()
         ticks = None
         if quantity == "class":
-            # the classes of this plane, each its own colour, named on the colour bar
+            # the classes of this plane, each its own colour (Other white, as PTM's), named
+            # on the colour bar
             present = np.unique(plane[np.isfinite(plane)]).astype(int)
             plane = np.where(np.isfinite(plane), np.searchsorted(present, np.nan_to_num(plane)),
                              np.nan)
             palette = plt.get_cmap("tab10" if len(present) <= 10 else "tab20").colors
-            cmap = ListedColormap([palette[k % len(palette)] for k in range(max(len(present),
-                                                                                 1))])
+            colours = [(1.0, 1.0, 1.0) if c == OTHER else palette[k % len(palette)]
+                       for k, c in enumerate(present)]
+            cmap = ListedColormap(colours or [palette[0]])
             ticks = np.arange(len(present))
         image = ax.imshow(plane.T, origin="lower", cmap=cmap, interpolation="nearest",
                           vmin=None if ticks is None else -0.5,
                           vmax=None if ticks is None else len(ticks) - 0.5)
         bar = ax.figure.colorbar(image, ax=ax, label=label, ticks=ticks)
         if ticks is not None:
-            bar.ax.set_yticklabels([self.class_names[k] for k in present])
+            bar.ax.set_yticklabels([self.name_of(k) for k in present])
         rest = [k for k in range(3) if k != axis]
         ax.set_xlabel(f"box index along cell axis {rest[0]}")
         ax.set_ylabel(f"box index along cell axis {rest[1]}")
