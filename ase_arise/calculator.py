@@ -30,7 +30,8 @@ class ARISE(BaseCalculator):
     ----------
     settings : Settings, optional
         All settings at once; the keywords below then must be left out.
-    box, stride, mode, per_atom, axes, n_samples, tolerance, min_atoms, random_state, model
+    box, stride, mode, per_atom, axes, n_samples, tolerance, min_atoms, min_anisotropy,
+    random_state, model
         See :class:`~ase_arise.settings.Settings` (box and stride in Å); validated here, so
         a bad value fails at construction.
 
@@ -42,16 +43,17 @@ class ARISE(BaseCalculator):
     """
 
     implemented_properties = [
-        "prototype", "class_id", "probability", "probabilities", "mutual_information",
-        "entropy", "atom_class_id", "atom_probability", "atom_mutual_information"]
+        "prototype", "class_id", "other", "anisotropy", "probability", "probabilities",
+        "mutual_information", "entropy", "atom_class_id", "atom_other", "atom_probability",
+        "atom_mutual_information"]
     name = "arise"
 
     def __init__(self, *, settings=None, model=None, box=16.0, stride=4.0, mode="auto",
                  per_atom=False, axes=None, n_samples=None, tolerance=DEFAULT_TOLERANCE,
-                 min_atoms=50, random_state=0):
+                 min_atoms=50, min_anisotropy=None, random_state=0):
         given = dict(model=model, box=box, stride=stride, mode=mode, per_atom=per_atom,
                      axes=axes, n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms,
-                     random_state=random_state)
+                     min_anisotropy=min_anisotropy, random_state=random_state)
         if settings is None:
             settings = Settings(**given)
         elif not isinstance(settings, Settings):
@@ -69,8 +71,10 @@ class ARISE(BaseCalculator):
         return self.settings.network
 
     def classify(self, atoms, **kwargs):
-        """:func:`ase_arise.classify` with this object's model, n_samples and random_state."""
+        """:func:`ase_arise.classify` with this object's model, n_samples, min_anisotropy and
+        random_state."""
         return classify(atoms, model=self.model, n_samples=self.settings.n_samples,
+                        min_anisotropy=self.settings.min_anisotropy,
                         random_state=self.settings.random_state, **kwargs)
 
     def spm(self, atoms, *, keep_descriptors=False, progress=False, **changes):
@@ -90,13 +94,14 @@ class ARISE(BaseCalculator):
         if any(not name.startswith("atom_") for name in properties):
             result = self.classify(atoms)
             self.results.update(
-                prototype=result.name, class_id=result.class_id,
-                probability=result.probability, probabilities=result.probabilities,
+                prototype=result.name, class_id=result.class_id, other=result.other,
+                anisotropy=result.anisotropy, probability=result.probability, probabilities=result.probabilities,
                 mutual_information=result.mutual_information, entropy=result.entropy)
         if any(name.startswith("atom_") for name in properties):
             labels = self.label(atoms)
             self.results.update(
-                atom_class_id=labels.class_id, atom_probability=labels.probability,
+                atom_class_id=labels.class_id, atom_other=labels.other,
+                atom_probability=labels.probability,
                 atom_mutual_information=labels.mutual_information)
 
     def __repr__(self):

@@ -16,7 +16,6 @@ Options have the names of the Python parameters (``--box`` is ``box``, ``--rando
 """
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -32,8 +31,8 @@ from .io import (FORMATS, FrameWriter, atomic_output, check_output_path, output_
                  read_frames)
 from .io.read import READER_HINTS
 from .io.write import check_frame
-from .labels import (ARRAY_CLASS, ARRAY_PROBABILITIES, ARRAY_PROBABILITY, ARRAY_UNCERTAINTY,
-                     iter_label)
+from .labels import (ARRAY_ANISOTROPY, ARRAY_CLASS, ARRAY_OTHER, ARRAY_PROBABILITIES,
+                     ARRAY_PROBABILITY, ARRAY_PROTOTYPE, ARRAY_UNCERTAINTY, iter_label)
 from .prototypes import class_indices, load_prototypes
 from .settings import MODES, Settings
 from .spm import iter_spm, run_steps
@@ -63,6 +62,10 @@ def _add_model_options(parser):
     parser.add_argument("--model", default=None, metavar="ONNX",
                         help="an .onnx model with its .json beside it (default: the shipped "
                              "108-prototype model)")
+    parser.add_argument("--min-anisotropy", type=float, default=None, metavar="A",
+                        help="'Other' below this anisotropy (share of the averaged SOAP power "
+                             "in l >= 1: ~0.01 for liquids and glasses, >= 0.14 for crystals; "
+                             "default: the model's calibrated threshold; 0: never Other)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -124,8 +127,11 @@ def build_parser():
         description="Label every atom by strided pattern matching: cubic boxes of edge --box "
                     "(Å) every --stride (Å) are classified, and each atom takes the result of "
                     "the nearest box centre whose box contains it. Writes the structure with "
-                    f"the columns {ARRAY_CLASS} (class id, -1: no prediction; 'arise "
-                    f"prototypes' lists them), {ARRAY_PROBABILITY} (fraction) and "
+                    f"the columns {ARRAY_CLASS} (class id, -2: Other, -1: no prediction; "
+                    f"'arise prototypes' lists them), {ARRAY_PROTOTYPE} (the most probable "
+                    f"prototype, also of Other atoms), {ARRAY_OTHER} (1: no crystal's angular "
+                    f"order), {ARRAY_ANISOTROPY} (the Other score), {ARRAY_PROBABILITY} "
+                    "(fraction) and "
                     f"{ARRAY_UNCERTAINTY} (bits), and with --probabilities {ARRAY_PROBABILITIES} "
                     "(all 108, by class id). Every frame of a trajectory is labelled.")
     _add_file_and_output(sub, "OUT", "output file: .xyz/.extxyz (extended XYZ) or "
@@ -145,11 +151,13 @@ def build_parser():
         description="Strided pattern matching: classify cubic boxes of edge --box (Å) every "
                     "--stride (Å) over the sample (a 2D scan for slabs, 3D for bulk). Saves "
                     "the maps as .npz (centres in Å, shape, probabilities as fractions, "
-                    "mutual_information and entropy in bits, n_atoms, class_names, settings as "
+                    "mutual_information and entropy in bits, n_atoms, class_names, class_id "
+                    "(-2: Other, -1: no prediction), anisotropy, settings as "
                     "JSON) and PNG slices of the most probable prototype, the mutual "
                     "information and the probability of each of --prototypes.")
     _add_file_and_output(sub, "OUT.npz", "the .npz file; PNGs are written beside it "
-                         "(OUT_class.png, OUT_mutual_information.png, OUT_P_<prototype>.png)")
+                         "(OUT_class.png, OUT_mutual_information.png, OUT_anisotropy.png, "
+                         "OUT_P_<prototype>.png)")
     sub.add_argument("--frame", type=int, default=0,
                      help="frame of a trajectory (default: 0, the first; -1: the last)")
     _add_scan_options(sub)
@@ -222,8 +230,8 @@ def settings_from(args):
     return Settings(box=args.box, stride=args.stride, mode=args.mode,
                     per_atom=getattr(args, "per_atom", False), axes=args.axes,
                     n_samples=args.n_samples, tolerance=args.tolerance or None,
-                    min_atoms=args.min_atoms, random_state=args.random_state,
-                    model=args.model)
+                    min_atoms=args.min_atoms, min_anisotropy=args.min_anisotropy,
+                    random_state=args.random_state, model=args.model)
 
 
 def _axes(text):
@@ -242,14 +250,15 @@ def _classify(args, extra):
         structures += frames
         where += [path if len(frames) == 1 else f"{path}[{i}]" for i in range(len(frames))]
     results = classify(structures, model=args.model, n_samples=args.n_samples,
-                       top_k=args.top_k, random_state=args.random_state,
-                       progress=not args.no_progress)
+                       top_k=args.top_k, min_anisotropy=args.min_anisotropy,
+                       random_state=args.random_state, progress=not args.no_progress)
     width = max(len("structure"), *(len(w) for w in where))
-    print(f"{'structure':{width}s}  {'atoms':>7s}  {'MI (bit)':>8s}  top-{args.top_k} "
-          "prototypes (probability)")
+    print(f"{'structure':{width}s}  {'atoms':>7s}  {'MI (bit)':>8s}  {'class':>8s}  "
+          f"{'anisotropy':>10s}  top-{args.top_k} prototypes (probability)")
     for name, atoms, result in zip(where, structures, results):
         ranked = ", ".join(f"{prototype} ({p:.3f})" for prototype, p in result.top_k)
-        print(f"{name:{width}s}  {len(atoms):7d}  {result.mutual_information:8.3f}  {ranked}")
+        print(f"{name:{width}s}  {len(atoms):7d}  {result.mutual_information:8.3f}  "
+              f"{result.name:>8s}  {result.anisotropy:10.4f}  {ranked}")
     return 0
 
 
@@ -260,7 +269,8 @@ def _label(args, extra):
     frames = read_frames(args.file)
     for atoms in frames:  # a frame the format cannot hold fails before the work
         check_frame(atoms, format)
-    columns = [ARRAY_CLASS, ARRAY_PROBABILITY, ARRAY_UNCERTAINTY]
+    columns = [ARRAY_CLASS, ARRAY_PROTOTYPE, ARRAY_OTHER, ARRAY_ANISOTROPY, ARRAY_PROBABILITY,
+               ARRAY_UNCERTAINTY]
     columns += [ARRAY_PROBABILITIES] if args.probabilities else []
     writer = FrameWriter(output, columns, _run_key(args, settings, columns, format),
                          format=format)
@@ -305,28 +315,22 @@ def _spm(args, extra):
     plane = None if args.no_png else _plane(maps, args.axis, args.index)  # before any writing
     record = dict(file=str(args.file), frame=args.frame, box=maps.box, stride=maps.stride,
                   mode=maps.mode, n_samples=maps.n_samples, tolerance=maps.tolerance,
-                  min_atoms=maps.min_atoms, random_state=args.random_state,
-                  model=args.model or "shipped", units="Å; probabilities as fractions; "
-                  "mutual_information and entropy in bits")
+                  min_atoms=maps.min_atoms, min_anisotropy=maps.min_anisotropy,
+                  random_state=args.random_state, model=args.model or "shipped",
+                  units="Å; probabilities as fractions; mutual_information and entropy in bits")
     with atomic_output(output, "wb") as handle:
-        np.savez_compressed(handle, centres=maps.centres, shape=np.array(maps.shape),
-                            probabilities=maps.probabilities,
-                            mutual_information=maps.mutual_information, entropy=maps.entropy,
-                            n_atoms=maps.n_atoms, passes=maps.passes,
-                            class_names=np.array(maps.class_names), settings=json.dumps(record))
+        maps.save(handle, record)
     valid = maps.valid
     print(f"{len(maps.centres)} boxes on a {' x '.join(map(str, maps.shape))} grid "
           f"({maps.mode} mode), {int(valid.sum())} with a prediction")
     winners, counts = np.unique(maps.class_id[valid], return_counts=True)
     for k in np.argsort(-counts):
-        print(f"  {maps.class_names[winners[k]]:24s} {counts[k] / valid.sum():6.1%} of the boxes")
+        print(f"  {maps.name_of(winners[k]):24s} {counts[k] / valid.sum():6.1%} of the boxes")
     print(f"mutual information: median {np.nanmedian(maps.mutual_information):.3f} bit, "
           f"max {np.nanmax(maps.mutual_information):.3f} bit" if valid.any() else
           "no box holds enough atoms for a prediction")
-    print(f"wrote {output}")
-    if plane is not None:
-        for path in _plot_slices(maps, output, names, *plane):
-            print(f"wrote {path}")
+    for path in [output] + ([] if plane is None else _plot_slices(maps, output, names, *plane)):
+        print(f"wrote {path}")
     return 0
 
 
@@ -348,8 +352,8 @@ def _plot_slices(maps, output, names, axis, index):
     from matplotlib.figure import Figure
 
     paths = []
-    for quantity in ["class", "mutual_information"] + names:
-        suffix = quantity if quantity in ("class", "mutual_information") else (
+    for quantity in ["class", "mutual_information", "anisotropy"] + names:
+        suffix = quantity if quantity in ("class", "mutual_information", "anisotropy") else (
             "P_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", quantity).strip("_"))
         figure = Figure(figsize=(6.4, 5.2))
         maps.plot_slice(quantity, axis=axis, index=index, ax=figure.add_subplot())

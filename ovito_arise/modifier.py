@@ -7,7 +7,10 @@ never overwrite:
 
 "ARISE Structure Type"
     The most probable prototype, as named, coloured types (id 0 "No prediction", id k + 1 the
-    model's class k; OVITO's colours for the structures PTM also knows).
+    model's class k, id n_classes + 1 "Other" (white, as PTM's): no crystal's angular order;
+    OVITO's colours for the structures PTM also knows).
+"ARISE Anisotropy"
+    The Other score of each particle's box (share of its averaged SOAP power in l >= 1).
 "ARISE Probability"
     Its probability (0-1).
 "ARISE Uncertainty"
@@ -17,7 +20,8 @@ never overwrite:
     probabilities, or the probabilities of selected prototypes or of all of them.
 
 plus the data table "arise-structures" (particles per prototype, a bar chart in the GUI) and
-the global attributes "ARISE.counts.<prototype>", "ARISE.mean_uncertainty", "ARISE.model".
+the global attributes "ARISE.counts.<prototype>" (with "ARISE.counts.Other" and
+"ARISE.counts.No prediction"), "ARISE.mean_uncertainty", "ARISE.model".
 
 OVITO has no units: positions and cell are taken as Å (the box size and stride are in Å too).
 The traits shared with "ARISE clustering" (box, stride, species, ...) are those of
@@ -32,6 +36,7 @@ from traits.api import Bool, Enum, Range, Str
 
 from ase_arise.errors import AriseError
 from ase_arise.labels import gather, iter_label
+from ase_arise.model.other import OTHER
 from ase_arise.prototypes import class_indices
 from ase_arise.settings import DEFAULT_TOLERANCE
 
@@ -41,6 +46,7 @@ from .structure_types import NO_PREDICTION, structure_types
 TYPE_PROPERTY = "ARISE Structure Type"
 PROBABILITY_PROPERTY = "ARISE Probability"
 UNCERTAINTY_PROPERTY = "ARISE Uncertainty"
+ANISOTROPY_PROPERTY = "ARISE Anisotropy"
 TOP_TYPES_PROPERTY = "ARISE Top Types"
 TOP_PROBABILITIES_PROPERTY = "ARISE Top Probabilities"
 PROBABILITIES_PROPERTY = "ARISE Probabilities"
@@ -67,6 +73,9 @@ class ARISEModifier(ScanModifier):
     tolerance : float, default=0.01
         ["Adaptive sampling tolerance"] a box stops sampling once its probabilities and MI
         (bits) move less than this per block of 10 passes; 0 gives every box all passes.
+    min_anisotropy : float, default=-1
+        ["Other below anisotropy (-1: the model's)"] particles whose box has a lower anisotropy
+        are "Other"; -1 takes the model's calibrated threshold, 0 never says Other.
     random_state : int, default=0
         ["Random seed"] of the MC-dropout masks.
     output_probabilities : {"none", "top-k", "selected prototypes", "all"}, default="none"
@@ -87,6 +96,8 @@ class ARISEModifier(ScanModifier):
                       label="MC-dropout passes (at most; 0: the model's)")
     tolerance = Range(low=0.0, high=1.0, value=DEFAULT_TOLERANCE,
                       label="Adaptive sampling tolerance")
+    min_anisotropy = Range(low=-1.0, high=1.0, value=-1.0,
+                           label="Other below anisotropy (-1: the model's)")
     random_state = Range(low=0, high=2 ** 31 - 1, value=0, label="Random seed")
     output_probabilities = Enum(*OUTPUTS, label="Output probabilities",
                                 ovito_invalidate_cache=False)
@@ -99,6 +110,8 @@ class ARISEModifier(ScanModifier):
         """The :class:`ase_arise.Settings` of the traits."""
         return super().settings(per_atom=self.per_atom, n_samples=self.n_samples or None,
                                 tolerance=self.tolerance or None,
+                                min_anisotropy=(None if self.min_anisotropy < 0
+                                                else self.min_anisotropy),
                                 random_state=self.random_state, **fixed)
 
     def modify(self, data, *, frame=0, data_cache=None, **kwargs):
@@ -122,11 +135,14 @@ class ARISEModifier(ScanModifier):
         names = list(model.class_names)
         result, box_index = boxes["result"], boxes["box_index"]
         type_id = np.zeros(len(members), dtype=np.int32)
-        type_id[members] = gather(result.class_id + 1, box_index, 0)
+        type_id[members] = gather(np.where(result.class_id == OTHER, len(names) + 1,
+                                           result.class_id + 1), box_index, 0)
         probability = np.full(len(members), np.nan)
         probability[members] = gather(result.probability, box_index)
         uncertainty = np.full(len(members), np.nan)
         uncertainty[members] = gather(result.mutual_information, box_index)
+        anisotropy = np.full(len(members), np.nan)
+        anisotropy[members] = gather(result.anisotropy, box_index)
 
         particles = data.particles_
         types = structure_types(names)
@@ -135,6 +151,7 @@ class ARISEModifier(ScanModifier):
             prop.types.append(element)
         particles.create_property(PROBABILITY_PROPERTY, data=probability)
         particles.create_property(UNCERTAINTY_PROPERTY, data=uncertainty)
+        particles.create_property(ANISOTROPY_PROPERTY, data=anisotropy)
         if self.color_by_type:
             palette = np.array([t.color for t in types])
             particles.create_property("Color", data=palette[type_id])

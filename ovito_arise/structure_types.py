@@ -14,8 +14,12 @@ from ovito.data import ElementType
 from ovito.modifiers import PolyhedralTemplateMatchingModifier
 
 # Type id 0 of "ARISE Structure Type": particles that no box with a prediction covers (or that
-# are not selected when only selected particles are classified).
+# are not selected when only selected particles are classified); dark grey.
 NO_PREDICTION = "No prediction"
+NO_PREDICTION_COLOR = (0.35, 0.35, 0.35)
+# The last type id (number of classes + 1): particles whose box is "Other" (no crystal's
+# angular order: liquid, glass, gas), white as PTM's "Other".
+OTHER = "Other"
 # PTM structure type (OVITO's name) -> ARISE prototype name; "Other" and ICO have none.
 PTM_PROTOTYPES = {
     "FCC": "fcc",
@@ -43,7 +47,7 @@ def _ptm_colors():
 
 
 def type_colors(class_names):
-    """RGB colours (0-1) of "No prediction" followed by each class, in the model's order.
+    """RGB colours (0-1) of "No prediction", each class in the model's order, and "Other".
 
     Parameters
     ----------
@@ -53,10 +57,10 @@ def type_colors(class_names):
     Returns
     -------
     list of tuple of float
-        ``len(class_names) + 1`` distinct colours; index k + 1 is class k's.
+        ``len(class_names) + 2`` distinct colours; index k + 1 is class k's.
     """
     ptm = _ptm_colors()
-    colors = [ptm["Other"]] + [ptm.get(name) for name in class_names]
+    colors = [NO_PREDICTION_COLOR] + [ptm.get(name) for name in class_names] + [ptm["Other"]]
     taken = [np.array(c) for c in colors if c is not None]
     step = 0
     for k, color in enumerate(colors):
@@ -76,12 +80,13 @@ def type_colors(class_names):
 
 
 def structure_types(class_names):
-    """OVITO element types for "ARISE Structure Type": id 0 "No prediction", id k + 1 class k.
+    """OVITO element types for "ARISE Structure Type": id 0 "No prediction", id k + 1 class k,
+    id ``len(class_names) + 1`` "Other".
 
     Returns
     -------
     list of ovito.data.ElementType
     """
-    names = [NO_PREDICTION] + list(class_names)
+    names = [NO_PREDICTION] + list(class_names) + [OTHER]
     return [ElementType(id=k, name=name, color=color)
             for k, (name, color) in enumerate(zip(names, type_colors(class_names)))]

@@ -80,3 +80,11 @@ def a15_model(tmp_path_factory):
                    str(folder / "arise-a15.onnx"), "--seed", "0", "--no-progress"])
     assert status == 0
     return folder / "arise-a15.onnx"
+
+
+@pytest.fixture(scope="session")
+def liquid():
+    """An EMT Al liquid (256 atoms, 1.3 T_m; ~10 s of MD, once per session)."""
+    from ase_arise.benchmarks.amorphous import emt_liquid
+
+    return emt_liquid("Al", 1200.0, repeat=4, steps=100, random_state=3)[0]

@@ -40,6 +40,9 @@ METALS = {"Al": (933.5, 4.05), "Ni": (1728.0, 3.52), "Cu": (1357.8, 3.61),
           "Pd": (1828.0, 3.89), "Ag": (1234.9, 4.09), "Pt": (2041.4, 3.92),
           "Au": (1337.3, 4.08)}
 STEP = 5 * units.fs
+# Volume of a liquid over its crystal's (metals expand by ~3-6 % on melting; a little more
+# keeps EMT's Ni and Pt liquid in 1 ps at constant volume).
+LIQUID_EXPANSION = 1.08
 
 
 def _pairs(atoms, cutoff):
@@ -63,8 +66,8 @@ def _md(atoms, temperature, steps, rng, friction=0.02):
              rng=rng).run(steps)
 
 
-def _emt_fcc(symbol, repeat):
-    atoms = bulk(symbol, "fcc", a=METALS[symbol][1], cubic=True).repeat(repeat)
+def _emt_fcc(symbol, repeat, expansion=1.0):
+    atoms = bulk(symbol, "fcc", a=expansion * METALS[symbol][1], cubic=True).repeat(repeat)
     atoms.calc = EMT()
     return atoms
 
@@ -76,15 +79,17 @@ def _plain(atoms):
 
 def emt_liquid(symbol, temperature, *, repeat=5, steps=300, snapshots=1, every=100,
                random_state=0):
-    """EMT liquid ``symbol`` at ``temperature`` (K): fcc (4 repeat^3 atoms) melted at 2.5 T_m for
-    ``steps`` steps of 5 fs, held at ``temperature`` for ``steps`` more, then ``snapshots``
-    structures ``every`` steps apart (list of Atoms)."""
+    """EMT liquid ``symbol`` at ``temperature`` (K): fcc (4 repeat^3 atoms) expanded by
+    ``LIQUID_EXPANSION`` in volume (a liquid at the crystal's density is under a pressure that
+    lifts its melting point above 2 T_m), melted at 3 T_m for ``steps`` steps of 5 fs, held at
+    ``temperature`` for ``steps`` more, then ``snapshots`` structures ``every`` steps apart
+    (list of Atoms)."""
     rng = np.random.default_rng(random_state)
-    atoms = _emt_fcc(symbol, repeat)
-    melt = 2.5 * METALS[symbol][0]
-    thermalize_momenta(atoms, temperature_K=melt, rng=rng)
-    _md(atoms, melt, steps, rng)
-    _md(atoms, temperature, steps, rng)
+    atoms = _emt_fcc(symbol, repeat, LIQUID_EXPANSION ** (1 / 3))
+    melt = 3.0 * METALS[symbol][0]
+    thermalize_momenta(atoms, temperature_K=2 * melt, rng=rng)  # equipartition
+    _md(atoms, melt, steps, rng, friction=0.05)
+    _md(atoms, temperature, steps, rng, friction=0.05)
     out = [_plain(atoms)]
     for _ in range(snapshots - 1):
         _md(atoms, temperature, every, rng)

@@ -73,3 +73,20 @@ def calibrate(amorphous, crystalline, *, quantile=0.005):
     return threshold, {"amorphous_quantile": high, "crystalline_quantile": low,
                        "quantile": quantile, "n_amorphous": int(amorphous.size),
                        "n_crystalline": int(crystalline.size)}
+
+
+def recalibrate(record, scores, *, quantile=0.005):
+    """A model's "other" ``record`` after classes with descriptor anisotropies ``scores`` were
+    added (fine-tuning): the crystalline quantile becomes the lower of the old one and the new
+    classes' own, and the threshold follows :func:`calibrate`'s rule, so that the new classes'
+    structures are not Other. None stays None (a model without a threshold)."""
+    if not record:
+        return record
+    calibration = dict(record.get("calibration", {}))
+    new_low = float(np.nanquantile(np.asarray(scores, dtype=np.float64), quantile))
+    low = min(calibration.get("crystalline_quantile", new_low), new_low)
+    high = calibration.get("amorphous_quantile", 0.0)
+    threshold = min(record["min_anisotropy"],
+                    float(np.sqrt(high * low)) if 0 < high < low else low)
+    calibration.update(crystalline_quantile=low, added_classes_quantile=new_low)
+    return {**record, "min_anisotropy": threshold, "calibration": calibration}

@@ -1,5 +1,6 @@
 """The result of strided pattern matching: box predictions on the scan grid, and their plots."""
 
+import json
 import numbers
 from dataclasses import dataclass
 
@@ -151,6 +152,20 @@ class SPMResult:
     def anisotropy_map(self):
         """The "Other" score per box on the scan grid (NaN without a prediction)."""
         return self.anisotropy.reshape(self.shape)
+
+    def save(self, file, settings=None):
+        """Write the maps to a NumPy .npz file (path or binary file object).
+
+        Arrays: centres (Å), shape, probabilities (fractions), mutual_information and entropy
+        (bits), n_atoms, passes, class_id (-2 Other, -1 no prediction), anisotropy,
+        class_names; ``settings`` (a dict) as a JSON string.
+        """
+        np.savez_compressed(file, centres=self.centres, shape=np.array(self.shape),
+                            probabilities=self.probabilities,
+                            mutual_information=self.mutual_information, entropy=self.entropy,
+                            n_atoms=self.n_atoms, passes=self.passes, class_id=self.class_id,
+                            anisotropy=self.anisotropy, class_names=np.array(self.class_names),
+                            settings=json.dumps(settings or {}))
 
     def plot_slice(self, quantity="class", *, axis=2, index=None, ax=None):
         """Draw one plane of the scan grid with matplotlib.

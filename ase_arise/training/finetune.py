@@ -46,6 +46,7 @@ from ..descriptor import ARISEDescriptor
 from ..errors import AriseError, InputError, InputTypeError, ModelError, one_line
 from ..io import check_output_path, read_structures
 from ..model import ARISEModel, resolve_model
+from ..model.other import recalibrate
 from . import dataset
 from .output_layer import (
     DEFAULT_ALPHA,
@@ -233,6 +234,10 @@ def add_classes(structures, names, output, *, model=None, replace=False, random_
             "python": platform.python_version(),
         },
     }
+    other = recalibrate(base.metadata.get("other"), base.anisotropy(
+        np.concatenate([sets[k].X for k in ("user_pristine", "user_augment") if k in sets])))
+    if other:
+        meta["other"] = other
     with tempfile.TemporaryDirectory() as folder:
         trial = Path(folder) / output.name
         write_model(weights, biases, base.dropout, trial, meta)

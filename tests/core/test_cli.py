@@ -148,3 +148,24 @@ def test_installed_script_without_ovito(files, tmp_path):
     assert len(both.stderr.splitlines()) == 1
     assert "Cannot read" in both.stderr and "(ASE: " in both.stderr
     assert "to read more formats, pip install 'arise-crystal-recognition[ovito]'" in both.stderr
+
+
+def test_other_in_the_tables_and_columns(liquid, tmp_path, capsys):
+    from ase.io import read, write
+
+    path = tmp_path / "liquid.xyz"
+    write(path, liquid)
+    status, out, _ = run(["classify", path], capsys)
+    assert status == 0 and out[1].split()[3] == "Other"
+    status, out, _ = run(["label", path, "-o", tmp_path / "out.xyz", "--no-progress"], capsys)
+    assert status == 0 and "Other 256" in out[0]
+    labelled = read(tmp_path / "out.xyz")
+    assert (labelled.arrays["arise_class"] == -2).all() and labelled.arrays["arise_other"].all()
+    assert (labelled.arrays["arise_prototype"] >= 0).all()
+    status, out, _ = run(["label", path, "-o", tmp_path / "known.xyz", "--min-anisotropy", "0",
+                          "--no-progress"], capsys)
+    assert status == 0 and "Other" not in out[0]
+    status, out, _ = run(["spm", path, "-o", tmp_path / "maps.npz", "--stride", "8"], capsys)
+    assert status == 0 and any(line.split()[0] == "Other" for line in out)
+    assert (tmp_path / "maps_anisotropy.png").exists()
+    assert (np.load(tmp_path / "maps.npz")["class_id"] == -2).all()

@@ -7,8 +7,10 @@ from ovito_arise import ARISEClusteringModifier, ARISEModifier
 # Settings that a modifier has no trait for: set by the modifier itself, or not offered.
 NOT_A_TRAIT = {
     ARISEModifier: {"axes"},  # the scan covers every periodic axis and every long open one
-    # the clusters need descriptors only: one dropout pass, no adaptive sampling, no seed
-    ARISEClusteringModifier: {"axes", "per_atom", "n_samples", "tolerance", "random_state"},
+    # the clusters need descriptors only: one dropout pass, no adaptive sampling, no seed,
+    # no Other decision
+    ARISEClusteringModifier: {"axes", "per_atom", "n_samples", "tolerance", "random_state",
+                              "min_anisotropy"},
 }
 # Traits that are not settings: how particles become atoms, and what is written back.
 MODIFIER_ONLY = {

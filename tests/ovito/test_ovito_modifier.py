@@ -107,7 +107,8 @@ def test_lammps_dump_numeric_types_with_ptm_in_one_pipeline(cu3au_dump):
     labels = names_of(data)
     assert (labels == "L1_2 (Cu3Au)").all()  # types 1/2 are the species
     types = data.particles["ARISE Structure Type"].types
-    assert [t.name for t in types] == [NO_PREDICTION] + class_names()
+    assert [t.name for t in types] == [NO_PREDICTION] + class_names() + ["Other"]
+    assert data.attributes["ARISE.counts.Other"] == 0
     assert data.attributes["ARISE.mode"] == "fast"
     assert data.attributes["ARISE.counts.L1_2 (Cu3Au)"] == 864
     assert np.all(np.asarray(data.particles["ARISE Probability"]) > 0.9)
@@ -261,3 +262,17 @@ def test_absurd_box_is_refused_at_once():
     pipeline.modifiers.append(ARISEModifier(box=1000.0))
     with pytest.raises(ARISEModifierError, match="work limit"):
         pipeline.compute()
+
+
+def test_liquid_particles_are_other_white_and_counted(liquid):
+    pipeline = Pipeline(source=StaticSource(data=ase_to_ovito(liquid)))
+    pipeline.modifiers.append(ARISEModifier())
+    data = pipeline.compute()
+    types = data.particles["ARISE Structure Type"].types
+    assert types[-1].name == "Other" and tuple(types[-1].color) == (1.0, 1.0, 1.0)
+    assert types[0].name == NO_PREDICTION and tuple(types[0].color) != (1.0, 1.0, 1.0)
+    assert set(names_of(data)) == {"Other"}
+    assert data.attributes["ARISE.counts.Other"] == len(liquid)
+    assert np.all(np.asarray(data.particles["ARISE Anisotropy"]) < 0.05)
+    pipeline.modifiers[-1].min_anisotropy = 0.0  # never Other: the nearest prototypes
+    assert "Other" not in set(names_of(pipeline.compute()))
