@@ -126,13 +126,13 @@ def build_parser():
         "label", help="per-atom prototypes written to extended XYZ or a LAMMPS dump",
         description="Label every atom by strided pattern matching: cubic boxes of edge --box "
                     "(Å) every --stride (Å) are classified, and each atom takes the result of "
-                    "the nearest box centre whose box contains it. Writes the structure with "
-                    f"the columns {ARRAY_CLASS} (class id, -2: Other, -1: no prediction; "
-                    f"'arise prototypes' lists them), {ARRAY_PROTOTYPE} (the most probable "
-                    f"prototype, also of Other atoms), {ARRAY_OTHER} (1: no crystal's angular "
-                    f"order), {ARRAY_ANISOTROPY} (the Other score), {ARRAY_PROBABILITY} "
-                    "(fraction) and "
-                    f"{ARRAY_UNCERTAINTY} (bits), and with --probabilities {ARRAY_PROBABILITIES} "
+                    "the box containing it that is near and certain (lowest distance / half "
+                    f"box + 2 MI). Writes the structure with the columns {ARRAY_CLASS} (class "
+                    "id, -2: Other, -1: no prediction; 'arise prototypes' lists them), "
+                    f"{ARRAY_PROTOTYPE} (the most probable prototype, also of Other atoms), "
+                    f"{ARRAY_OTHER} (1: no crystal's angular order), {ARRAY_ANISOTROPY} (the "
+                    f"Other score), {ARRAY_PROBABILITY} (fraction) and {ARRAY_UNCERTAINTY} "
+                    f"(bits), and with --probabilities {ARRAY_PROBABILITIES} "
                     "(all 108, by class id). Every frame of a trajectory is labelled.")
     _add_file_and_output(sub, "OUT", "output file: .xyz/.extxyz (extended XYZ) or "
                          ".dump/.lammpstrj (LAMMPS text dump); OVITO reads both")

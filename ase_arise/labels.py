@@ -1,10 +1,12 @@
 """Stage 6 of the pipeline: per-atom ARISE labels from strided pattern matching, ``label(atoms)``.
 
-Rule (docs/DECISIONS.md): an atom takes the prediction of the *nearest box centre* among the
-boxes that contain it and have a prediction (periodic images included). With the default box
-(16 Å) and stride (4 Å) that box has the atom well inside it (at most stride * sqrt(3) / 2 from
-its centre), so the label describes the atom's own surroundings at the stride's resolution,
-without the blurring that averaging the ~64 overlapping boxes would add at grain boundaries.
+Rule (docs/DECISIONS.md): among the boxes that contain an atom and have a prediction (periodic
+images included), the atom takes the one with the lowest ``distance / (box / 2) + 2 MI`` (MI in
+bits): the nearest centre, unless that box is uncertain and a confident one that also contains
+the atom is not much farther. At a grain boundary the nearest box straddles it and is
+uncertain; a box a stride farther into one grain is not. Measured on a noisy 100 Å polycrystal:
+79 % of the atoms right instead of 70 % (51 % instead of 26 % within 5 Å of another grain),
+without the blurring that averaging the ~64 overlapping boxes gives.
 Atoms that no box with a prediction contains get class -1 and NaN; atoms whose box is "Other"
 (:mod:`ase_arise.model.other`: no crystal's angular order) get class -2 and keep the box's
 nearest prototype in "arise_prototype". With ``per_atom=True`` every atom gets its own box
@@ -32,6 +34,11 @@ ARRAY_PROBABILITIES = "arise_probabilities"
 ARRAY_PROTOTYPE = "arise_prototype"
 ARRAY_OTHER = "arise_other"
 ARRAY_ANISOTROPY = "arise_anisotropy"
+# The per-atom rule: among the boxes that contain an atom, the lowest distance / (box / 2) +
+# MI_WEIGHT * MI (bits), over the CANDIDATES nearest centres (docs/DECISIONS.md).
+MI_WEIGHT = 2.0
+CANDIDATES = 27
+_CHUNK = 65_536
 
 
 @dataclass(frozen=True)
@@ -102,8 +109,12 @@ class AtomLabels:
         return dict(sorted(table.items(), key=lambda item: -item[1]))
 
 
-def nearest_boxes(atoms, result):
-    """For each atom, the nearest box centre among the boxes with a prediction that contain it.
+def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, candidates=CANDIDATES):
+    """For each atom, the box with a prediction that contains it and has the lowest
+    ``distance / (box / 2) + mi_weight * MI``, among its ``candidates`` nearest box centres.
+
+    ``mi_weight=0`` gives the nearest containing centre. Distances are Euclidean from the atom
+    to the box centre (periodic images included), MI in bits.
 
     Returns
     -------
@@ -113,18 +124,27 @@ def nearest_boxes(atoms, result):
     positions, _, cell, pbc = check_atoms(atoms)
     wrapped = wrap_positions(positions, cell, pbc)
     valid = np.flatnonzero(result.valid)
+    box = np.full(len(wrapped), -1, dtype=np.int64)
     if len(valid) == 0:
-        return np.full(len(wrapped), -1, dtype=np.int64)
+        return box
     half = result.box / 2
     centres, index = periodic_images(result.centres[valid], cell, pbc, half * math.sqrt(3))
-    distance, nearest = cKDTree(centres).query(wrapped, k=1, distance_upper_bound=half *
-                                               math.sqrt(3) + 1e-9, workers=-1)
-    found = np.isfinite(distance)
-    box = np.full(len(wrapped), -1, dtype=np.int64)
-    box[found] = valid[index[nearest[found]]]
-    # the nearest centre must also contain the atom (|d| <= half along x, y, z)
-    offset = np.abs(wrapped[found] - centres[nearest[found]]).max(axis=1)
-    box[np.flatnonzero(found)[offset > half + 1e-9]] = -1
+    tree = cKDTree(centres)
+    k = min(candidates, len(centres))
+    penalty = mi_weight * result.mutual_information[valid[index]]
+    for start in range(0, len(wrapped), _CHUNK):
+        chunk = wrapped[start:start + _CHUNK]
+        distance, nearest = tree.query(chunk, k=k, distance_upper_bound=half * math.sqrt(3)
+                                       + 1e-9, workers=-1)
+        distance, nearest = distance.reshape(len(chunk), k), nearest.reshape(len(chunk), k)
+        found = np.isfinite(distance)
+        safe = np.where(found, nearest, 0)
+        # a candidate must contain the atom: |d| <= half along x, y and z
+        inside = found & (np.abs(chunk[:, None, :] - centres[safe]).max(axis=2) <= half + 1e-9)
+        score = np.where(inside, distance / half + penalty[safe], np.inf)
+        best = np.argmin(score, axis=1)
+        ok = np.isfinite(score[np.arange(len(chunk)), best])
+        box[start:start + len(chunk)][ok] = valid[index[safe[np.arange(len(chunk)), best]]][ok]
     return box
 
 

@@ -3,7 +3,7 @@
 A thin adapter over :mod:`ase_arise.analysis` (paper Fig. 2d): the particles become an
 ``ase.Atoms``, strided pattern matching describes every box, the network's hidden-layer
 representations of the boxes are clustered with HDBSCAN, and each particle takes the cluster
-of its box (the nearest box centre that contains it, as for "ARISE Structure Type"):
+of its box (the nearest box centre that contains it):
 
 "ARISE Cluster"
     Cluster 0, 1, ...; -1 for outliers (grain boundaries, the sample's border), for particles
@@ -102,7 +102,7 @@ class ARISEClusteringModifier(ScanModifier):
         """Describe the SPM boxes (descriptors kept), relaying progress; returns the cache."""
         result = yield from relay_progress(iter_spm(atoms, settings, keep_descriptors=True))
         check_predictions(result)
-        return dict(result=result, box_index=nearest_boxes(atoms, result))
+        return dict(result=result, box_index=nearest_boxes(atoms, result, mi_weight=0.0))
 
     def _output(self, data, members, boxes, clusters):
         """Write the cluster properties, table and attributes."""

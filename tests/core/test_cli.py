@@ -36,7 +36,8 @@ def test_classify_prints_every_frame_with_the_options_passed_on(files, frames, c
     for k, (line, result) in enumerate(zip(out[1:], expected)):
         assert line.startswith(f"{files / 'trajectory.extxyz'}[{k}]")
         ranked = ", ".join(f"{name} ({p:.3f})" for name, p in result.top_k)
-        assert line.endswith(f"{result.mutual_information:8.3f}  {ranked}")
+        assert line.endswith(f"{result.mutual_information:8.3f}  {result.name:>8s}  "
+                             f"{result.anisotropy:10.4f}  {ranked}")
     assert out[1].endswith("fcc (1.000), In (0.000)") and "bcc (1.000)" in out[2]
     # the tetragonal cell is uncertain: its MI depends on the seed and the passes
     assert expected[2].mutual_information > 0.5

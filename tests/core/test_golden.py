@@ -1,8 +1,9 @@
 """Per-atom labels are bit-identical to the golden file for a fixed seed.
 
 The golden file was written by tests/data/make_label_golden.py from arise 0.1.0 (commit
-0893f6c), before the 0.2.0 restructuring; a change that alters results on purpose regenerates
-it in a commit that says so.
+0893f6c), before the 0.2.0 restructuring, and regenerated for the uncertainty-aware per-atom
+rule and the anisotropy (issue 16); a change that alters results on purpose regenerates it in
+a commit that says so.
 """
 
 import numpy as np

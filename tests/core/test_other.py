@@ -93,7 +93,7 @@ def test_a_liquid_is_other_everywhere(liquid, model):
 
 
 def test_a_glass_and_a_gas_are_other():
-    glass = kob_andersen_glass(steps=200, random_state=1)  # 500 atoms
+    glass = kob_andersen_glass(random_state=1)  # 500 atoms
     gas = ideal_gas(n_atoms=300, random_state=1)
     with pytest.warns(Warning):  # the gas has overlapping atoms
         results = classify([glass, gas])
