@@ -266,7 +266,8 @@ def test_absurd_box_is_refused_at_once():
 
 def test_liquid_particles_are_other_white_and_counted(liquid):
     pipeline = Pipeline(source=StaticSource(data=ase_to_ovito(liquid)))
-    pipeline.modifiers.append(ARISEModifier())
+    arise = ARISEModifier()
+    pipeline.modifiers.append(arise)
     data = pipeline.compute()
     types = data.particles["ARISE Structure Type"].types
     white = type_colors(class_names())[-1]  # PTM's "Other"
@@ -275,5 +276,5 @@ def test_liquid_particles_are_other_white_and_counted(liquid):
     assert set(names_of(data)) == {"Other"}
     assert data.attributes["ARISE.counts.Other"] == len(liquid)
     assert np.all(np.asarray(data.particles["ARISE Anisotropy"]) < 0.05)
-    pipeline.modifiers[-1].min_anisotropy = 0.0  # never Other: the nearest prototypes
+    arise.min_anisotropy = 0.0  # never Other: the nearest prototypes
     assert "Other" not in set(names_of(pipeline.compute()))
