@@ -132,3 +132,20 @@ def test_spm_maps_show_other(liquid, tmp_path):
     maps.save(tmp_path / "maps.npz", {"box": maps.box})
     saved = np.load(tmp_path / "maps.npz")
     assert (saved["class_id"] == OTHER).all() and np.isfinite(saved["anisotropy"]).all()
+
+
+def test_calibration_writes_a_verified_record(model, tmp_path, liquid):
+    from ase_arise.training.calibrate import scores, write_other
+
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(model.path.read_bytes())
+    (tmp_path / "m.json").write_text(model.path.with_suffix(".json").read_text())
+    crystal = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(4)
+    amorphous, crystalline = scores(model, [liquid], [crystal])
+    assert amorphous.max() < 0.02 < crystalline.min()
+    threshold, quantiles = calibrate(amorphous, crystalline)
+    write_other(onnx, {"score": "anisotropy", "min_anisotropy": threshold,
+                       "calibration": quantiles})
+    again = ARISEModel(onnx)  # the checksum was renewed
+    assert again.min_anisotropy == pytest.approx(threshold)
+    assert again.metadata["onnx_sha256"] == model.metadata["onnx_sha256"]
