@@ -276,7 +276,10 @@ def warn_overlaps(wrapped, numbers, cell, pbc, nearest=None, *, stacklevel=3):
 
 def sample_spacing(wrapped, numbers, cell, pbc):
     """d_NN of a whole sample (any species, Å; NaN when no atom has a neighbour), warning about
-    overlapping atoms (:func:`warn_overlaps`)."""
+    overlapping atoms (:func:`warn_overlaps`). The robust rule (:func:`robust_dnn`): a few
+    overlapping pairs, or the many close pairs of a gas, do not make it a fraction of the
+    typical spacing (an ideal gas's histogram d_NN is ~0.2 Å, which made its random gaps look
+    like vacuum)."""
     nearest = nearest_distances(wrapped, wrapped, cell, pbc)
     warn_overlaps(wrapped, numbers, cell, pbc, nearest, stacklevel=4)
-    return dnn_from_distances(nearest)
+    return robust_dnn(nearest)

@@ -149,3 +149,10 @@ def test_calibration_writes_a_verified_record(model, tmp_path, liquid):
     again = ARISEModel(onnx)  # the checksum was renewed
     assert again.min_anisotropy == pytest.approx(threshold)
     assert again.metadata["onnx_sha256"] == model.metadata["onnx_sha256"]
+
+
+def test_a_periodic_gas_is_not_mistaken_for_a_slab():
+    """Its close pairs once made its d_NN ~0.2 Å and its random gaps 'vacuum' (exact mode)."""
+    with pytest.warns(Warning):  # overlapping atoms
+        labels = label(ideal_gas(random_state=203))
+    assert labels.spm.mode == "fast" and labels.other.all()
