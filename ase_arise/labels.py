@@ -38,6 +38,8 @@ ARRAY_ANISOTROPY = "arise_anisotropy"
 # MI_WEIGHT * MI (bits), over the CANDIDATES nearest centres (docs/DECISIONS.md).
 MI_WEIGHT = 2.0
 CANDIDATES = 27
+# MI (bits) below which the nearest box is kept: the adaptive sampling's tolerance (0.01).
+MI_RESOLUTION = 0.01
 _CHUNK = 65_536
 
 
@@ -114,7 +116,9 @@ def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, candidates=CANDIDATES):
     ``distance / (box / 2) + mi_weight * MI``, among its ``candidates`` nearest box centres.
 
     ``mi_weight=0`` gives the nearest containing centre. Distances are Euclidean from the atom
-    to the box centre (periodic images included), MI in bits.
+    to the box centre (periodic images included), MI in bits. An atom whose nearest box has an
+    MI below ``MI_RESOLUTION`` keeps that box: another could win only by being less than
+    2 * mi_weight * MI_RESOLUTION half-boxes farther, a tie within the MI's sampling noise.
 
     Returns
     -------
@@ -130,22 +134,37 @@ def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, candidates=CANDIDATES):
     half = result.box / 2
     centres, index = periodic_images(result.centres[valid], cell, pbc, half * math.sqrt(3))
     tree = cKDTree(centres)
-    k = min(candidates, len(centres))
     penalty = mi_weight * result.mutual_information[valid[index]]
-    for start in range(0, len(wrapped), _CHUNK):
-        chunk = wrapped[start:start + _CHUNK]
+    nearest = _best_boxes(tree, centres, wrapped, 1, half, 0.0 * penalty)
+    box[nearest >= 0] = valid[index[nearest[nearest >= 0]]]
+    if mi_weight > 0:
+        unsure = np.flatnonzero((nearest >= 0) & (penalty[np.maximum(nearest, 0)]
+                                                  >= mi_weight * MI_RESOLUTION))
+        best = _best_boxes(tree, centres, wrapped[unsure], min(candidates, len(centres)),
+                           half, penalty)
+        box[unsure] = valid[index[best]]
+    return box
+
+
+def _best_boxes(tree, centres, points, k, half, penalty):
+    """Per point, the index (into ``centres``) of the containing box with the lowest
+    distance / half + penalty among the k nearest centres; -1 where none contains it."""
+    out = np.full(len(points), -1, dtype=np.int64)
+    for start in range(0, len(points), _CHUNK):
+        chunk = points[start:start + _CHUNK]
         distance, nearest = tree.query(chunk, k=k, distance_upper_bound=half * math.sqrt(3)
                                        + 1e-9, workers=-1)
         distance, nearest = distance.reshape(len(chunk), k), nearest.reshape(len(chunk), k)
         found = np.isfinite(distance)
         safe = np.where(found, nearest, 0)
-        # a candidate must contain the atom: |d| <= half along x, y and z
+        # a candidate must contain the point: |d| <= half along x, y and z
         inside = found & (np.abs(chunk[:, None, :] - centres[safe]).max(axis=2) <= half + 1e-9)
         score = np.where(inside, distance / half + penalty[safe], np.inf)
         best = np.argmin(score, axis=1)
-        ok = np.isfinite(score[np.arange(len(chunk)), best])
-        box[start:start + len(chunk)][ok] = valid[index[safe[np.arange(len(chunk)), best]]][ok]
-    return box
+        rows = np.arange(len(chunk))
+        out[start:start + len(chunk)] = np.where(np.isfinite(score[rows, best]),
+                                                 safe[rows, best], -1)
+    return out
 
 
 def gather(values, box_index, fill=np.nan):

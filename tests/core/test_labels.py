@@ -11,7 +11,8 @@ from ase_arise import ARISE, label
 from ase_arise.build import l12_precipitate, polycrystal
 from ase_arise.errors import InputError
 from ase_arise.labels import (ARRAY_CLASS, ARRAY_PROBABILITIES, ARRAY_PROBABILITY,
-                              ARRAY_UNCERTAINTY, MI_WEIGHT, gather, nearest_boxes)
+                              ARRAY_UNCERTAINTY, MI_RESOLUTION, MI_WEIGHT, gather,
+                              nearest_boxes)
 
 CLASS_NAMES = class_names()  # the shipped model's output order (no model load)
 
@@ -72,7 +73,8 @@ def test_each_atom_takes_the_containing_box_with_the_lowest_score(two_grains):
         d -= np.round(d / 44.0) * 44.0
         inside = np.abs(d).max(axis=1) <= 6.0 + 1e-9
         score = np.linalg.norm(d, axis=1) / 6.0 + MI_WEIGHT * result.mutual_information
-        assert score[boxes[i]] <= score[inside].min() + 1e-9
+        # (within the documented tie: the nearest box is kept below MI_RESOLUTION)
+        assert score[boxes[i]] <= score[inside].min() + 2 * MI_WEIGHT * MI_RESOLUTION + 1e-9
     assert np.array_equal(labels.class_id, result.class_id[boxes])
     # weight 0: the nearest containing centre
     nearest = nearest_boxes(two_grains, result, mi_weight=0.0)
