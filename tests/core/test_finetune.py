@@ -201,3 +201,11 @@ def test_isotropic_supercells_follow_the_periodic_axes():
     cluster.pbc = False
     with pytest.raises(InputError, match="periodic along at least one axis"):
         isotropic_supercells(cluster)
+
+
+def test_added_model_recalibrates_other(a15_model, model):
+    """The new class's structures lie above the fine-tuned model's Other threshold."""
+    new = ARISEModel(a15_model)
+    calibration = new.metadata["other"]["calibration"]
+    assert calibration["added_classes_quantile"] > new.min_anisotropy
+    assert new.min_anisotropy <= model.min_anisotropy

@@ -22,7 +22,8 @@ def test_added_model_in_ovito(a15_model):
     data = pipeline.compute()
     types = data.particles["ARISE Structure Type"]
     names = {t.id: t.name for t in types.types}
-    assert names[109] == A15 and len(names) == 110  # "No prediction" + 109 classes
+    # "No prediction" + 109 classes + "Other"
+    assert names[109] == A15 and names[110] == "Other" and len(names) == 111
     assert np.mean(np.asarray(types) == 109) > 0.95
     assert data.attributes[f"ARISE.counts.{A15}"] == int(np.sum(np.asarray(types) == 109))
     assert data.attributes["ARISE.model"].startswith("arise-a15.onnx")
