@@ -95,7 +95,8 @@ class ARISE(BaseCalculator):
             result = self.classify(atoms)
             self.results.update(
                 prototype=result.name, class_id=result.class_id, other=result.other,
-                anisotropy=result.anisotropy, probability=result.probability, probabilities=result.probabilities,
+                anisotropy=result.anisotropy, probability=result.probability,
+                probabilities=result.probabilities,
                 mutual_information=result.mutual_information, entropy=result.entropy)
         if any(name.startswith("atom_") for name in properties):
             labels = self.label(atoms)

@@ -18,7 +18,7 @@ from ._validation import check_atoms, check_bool, check_scalar
 from .errors import InputError
 from .io import read_structures
 from .model import DEFAULT_LAYER, resolve_model
-from .model.other import OTHER, OTHER_NAME
+from .model.other import OTHER, OTHER_NAME, check_min_anisotropy
 from .model.record import check_passes
 
 # A structure in which fewer of the centres have their nearest neighbour near d_NN has no
@@ -126,9 +126,8 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
     if n_samples is not None:
         check_passes(n_samples)
     check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1, low_inclusive=True)
-    threshold = net.min_anisotropy if min_anisotropy is None else check_scalar(
-        min_anisotropy, "min_anisotropy", low=0.0, low_inclusive=True, high=1.0,
-        unit=" (share of the power in l >= 1)")
+    threshold = (net.min_anisotropy if min_anisotropy is None
+                 else check_min_anisotropy(min_anisotropy))
     single = isinstance(atoms, Atoms)
     structures = read_structures(atoms)
     if not structures:
@@ -197,7 +196,5 @@ def _descriptors(net, structures, *, progress=False, shells=False):
                 f"Structure {k} is an isolated cluster of {len(structure)} atom(s): fewer than "
                 f"one neighbour shell ({MIN_CLUSTER_ATOMS} atoms), so it has no crystal "
                 "structure to recognise. Give a larger cluster or a periodic cell.")
-        X[k] = calculator.create(structure)
-        if shells:
-            share[k] = calculator.shell_share(structure)
+        X[k], share[k] = calculator.describe(structure)
     return (X, share) if shells else X

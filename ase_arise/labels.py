@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from ._validation import check_atoms, check_bool
 from .descriptor.neighbors import periodic_images, wrap_positions
-from .model.other import NO_PREDICTION, OTHER
+from .model.other import NO_PREDICTION
 from .settings import DEFAULT_TOLERANCE, Settings
 from .spm import SPMResult, box_centres, iter_match_boxes, run_steps, scan_sample
 
@@ -98,10 +98,7 @@ class AtomLabels:
     def names(self):
         """Predicted prototype name per atom, "Other" for Other (object array; None without a
         prediction)."""
-        names = np.array(list(self.spm.class_names) + ["Other", None], dtype=object)
-        return names[np.where(self.class_id == OTHER, len(self.spm.class_names),
-                              np.where(self.class_id == NO_PREDICTION,
-                                       len(self.spm.class_names) + 1, self.class_id))]
+        return self.spm.names_of(self.class_id)
 
     def counts(self):
         """Number of atoms per predicted name, with "Other" and "no prediction" (dict, most
@@ -135,7 +132,7 @@ def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, candidates=CANDIDATES):
     centres, index = periodic_images(result.centres[valid], cell, pbc, half * math.sqrt(3))
     tree = cKDTree(centres)
     penalty = mi_weight * result.mutual_information[valid[index]]
-    nearest = _best_boxes(tree, centres, wrapped, 1, half, 0.0 * penalty)
+    nearest = _best_boxes(tree, centres, wrapped, 1, half)
     box[nearest >= 0] = valid[index[nearest[nearest >= 0]]]
     if mi_weight > 0:
         unsure = np.flatnonzero((nearest >= 0) & (penalty[np.maximum(nearest, 0)]
@@ -146,9 +143,10 @@ def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, candidates=CANDIDATES):
     return box
 
 
-def _best_boxes(tree, centres, points, k, half, penalty):
+def _best_boxes(tree, centres, points, k, half, penalty=None):
     """Per point, the index (into ``centres``) of the containing box with the lowest
-    distance / half + penalty among the k nearest centres; -1 where none contains it."""
+    distance / half + penalty (per centre; None: 0) among the k nearest centres; -1 where none
+    contains it."""
     out = np.full(len(points), -1, dtype=np.int64)
     for start in range(0, len(points), _CHUNK):
         chunk = points[start:start + _CHUNK]
@@ -159,7 +157,8 @@ def _best_boxes(tree, centres, points, k, half, penalty):
         safe = np.where(found, nearest, 0)
         # a candidate must contain the point: |d| <= half along x, y and z
         inside = found & (np.abs(chunk[:, None, :] - centres[safe]).max(axis=2) <= half + 1e-9)
-        score = np.where(inside, distance / half + penalty[safe], np.inf)
+        score = distance / half + (0.0 if penalty is None else penalty[safe])
+        score = np.where(inside, score, np.inf)
         best = np.argmin(score, axis=1)
         rows = np.arange(len(chunk))
         out[start:start + len(chunk)] = np.where(np.isfinite(score[rows, best]),

@@ -16,6 +16,7 @@ from ._random import validate_random_state
 from ._validation import check_bool, check_scalar
 from .errors import InputError, InputTypeError
 from .model import ARISEModel, resolve_model
+from .model.other import check_min_anisotropy
 from .model.record import check_passes
 
 MODES = ("auto", "fast", "exact")
@@ -106,9 +107,7 @@ class Settings:
         put("min_atoms", check_scalar(self.min_atoms, "min_atoms", kind=numbers.Integral,
                                       low=1, low_inclusive=True))
         if self.min_anisotropy is not None:
-            put("min_anisotropy", check_scalar(self.min_anisotropy, "min_anisotropy", low=0.0,
-                                               low_inclusive=True, high=1.0,
-                                               unit=" (share of the power in l >= 1)"))
+            put("min_anisotropy", check_min_anisotropy(self.min_anisotropy))
         validate_random_state(self.random_state)
         if not (self.model is None or isinstance(self.model, (str, os.PathLike, ARISEModel))):
             raise InputTypeError("The 'model' parameter must be None, a path to an .onnx model "

@@ -1,6 +1,7 @@
 """Samples with no crystal structure, and thermal crystals, for the "Other" decision (issue 16).
 
-- :func:`emt_liquid`: an EMT metal melted from fcc at 2.5 T_m, then held at ``temperature``.
+- :func:`emt_liquid`: an EMT metal, 8 % expanded, melted from fcc at 3 T_m, then held at
+  ``temperature``.
 - :func:`emt_glass`: such a liquid quenched to 300 K in 0.3 ps (~10^16 K/s, far too fast to
   crystallise).
 - :func:`emt_crystal`: fcc equilibrated at ``temperature`` (thermal vibrations only).
@@ -73,7 +74,15 @@ def _emt_fcc(symbol, repeat, expansion=1.0):
 
 
 def _plain(atoms):
-    out = Atoms(atoms.numbers, positions=atoms.get_positions(), cell=atoms.cell, pbc=atoms.pbc)
+    return Atoms(atoms.numbers, positions=atoms.get_positions(), cell=atoms.cell, pbc=atoms.pbc)
+
+
+def _snapshots(atoms, temperature, snapshots, every, rng):
+    """``snapshots`` copies of ``atoms``, ``every`` MD steps apart at ``temperature`` (K)."""
+    out = [_plain(atoms)]
+    for _ in range(snapshots - 1):
+        _md(atoms, temperature, every, rng)
+        out.append(_plain(atoms))
     return out
 
 
@@ -90,11 +99,7 @@ def emt_liquid(symbol, temperature, *, repeat=5, steps=300, snapshots=1, every=1
     thermalize_momenta(atoms, temperature_K=2 * melt, rng=rng)  # equipartition
     _md(atoms, melt, steps, rng, friction=0.05)
     _md(atoms, temperature, steps, rng, friction=0.05)
-    out = [_plain(atoms)]
-    for _ in range(snapshots - 1):
-        _md(atoms, temperature, every, rng)
-        out.append(_plain(atoms))
-    return out
+    return _snapshots(atoms, temperature, snapshots, every, rng)
 
 
 def emt_glass(liquid, *, steps=60, random_state=0):
@@ -116,11 +121,7 @@ def emt_crystal(symbol, temperature, *, repeat=5, steps=200, snapshots=1, every=
     atoms = _emt_fcc(symbol, repeat)
     thermalize_momenta(atoms, temperature_K=2 * temperature, rng=rng)  # equipartition
     _md(atoms, temperature, steps, rng)
-    out = [_plain(atoms)]
-    for _ in range(snapshots - 1):
-        _md(atoms, temperature, every, rng)
-        out.append(_plain(atoms))
-    return out
+    return _snapshots(atoms, temperature, snapshots, every, rng)
 
 
 class KobAndersen(Calculator):

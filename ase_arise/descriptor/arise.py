@@ -136,36 +136,24 @@ class ARISEDescriptor:
         cluster, paired with itself).
         """
         positions, numbers_, cell, pbc = check_atoms(atoms)
-        return self._pair_dnn(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)
-
-    def shell_share(self, atoms):
-        """Share of the centres whose nearest neighbour lies near d_NN, averaged over the
-        ordered species pairs as the descriptor is (:func:`.dnn.shell_share`; NaN for no
-        pair)."""
-        positions, numbers_, cell, pbc = check_atoms(atoms)
-        wrapped = wrap_positions(positions, cell, pbc)
-        shares = []
-        for a in np.unique(numbers_):
-            for b in np.unique(numbers_):
-                nearest = nearest_distances(wrapped[numbers_ == a], wrapped[numbers_ == b], cell,
-                                            pbc)
-                shares.append(shell_share(nearest, dnn_from_distances(nearest, self.bins)))
-        shares = np.array(shares)
-        return float(np.nanmean(shares)) if np.isfinite(shares).any() else float("nan")
+        return self._pair_dnn(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)[0]
 
     def _pair_dnn(self, wrapped, numbers_, cell, pbc, *, overlaps=False):
-        """d_NN of every ordered species pair; with ``overlaps``, warn about overlapping atoms
-        (searched only when some nearest distance is short for its species pair)."""
-        dnn, suspect = {}, False
+        """d_NN of every ordered species pair, and the pairs' mean shell share
+        (:func:`.dnn.shell_share`; NaN for no pair); with ``overlaps``, warn about overlapping
+        atoms (searched only when some nearest distance is short for its species pair)."""
+        dnn, shells, suspect = {}, [], False
         for a in np.unique(numbers_):
             for b in np.unique(numbers_):
                 nearest = nearest_distances(wrapped[numbers_ == a], wrapped[numbers_ == b], cell,
                                             pbc)
                 dnn[int(a), int(b)] = dnn_from_distances(nearest, self.bins)
+                shells.append(shell_share(nearest, dnn[int(a), int(b)]))
                 suspect |= bool(np.any(nearest < OVERLAP_FRACTION * robust_dnn(nearest)))
         if overlaps and suspect:
-            warn_overlaps(wrapped, numbers_, cell, pbc, stacklevel=4)
-        return dnn
+            warn_overlaps(wrapped, numbers_, cell, pbc, stacklevel=5)
+        shells = np.array(shells)
+        return dnn, (float(np.nanmean(shells)) if np.isfinite(shells).any() else float("nan"))
 
     def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres):
         """Cell list of ``neighbors`` (wrapped, Å) and their periodic images, for ``n_centres``
@@ -270,10 +258,27 @@ class ARISEDescriptor:
                                                desc="ARISE descriptors", unit="structure")):
                 out[k] = self.create(structure)
             return out
+        return self._describe(atoms)[0]
+
+    def describe(self, atoms):
+        """The descriptor of one structure and its shell share: the share of the centres whose
+        nearest neighbour lies near d_NN, averaged over the species pairs (~1 for condensed
+        matter, ~0.01 for an ideal gas; :func:`.dnn.shell_share`). Raises and warns as
+        :meth:`create`.
+
+        Returns
+        -------
+        (ndarray of shape (n_features,), float)
+        """
+        return self._describe(atoms)
+
+    def _describe(self, atoms):
+        """The work of :meth:`create` and :meth:`describe` for one structure (their callers
+        are the warnings' stack level)."""
         positions, numbers_, cell, pbc = check_atoms(atoms)
         wrapped = wrap_positions(positions, cell, pbc)
         species = check_species(numbers_)
-        dnn = self._pair_dnn(wrapped, numbers_, cell, pbc, overlaps=True)
+        dnn, shells = self._pair_dnn(wrapped, numbers_, cell, pbc, overlaps=True)
         sums = {}
         has_neighbor = np.zeros(len(wrapped), dtype=bool)
         for a in species:
@@ -293,7 +298,7 @@ class ARISEDescriptor:
                 f"r_cut = {self.r_cut} d_NN: there is nothing to describe. Pass a structure with "
                 "at least two atoms of a species, or a periodic cell.")
         _warn_isolated(has_neighbor, [pair for pair in dnn if pair not in sums])
-        return self.from_coefficient_sums(list(sums.values()))
+        return self.from_coefficient_sums(list(sums.values())), shells
 
     def from_coefficient_sums(self, pair_sums):
         """The descriptor from coefficient sums, one per species pair that has neighbours.
@@ -338,7 +343,7 @@ class ARISEDescriptor:
         centres = np.arange(len(wrapped)) if centres is None else np.asarray(centres, np.int64)
         n, s = len(centres), len(species)
         if length_unit is None:
-            dnn = self._pair_dnn(wrapped, numbers_, cell, pbc)
+            dnn = self._pair_dnn(wrapped, numbers_, cell, pbc)[0]
             units = np.array([[dnn[z, b] for b in species]
                               for z in numbers_[centres]]).reshape(n, s)
         else:
@@ -364,11 +369,11 @@ def _warn_isolated(has_neighbor, empty_pairs):
         warnings.warn(
             f"{len(lonely)} of {len(has_neighbor)} atoms have no neighbour within the cutoff "
             f"(indices {lonely[:10].tolist()}{'...' if len(lonely) > 10 else ''}); they "
-            "contribute nothing to the descriptor.", IsolatedAtomsWarning, stacklevel=3)
+            "contribute nothing to the descriptor.", IsolatedAtomsWarning, stacklevel=4)
     if empty_pairs:
         warnings.warn(
             f"Species pairs {empty_pairs} have no neighbour within the cutoff and are left out of "
-            "the pair average.", IsolatedAtomsWarning, stacklevel=3)
+            "the pair average.", IsolatedAtomsWarning, stacklevel=4)
 
 
 def descriptor(atoms, *, r_cut=4.0, sigma=0.1, extrinsic_scaling=1.0):

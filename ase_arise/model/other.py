@@ -16,10 +16,18 @@ Class ids: ``OTHER`` (-2) marks Other, ``NO_PREDICTION`` (-1) no prediction at a
 
 import numpy as np
 
+from .._validation import check_scalar
+
 OTHER = -2
 NO_PREDICTION = -1
 OTHER_NAME = "Other"
 NO_PREDICTION_NAME = "no prediction"
+
+
+def check_min_anisotropy(value):
+    """``value`` as a float threshold in [0, 1]; raises naming ``min_anisotropy``."""
+    return check_scalar(value, "min_anisotropy", low=0.0, low_inclusive=True, high=1.0,
+                        unit=" (share of the power in l >= 1)")
 
 
 def anisotropy(descriptors, n_max, l_max):

@@ -118,6 +118,11 @@ class SPMResult:
             return self.prototype_id
         return decide(self.prototype_id, self.anisotropy, self.min_anisotropy)
 
+    def names_of(self, class_ids):
+        """Names of class ids (object array): prototypes, "Other" for -2, None for -1."""
+        names = np.array([OTHER_NAME, None] + list(self.class_names), dtype=object)
+        return names[np.asarray(class_ids) - OTHER]
+
     def name_of(self, class_id):
         """Name of a class id of this result: a prototype, "Other" or "no prediction"."""
         if class_id == OTHER:

@@ -36,15 +36,9 @@ PEERS = ("PTM", "a-CNA")
 def _arise_rules(sample, mi_weights, *, box, stride, random_state):
     """{method name: per-atom names} for each MI weight of the per-atom rule, one scan."""
     result = spm(sample, box=box, stride=stride, random_state=random_state)
-    names = np.array([result.name_of(k) for k in range(-2, len(result.class_names))] + [None],
-                     dtype=object)
-    out = {}
-    for weight in mi_weights:
-        ids = gather(result.class_id, nearest_boxes(sample, result, mi_weight=weight), -1)
-        key = "ARISE" if weight == MI_WEIGHT and len(mi_weights) == 1 else \
-            f"ARISE (MI weight {weight:g})"
-        out[key] = names[np.where(ids == -1, -1, ids + 2)]
-    return out
+    return {f"ARISE (MI weight {weight:g})": result.names_of(gather(
+        result.class_id, nearest_boxes(sample, result, mi_weight=weight), -1))
+        for weight in mi_weights}
 
 
 def run(*, quick=False, length=None, stride=4.0, box=16.0, noise=0.0, mi_weights=(MI_WEIGHT,),
