@@ -1,12 +1,13 @@
 """Stage 6 of the pipeline: per-atom ARISE labels from strided pattern matching, ``label(atoms)``.
 
-Rule (docs/DECISIONS.md): among the boxes that contain an atom and have a prediction (periodic
-images included), the atom takes the one with the lowest ``distance / (box / 2) + 2 MI`` (MI in
-bits): the nearest centre, unless that box is uncertain and a confident one that also contains
-the atom is not much farther. At a grain boundary the nearest box straddles it and is
-uncertain; a box a stride farther into one grain is not. Measured on a noisy 100 Å polycrystal:
-79 % of the atoms right instead of 70 % (51 % instead of 26 % within 5 Å of another grain),
-without the blurring that averaging the ~64 overlapping boxes gives.
+Rule (docs/DECISIONS.md, :func:`nearest_boxes`): among the boxes that contain an atom and have
+a prediction (periodic images included), the one with the lowest ``distance / (box / 2) + 2 MI``
+(MI in bits) says whether the atom is "Other"; an atom that is not takes the box, not Other,
+with the lowest ``distance / (box / 2) + 2 MI - 3 ln(anisotropy)``: the most ordered nearby box
+that contains it. A box that straddles a grain boundary keeps less angular order than one
+inside a grain, and a box wholly inside the other grain cannot contain the atom. Measured on a
+noisy 100 Å polycrystal: 92 % of the atoms right (PTM 80 %, the nearest centre 70 %), 79 %
+within 5 Å of another grain (PTM 44 %), 100 % farther.
 Atoms that no box with a prediction contains get class -1 and NaN; atoms whose box is "Other"
 (:mod:`ase_arise.model.other`: no crystal's angular order) get class -2 and keep the box's
 nearest prototype in "arise_prototype". With ``per_atom=True`` every atom gets its own box
@@ -34,12 +35,13 @@ ARRAY_PROBABILITIES = "arise_probabilities"
 ARRAY_PROTOTYPE = "arise_prototype"
 ARRAY_OTHER = "arise_other"
 ARRAY_ANISOTROPY = "arise_anisotropy"
-# The per-atom rule: among the boxes that contain an atom, the lowest distance / (box / 2) +
-# MI_WEIGHT * MI (bits), over the CANDIDATES nearest centres (docs/DECISIONS.md).
+# The per-atom rule (nearest_boxes, docs/DECISIONS.md): among the boxes that contain an atom,
+# over the CANDIDATES nearest centres, the lowest distance / (box / 2) + MI_WEIGHT * MI (bits)
+# decides "Other"; else the lowest of that - ORDER_WEIGHT * ln(anisotropy) among boxes not Other.
 MI_WEIGHT = 2.0
+ORDER_WEIGHT = 3.0
 CANDIDATES = 27
-# MI (bits) below which the nearest box is kept: the adaptive sampling's tolerance (0.01).
-MI_RESOLUTION = 0.01
+_TINY_ANISOTROPY = 1e-12
 _CHUNK = 65_536
 
 
@@ -108,14 +110,19 @@ class AtomLabels:
         return dict(sorted(table.items(), key=lambda item: -item[1]))
 
 
-def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, candidates=CANDIDATES):
-    """For each atom, the box with a prediction that contains it and has the lowest
-    ``distance / (box / 2) + mi_weight * MI``, among its ``candidates`` nearest box centres.
+def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, order_weight=ORDER_WEIGHT,
+                  candidates=CANDIDATES):
+    """For each atom, the box with a prediction that contains it and scores lowest, among its
+    ``candidates`` nearest box centres.
 
-    ``mi_weight=0`` gives the nearest containing centre. Distances are Euclidean from the atom
-    to the box centre (periodic images included), MI in bits. An atom whose nearest box has an
-    MI below ``MI_RESOLUTION`` keeps that box: another could win only by being less than
-    2 * mi_weight * MI_RESOLUTION half-boxes farther, a tie within the MI's sampling noise.
+    Two scores (distances Euclidean from the atom to the box centre, periodic images included;
+    MI in bits; docs/DECISIONS.md): ``distance / (box / 2) + mi_weight * MI`` decides whether
+    the atom is "Other" (the box it picks is); if not, the atom takes the box that is not Other
+    with the lowest ``distance / (box / 2) + mi_weight * MI - order_weight * ln(anisotropy)``.
+    A box that reaches into another grain keeps less angular order than one inside the
+    atom's grain, and a box wholly inside another grain does not contain the atom. Without
+    the second term a liquid's atoms next to a crystal would take a crystal box that reaches
+    into the liquid. ``mi_weight=0`` and ``order_weight=0`` give the nearest containing centre.
 
     Returns
     -------
@@ -130,24 +137,27 @@ def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, candidates=CANDIDATES):
         return box
     half = result.box / 2
     centres, index = periodic_images(result.centres[valid], cell, pbc, half * math.sqrt(3))
-    tree = cKDTree(centres)
-    penalty = mi_weight * result.mutual_information[valid[index]]
-    nearest = _best_boxes(tree, centres, wrapped, 1, half)
-    box[nearest >= 0] = valid[index[nearest[nearest >= 0]]]
-    if mi_weight > 0:
-        unsure = np.flatnonzero((nearest >= 0) & (penalty[np.maximum(nearest, 0)]
-                                                  >= mi_weight * MI_RESOLUTION))
-        best = _best_boxes(tree, centres, wrapped[unsure], min(candidates, len(centres)),
-                           half, penalty)
-        box[unsure] = valid[index[best]]
+    boxes = valid[index]
+    uncertain = mi_weight * result.mutual_information[boxes]
+    other = result.other[boxes]
+    ordered = uncertain
+    if order_weight and result.anisotropy is not None:
+        order = np.log(np.maximum(result.anisotropy[boxes], _TINY_ANISOTROPY))
+        ordered = np.where(other, np.inf, uncertain - order_weight * order)
+    k = 1 if mi_weight == 0 and order_weight == 0 else min(candidates, len(centres))
+    first, second = _best_boxes(cKDTree(centres), centres, wrapped, k, half,
+                                (uncertain, ordered))
+    chosen = np.where((first < 0) | (second < 0) | other[np.maximum(first, 0)], first, second)
+    box[chosen >= 0] = boxes[chosen[chosen >= 0]]
     return box
 
 
-def _best_boxes(tree, centres, points, k, half, penalty=None):
-    """Per point, the index (into ``centres``) of the containing box with the lowest
-    distance / half + penalty (per centre; None: 0) among the k nearest centres; -1 where none
-    contains it."""
-    out = np.full(len(points), -1, dtype=np.int64)
+def _best_boxes(tree, centres, points, k, half, penalties):
+    """Per point and per penalty array (one value per centre), the index (into ``centres``)
+    of the containing box with the lowest distance / half + penalty among the k nearest
+    centres; -1 where none contains the point (or every penalty there is infinite)."""
+    out = [np.full(len(points), -1, dtype=np.int64) for _ in penalties]
+    rows = np.arange(min(len(points), _CHUNK))
     for start in range(0, len(points), _CHUNK):
         chunk = points[start:start + _CHUNK]
         distance, nearest = tree.query(chunk, k=k, distance_upper_bound=half * math.sqrt(3)
@@ -157,12 +167,13 @@ def _best_boxes(tree, centres, points, k, half, penalty=None):
         safe = np.where(found, nearest, 0)
         # a candidate must contain the point: |d| <= half along x, y and z
         inside = found & (np.abs(chunk[:, None, :] - centres[safe]).max(axis=2) <= half + 1e-9)
-        score = distance / half + (0.0 if penalty is None else penalty[safe])
-        score = np.where(inside, score, np.inf)
-        best = np.argmin(score, axis=1)
-        rows = np.arange(len(chunk))
-        out[start:start + len(chunk)] = np.where(np.isfinite(score[rows, best]),
-                                                 safe[rows, best], -1)
+        scaled = np.where(inside, distance / half, np.inf)
+        for target, penalty in zip(out, penalties):
+            score = scaled + penalty[safe]
+            best = np.argmin(score, axis=1)
+            here = rows[:len(chunk)]
+            target[start:start + len(chunk)] = np.where(np.isfinite(score[here, best]),
+                                                        safe[here, best], -1)
     return out
 
 

@@ -102,7 +102,8 @@ class ARISEClusteringModifier(ScanModifier):
         """Describe the SPM boxes (descriptors kept), relaying progress; returns the cache."""
         result = yield from relay_progress(iter_spm(atoms, settings, keep_descriptors=True))
         check_predictions(result)
-        return dict(result=result, box_index=nearest_boxes(atoms, result, mi_weight=0.0))
+        return dict(result=result, box_index=nearest_boxes(atoms, result, mi_weight=0.0,
+                                                        order_weight=0.0))
 
     def _output(self, data, members, boxes, clusters):
         """Write the cluster properties, table and attributes."""

@@ -57,7 +57,8 @@ def test_clusters_are_the_four_grains_and_outliers_their_boundaries(four_grains)
     assert np.median(mi[clusters.outliers]) > np.median(mi[clusters.labels >= 0])
     # per atom: the nearest containing box's cluster
     per_atom = atom_clusters(atoms, result, clusters)
-    assert np.array_equal(per_atom, clusters.take(nearest_boxes(atoms, result, mi_weight=0.0)))
+    assert np.array_equal(per_atom, clusters.take(nearest_boxes(
+        atoms, result, mi_weight=0.0, order_weight=0.0)))
     inner = atoms.arrays[INTERIOR] == 1
     grain = grain_of_cluster(clusters, grains, interior)
     per_atom_grain = np.array([grain.get(k, -1) for k in per_atom])
