@@ -34,7 +34,7 @@ GRAIN_STRUCTURES = {
 
 
 def polycrystal(length=40.0, grains=("fcc", "bcc", "hcp", "diamond"), *, symbol="Fe",
-                min_distance=0.7, random_state=0):
+                min_distance=0.7, c_over_a=None, random_state=0):
     """A periodic cubic polycrystal of Voronoi grains in random orientations.
 
     Parameters
@@ -48,6 +48,8 @@ def polycrystal(length=40.0, grains=("fcc", "bcc", "hcp", "diamond"), *, symbol=
     min_distance : float, default=0.7
         Of two atoms closer than this fraction of the smallest nearest-neighbour distance of
         the grain structures (where grains meet), one is removed.
+    c_over_a : float, optional
+        c / a of the hcp grains (a = 2.51 Å); None: 1.62 (c = 4.07 Å). Ideal packing is 1.633.
     random_state : None, int or numpy.random.Generator, default=0
         Grain centres and orientations.
 
@@ -58,6 +60,8 @@ def polycrystal(length=40.0, grains=("fcc", "bcc", "hcp", "diamond"), *, symbol=
         ``info["grains"]`` the grain structures in that order.
     """
     length = check_scalar(length, "length", low=0.0, unit=" (Å)")
+    if c_over_a is not None:
+        c_over_a = check_scalar(c_over_a, "c_over_a", low=0.0)
     grains = tuple(grains)
     unknown = [g for g in grains if g not in GRAIN_STRUCTURES]
     if not grains or unknown:
@@ -77,6 +81,8 @@ def polycrystal(length=40.0, grains=("fcc", "bcc", "hcp", "diamond"), *, symbol=
     positions, grain_of = [], []
     for g, structure in enumerate(grains):
         crystal, constants = GRAIN_STRUCTURES[structure]
+        if structure == "hcp" and c_over_a is not None:
+            constants = dict(constants, c=constants["a"] * c_over_a)
         unit = bulk(symbol, crystal, orthorhombic=True, **constants)
         reps = np.ceil(2 * radii[g] / unit.cell.lengths()).astype(int) + 1
         translations = np.stack(np.meshgrid(*[np.arange(n) for n in reps], indexing="ij"),

@@ -31,8 +31,9 @@ from .io import (FORMATS, FrameWriter, atomic_output, check_output_path, output_
                  read_frames)
 from .io.read import READER_HINTS
 from .io.write import check_frame
-from .labels import (ARRAY_ANISOTROPY, ARRAY_CLASS, ARRAY_OTHER, ARRAY_PROBABILITIES,
-                     ARRAY_PROBABILITY, ARRAY_PROTOTYPE, ARRAY_UNCERTAINTY, iter_label)
+from .labels import (ARRAY_ANISOTROPY, ARRAY_CLASS, ARRAY_MUTUAL_INFORMATION, ARRAY_OTHER,
+                     ARRAY_PROBABILITIES, ARRAY_PROBABILITY, ARRAY_PROTOTYPE, ARRAY_UNCERTAINTY,
+                     ARRAYS, iter_label)
 from .prototypes import class_indices, load_prototypes
 from .settings import MODES, Settings
 from .spm import iter_spm, run_steps
@@ -126,14 +127,15 @@ def build_parser():
         "label", help="per-atom prototypes written to extended XYZ or a LAMMPS dump",
         description="Label every atom by strided pattern matching: cubic boxes of edge --box "
                     "(Å) every --stride (Å) are classified, and each atom takes the result of "
-                    "the box containing it that is near and certain (lowest distance / half "
-                    f"box + 2 MI). Writes the structure with the columns {ARRAY_CLASS} (class "
-                    "id, -2: Other, -1: no prediction; 'arise prototypes' lists them), "
-                    f"{ARRAY_PROTOTYPE} (the most probable prototype, also of Other atoms), "
-                    f"{ARRAY_OTHER} (1: no crystal's angular order), {ARRAY_ANISOTROPY} (the "
-                    f"Other score), {ARRAY_PROBABILITY} (fraction) and {ARRAY_UNCERTAINTY} "
-                    f"(bits), and with --probabilities {ARRAY_PROBABILITIES} "
-                    "(all 108, by class id). Every frame of a trajectory is labelled.")
+                    "the box containing it that is near, certain and ordered (lowest distance "
+                    "/ half box + 2 MI - 3 ln(anisotropy); Other decided without the last "
+                    f"term). Writes the structure with the columns {ARRAY_CLASS} (class id, "
+                    "-2: Other, -1: no prediction; 'arise prototypes' lists them), "
+                    f"{ARRAY_PROTOTYPE} (most probable, also of Other atoms), {ARRAY_OTHER}, "
+                    f"{ARRAY_ANISOTROPY} (the Other score), {ARRAY_PROBABILITY} (fraction), "
+                    f"{ARRAY_MUTUAL_INFORMATION} and {ARRAY_UNCERTAINTY} (MI + disorder; bits), "
+                    f"with --probabilities {ARRAY_PROBABILITIES} (by class id). Every frame of "
+                    "a trajectory is labelled.")
     _add_file_and_output(sub, "OUT", "output file: .xyz/.extxyz (extended XYZ) or "
                          ".dump/.lammpstrj (LAMMPS text dump); OVITO reads both")
     sub.add_argument("--format", choices=list(FORMATS), default=None,
@@ -151,13 +153,13 @@ def build_parser():
         description="Strided pattern matching: classify cubic boxes of edge --box (Å) every "
                     "--stride (Å) over the sample (a 2D scan for slabs, 3D for bulk). Saves "
                     "the maps as .npz (centres in Å, shape, probabilities as fractions, "
-                    "mutual_information and entropy in bits, n_atoms, class_names, class_id "
-                    "(-2: Other, -1: no prediction), anisotropy, settings as "
-                    "JSON) and PNG slices of the most probable prototype, the mutual "
-                    "information and the probability of each of --prototypes.")
-    _add_file_and_output(sub, "OUT.npz", "the .npz file; PNGs are written beside it "
-                         "(OUT_class.png, OUT_mutual_information.png, OUT_anisotropy.png, "
-                         "OUT_P_<prototype>.png)")
+                    "mutual_information, entropy, disorder and uncertainty in bits, n_atoms, "
+                    "class_names, class_id (-2: Other, -1: no prediction), anisotropy, "
+                    "settings as JSON) and PNG slices of the class, the uncertainty, the MI, "
+                    "the anisotropy and the probability of each of --prototypes.")
+    _add_file_and_output(sub, "OUT.npz", "the .npz file; PNGs beside it: OUT_class.png, "
+                         "OUT_uncertainty.png, OUT_mutual_information.png, "
+                         "OUT_anisotropy.png, OUT_P_<prototype>.png")
     sub.add_argument("--frame", type=int, default=0,
                      help="frame of a trajectory (default: 0, the first; -1: the last)")
     _add_scan_options(sub)
@@ -269,9 +271,7 @@ def _label(args, extra):
     frames = read_frames(args.file)
     for atoms in frames:  # a frame the format cannot hold fails before the work
         check_frame(atoms, format)
-    columns = [ARRAY_CLASS, ARRAY_PROTOTYPE, ARRAY_OTHER, ARRAY_ANISOTROPY, ARRAY_PROBABILITY,
-               ARRAY_UNCERTAINTY]
-    columns += [ARRAY_PROBABILITIES] if args.probabilities else []
+    columns = list(ARRAYS) + ([ARRAY_PROBABILITIES] if args.probabilities else [])
     writer = FrameWriter(output, columns, _run_key(args, settings, columns, format),
                          format=format)
     if writer.done:
@@ -317,7 +317,8 @@ def _spm(args, extra):
                   mode=maps.mode, n_samples=maps.n_samples, tolerance=maps.tolerance,
                   min_atoms=maps.min_atoms, min_anisotropy=maps.min_anisotropy,
                   random_state=args.random_state, model=args.model or "shipped",
-                  units="Å; probabilities as fractions; mutual_information and entropy in bits")
+                  units="Å; probabilities as fractions; mutual_information, entropy, "
+                        "disorder and uncertainty in bits")
     with atomic_output(output, "wb") as handle:
         maps.save(handle, record)
     valid = maps.valid
@@ -347,13 +348,13 @@ def _plane(maps, axis, index):
 
 
 def _plot_slices(maps, output, names, axis, index):
-    """Save one PNG per quantity (class, mutual information, each prototype's probability) of
-    a plane of the scan grid; returns their paths."""
+    """Save one PNG per quantity of a plane of the scan grid; returns their paths."""
     from matplotlib.figure import Figure
 
     paths = []
-    for quantity in ["class", "mutual_information", "anisotropy"] + names:
-        suffix = quantity if quantity in ("class", "mutual_information", "anisotropy") else (
+    fixed = ["class", "uncertainty", "mutual_information", "anisotropy"]
+    for quantity in fixed + names:
+        suffix = quantity if quantity in fixed else (
             "P_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", quantity).strip("_"))
         figure = Figure(figsize=(6.4, 5.2))
         maps.plot_slice(quantity, axis=axis, index=index, ax=figure.add_subplot())

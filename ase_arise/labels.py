@@ -30,11 +30,15 @@ from .spm import SPMResult, box_centres, iter_match_boxes, run_steps, scan_sampl
 # Names of the per-atom arrays written to ``atoms.arrays``.
 ARRAY_CLASS = "arise_class"
 ARRAY_PROBABILITY = "arise_probability"
-ARRAY_UNCERTAINTY = "arise_mutual_information"
+ARRAY_MUTUAL_INFORMATION = "arise_mutual_information"
+ARRAY_UNCERTAINTY = "arise_uncertainty"
 ARRAY_PROBABILITIES = "arise_probabilities"
 ARRAY_PROTOTYPE = "arise_prototype"
 ARRAY_OTHER = "arise_other"
 ARRAY_ANISOTROPY = "arise_anisotropy"
+# the arrays label() always writes, in the CLI's column order
+ARRAYS = (ARRAY_CLASS, ARRAY_PROTOTYPE, ARRAY_OTHER, ARRAY_ANISOTROPY, ARRAY_PROBABILITY,
+          ARRAY_MUTUAL_INFORMATION, ARRAY_UNCERTAINTY)
 # The per-atom rule (nearest_boxes, docs/DECISIONS.md): among the boxes that contain an atom,
 # over the CANDIDATES nearest centres, the lowest distance / (box / 2) + MI_WEIGHT * MI (bits)
 # decides "Other"; else the lowest of that - ORDER_WEIGHT * ln(anisotropy) among boxes not Other.
@@ -65,7 +69,9 @@ class AtomLabels:
     probability : ndarray of shape (n_atoms,), float64
         Probability of the most probable prototype (NaN without a prediction).
     mutual_information, entropy : ndarray of shape (n_atoms,), float64
-        Uncertainty in bits (NaN without a prediction).
+        Of the MC-dropout passes, bits (NaN without a prediction).
+    uncertainty : ndarray of shape (n_atoms,), float64
+        Mutual information plus the box's disorder (:attr:`SPMResult.uncertainty`), bits.
     probabilities : ndarray of shape (n_atoms, n_classes), float32, or None
         All class probabilities, when asked for.
     box_index : ndarray of shape (n_atoms,), int64
@@ -82,6 +88,7 @@ class AtomLabels:
     probability: np.ndarray
     mutual_information: np.ndarray
     entropy: np.ndarray
+    uncertainty: np.ndarray
     probabilities: np.ndarray
     box_index: np.ndarray
     spm: SPMResult
@@ -227,7 +234,8 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
         ``labels.atoms.arrays`` holds "arise_class" (int: a prototype, -2 Other, -1 no
         prediction), "arise_prototype" (the most probable prototype, Other or not),
         "arise_other" (bool), "arise_anisotropy", "arise_probability",
-        "arise_mutual_information" (bits) and, if asked, "arise_probabilities"
+        "arise_mutual_information" and "arise_uncertainty" (mutual information plus disorder;
+        bits) and, if asked, "arise_probabilities"
         (n_atoms, n_classes: 108 for the shipped model).
     """
     settings = Settings(box=box, stride=stride, mode=mode, per_atom=per_atom, axes=axes,
@@ -261,6 +269,7 @@ def iter_label(atoms, settings, *, probabilities=False, inplace=False):
         probability=gather(result.probability, box_index),
         mutual_information=gather(result.mutual_information, box_index),
         entropy=gather(result.entropy, box_index),
+        uncertainty=gather(result.uncertainty, box_index),
         probabilities=gather(result.probabilities, box_index) if probabilities else None,
         box_index=box_index,
         spm=result)
@@ -269,7 +278,8 @@ def iter_label(atoms, settings, *, probabilities=False, inplace=False):
     out.atoms.arrays[ARRAY_OTHER] = out.other.copy()
     out.atoms.arrays[ARRAY_ANISOTROPY] = out.anisotropy.copy()
     out.atoms.arrays[ARRAY_PROBABILITY] = out.probability.copy()
-    out.atoms.arrays[ARRAY_UNCERTAINTY] = out.mutual_information.copy()
+    out.atoms.arrays[ARRAY_MUTUAL_INFORMATION] = out.mutual_information.copy()
+    out.atoms.arrays[ARRAY_UNCERTAINTY] = out.uncertainty.copy()
     if probabilities:
         out.atoms.arrays[ARRAY_PROBABILITIES] = out.probabilities.copy()
     return out

@@ -14,7 +14,10 @@ never overwrite:
 "ARISE Probability"
     Its probability (0-1).
 "ARISE Uncertainty"
-    Mutual information of the MC-dropout passes, bits (0: certain).
+    Mutual information of the MC-dropout passes plus the box's disorder (how much less angular
+    order it has than the best-ordered boxes of its prototype in the scan), bits (0: certain).
+"ARISE Mutual Information"
+    The mutual information alone, bits.
 "ARISE Top Types", "ARISE Top Probabilities", "ARISE Probabilities"
     When asked for: the k best types (same ids as "ARISE Structure Type") with their
     probabilities, or the probabilities of selected prototypes or of all of them.
@@ -46,6 +49,7 @@ from .structure_types import NO_PREDICTION, structure_types
 TYPE_PROPERTY = "ARISE Structure Type"
 PROBABILITY_PROPERTY = "ARISE Probability"
 UNCERTAINTY_PROPERTY = "ARISE Uncertainty"
+MUTUAL_INFORMATION_PROPERTY = "ARISE Mutual Information"
 ANISOTROPY_PROPERTY = "ARISE Anisotropy"
 TOP_TYPES_PROPERTY = "ARISE Top Types"
 TOP_PROBABILITIES_PROPERTY = "ARISE Top Probabilities"
@@ -139,9 +143,9 @@ class ARISEModifier(ScanModifier):
                                            result.class_id + 1), box_index, 0)
         probability = np.full(len(members), np.nan)
         probability[members] = gather(result.probability, box_index)
-        uncertainty = np.full(len(members), np.nan)
-        uncertainty[members] = gather(result.mutual_information, box_index)
-        anisotropy = np.full(len(members), np.nan)
+        uncertainty, information, anisotropy = (np.full(len(members), np.nan) for _ in range(3))
+        uncertainty[members] = gather(result.uncertainty, box_index)
+        information[members] = gather(result.mutual_information, box_index)
         anisotropy[members] = gather(result.anisotropy, box_index)
 
         particles = data.particles_
@@ -151,6 +155,7 @@ class ARISEModifier(ScanModifier):
             prop.types.append(element)
         particles.create_property(PROBABILITY_PROPERTY, data=probability)
         particles.create_property(UNCERTAINTY_PROPERTY, data=uncertainty)
+        particles.create_property(MUTUAL_INFORMATION_PROPERTY, data=information)
         particles.create_property(ANISOTROPY_PROPERTY, data=anisotropy)
         if self.color_by_type:
             palette = np.array([t.color for t in types])

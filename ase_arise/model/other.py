@@ -11,6 +11,9 @@ when its anisotropy lies below the model's ``min_anisotropy``, calibrated on liq
 (:mod:`ase_arise.training.calibrate`) and stored in the model's record. docs/DECISIONS.md
 compares it with the MC-dropout uncertainty and with distances in descriptor and hidden space.
 
+Within one scan the anisotropy also tells a box inside a grain from one that straddles a
+boundary (differently oriented grains cancel part of each other's order): :func:`disorder`.
+
 Class ids: ``OTHER`` (-2) marks Other, ``NO_PREDICTION`` (-1) no prediction at all.
 """
 
@@ -22,6 +25,8 @@ OTHER = -2
 NO_PREDICTION = -1
 OTHER_NAME = "Other"
 NO_PREDICTION_NAME = "no prediction"
+# disorder(): the reference order of a prototype is this percentile of its boxes' anisotropy
+ORDER_PERCENTILE = 90
 
 
 def check_min_anisotropy(value):
@@ -54,6 +59,35 @@ def anisotropy(descriptors, n_max, l_max):
     total = power.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, 1.0 - power[..., 0] / total, np.nan)
+
+
+def disorder(class_id, score):
+    """How much less angular order each box has than the best-ordered boxes of its class.
+
+    ``log2(reference / score)``, at least 0, in bits (each bit halves the order), where the
+    reference of a class is the ``ORDER_PERCENTILE`` percentile of ``score`` over the boxes of
+    that class in the same scan: ~0 inside grains, ~0.5-1 where two grains share a box, and
+    independent of how much order a class has (bcc less than diamond) or thermal noise leaves.
+
+    Parameters
+    ----------
+    class_id : ndarray of shape (n_boxes,), int
+        Most probable prototype per box (-1: no prediction).
+    score : ndarray of shape (n_boxes,), float64
+        Anisotropy per box.
+
+    Returns
+    -------
+    ndarray of shape (n_boxes,), float64
+        Bits; NaN without a prediction.
+    """
+    out = np.full(len(class_id), np.nan)
+    for c in np.unique(class_id[class_id >= 0]):
+        mine = class_id == c
+        reference = np.percentile(score[mine], ORDER_PERCENTILE)
+        with np.errstate(divide="ignore"):
+            out[mine] = np.maximum(np.log2(reference / score[mine]), 0.0)
+    return out
 
 
 def decide(class_id, score, min_anisotropy):

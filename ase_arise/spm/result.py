@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import check_scalar
 from ..errors import InputError
-from ..model.other import NO_PREDICTION, NO_PREDICTION_NAME, OTHER, OTHER_NAME, decide
+from ..model.other import NO_PREDICTION, NO_PREDICTION_NAME, OTHER, OTHER_NAME, decide, disorder
 from ..prototypes import class_index
 
 
@@ -26,7 +26,8 @@ class SPMResult:
     probabilities : ndarray of shape (n_boxes, n_classes), float32
         Mean MC-dropout probabilities; NaN rows for boxes without a prediction.
     mutual_information, entropy : ndarray of shape (n_boxes,), float64
-        Uncertainty in bits; NaN for boxes without a prediction.
+        Of the MC-dropout passes, bits; NaN for boxes without a prediction. (``uncertainty``
+        adds the box's ``disorder`` to the mutual information.)
     n_atoms : ndarray of shape (n_boxes,), int64
         Atoms (periodic images included) inside each box.
     class_names : tuple of str
@@ -150,9 +151,24 @@ class SPMResult:
         """Probability of one prototype (name or class id) per box on the scan grid."""
         return self.probabilities[:, self.class_index(prototype)].reshape(self.shape)
 
+    @property
+    def disorder(self):
+        """Bits by which each box's angular order falls short of the best-ordered boxes of
+        its most probable prototype in this scan (:func:`ase_arise.model.other.disorder`;
+        0 without anisotropies, NaN without a prediction)."""
+        if self.anisotropy is None:
+            return np.where(self.valid, 0.0, np.nan)
+        return disorder(self.prototype_id, self.anisotropy)
+
+    @property
+    def uncertainty(self):
+        """Mutual information plus disorder (bits): high where the network is unsure and where
+        a box mixes grains it is sure of (a boundary box read confidently as one grain)."""
+        return self.mutual_information + self.disorder
+
     def uncertainty_map(self):
-        """Mutual information (bits) per box on the scan grid."""
-        return self.mutual_information.reshape(self.shape)
+        """``uncertainty`` (bits) per box on the scan grid."""
+        return self.uncertainty.reshape(self.shape)
 
     def anisotropy_map(self):
         """The "Other" score per box on the scan grid (NaN without a prediction)."""
@@ -161,13 +177,14 @@ class SPMResult:
     def save(self, file, settings=None):
         """Write the maps to a NumPy .npz file (path or binary file object).
 
-        Arrays: centres (Å), shape, probabilities (fractions), mutual_information and entropy
-        (bits), n_atoms, passes, class_id (-2 Other, -1 no prediction), anisotropy,
-        class_names; ``settings`` (a dict) as a JSON string.
+        Arrays: centres (Å), shape, probabilities (fractions), mutual_information, entropy,
+        disorder and uncertainty (bits), n_atoms, passes, class_id (-2 Other, -1 no
+        prediction), anisotropy, class_names; ``settings`` (a dict) as a JSON string.
         """
         np.savez_compressed(file, centres=self.centres, shape=np.array(self.shape),
                             probabilities=self.probabilities,
                             mutual_information=self.mutual_information, entropy=self.entropy,
+                            disorder=self.disorder, uncertainty=self.uncertainty,
                             n_atoms=self.n_atoms, passes=self.passes, class_id=self.class_id,
                             anisotropy=self.anisotropy, class_names=np.array(self.class_names),
                             settings=json.dumps(settings or {}))
@@ -178,7 +195,8 @@ class SPMResult:
         Parameters
         ----------
         quantity : str or int, default="class"
-            "class" (most probable prototype, or Other), "mutual_information", "anisotropy"
+            "class" (most probable prototype, or Other), "uncertainty", "mutual_information",
+            "anisotropy"
             or a prototype (name or class id) whose probability is shown.
         axis : int, default=2
             Grid axis normal to the plane.
@@ -198,8 +216,11 @@ class SPMResult:
         if quantity == "class":
             values, label, cmap = self.argmax_map().astype(float), "most probable prototype", None
             values[values == NO_PREDICTION] = np.nan
+        elif quantity == "uncertainty":
+            values, label, cmap = self.uncertainty_map(), "MI + disorder (bit)", "viridis"
         elif quantity == "mutual_information":
-            values, label, cmap = self.uncertainty_map(), "mutual information (bit)", "viridis"
+            values, label = self.mutual_information.reshape(self.shape), "mutual information (bit)"
+            cmap = "viridis"
         elif quantity == "anisotropy":
             values, label, cmap = self.anisotropy_map(), "anisotropy (Other below " \
                 f"{self.min_anisotropy:.3g})", "viridis"

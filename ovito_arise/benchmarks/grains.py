@@ -6,7 +6,9 @@ enabled, labels the grains of the *pristine* sample (fcc, bcc, hcp, cubic diamon
 
 - interior accuracy: the fraction of interior atoms whose ARISE label (:func:`ase_arise.label`)
   is their grain's prototype;
-- boundary ROC AUC: how well a box's mutual information separates boundary boxes (a box that
+- boundary ROC AUC: how well a box's uncertainty (what OVITO shows as "ARISE Uncertainty":
+  mutual information plus disorder, :attr:`ase_arise.SPMResult.uncertainty`; the mutual
+  information alone beside it) separates boundary boxes (a box that
   reaches past the sample's edge, or in which no grain holds 80 % of the atoms) from interior
   boxes (wholly inside the sample, all atoms of one grain); boxes in between are left out. An
   atom's grain is its PTM label, or for PTM's "Other" atoms (grain boundaries, and the free
@@ -96,10 +98,11 @@ def score(truth_atoms, **label_options):
     Returns
     -------
     dict
-        interior_accuracy, boundary_auc, n_interior_atoms, n_interior_boxes,
+        interior_accuracy, boundary_auc (of the uncertainty), mi_auc, n_interior_atoms,
+        n_interior_boxes,
         n_boundary_boxes, seconds, and by_grain: for each grain (PTM's name), the boxes most of
         whose atoms belong to it: interior and boundary counts, median MI (bits) of each, and
-        the ROC AUC among them alone.
+        the ROC AUC among them alone (all of the uncertainty).
     """
     started = time.perf_counter()
     labels = label(truth_atoms, **label_options)
@@ -108,7 +111,7 @@ def score(truth_atoms, **label_options):
     correct = labels.names[interior] == expected_prototypes(truth_atoms)[interior]
     boxes = box_classes(truth_atoms, labels.spm)
     usable = (boxes >= 0) & labels.spm.valid
-    information = labels.spm.mutual_information
+    information = labels.spm.uncertainty
     majority = box_grains(truth_atoms, labels.spm)
     by_grain = {}
     for g, name in enumerate(truth_atoms.info["ptm_truth_names"]):
@@ -116,13 +119,14 @@ def score(truth_atoms, **label_options):
         inner, outer = mine & (boxes == 0), mine & (boxes == 1)
         by_grain[name] = {
             "n_interior_boxes": int(inner.sum()), "n_boundary_boxes": int(outer.sum()),
-            "median_mi_interior": float(np.median(information[inner])) if inner.any() else None,
-            "median_mi_boundary": float(np.median(information[outer])) if outer.any() else None,
+            "median_interior": float(np.median(information[inner])) if inner.any() else None,
+            "median_boundary": float(np.median(information[outer])) if outer.any() else None,
             "auc": float(roc_auc_score(boxes[mine], information[mine]))
             if inner.any() and outer.any() else None}
     return {
         "interior_accuracy": float(correct.mean()),
         "boundary_auc": float(roc_auc_score(boxes[usable], information[usable])),
+        "mi_auc": float(roc_auc_score(boxes[usable], labels.spm.mutual_information[usable])),
         "n_interior_atoms": int(interior.sum()),
         "n_interior_boxes": int((usable & (boxes == 0)).sum()),
         "n_boundary_boxes": int((usable & (boxes == 1)).sum()),
@@ -170,25 +174,26 @@ def main(argv=None):
                                                                 random_state=args.random_state)}
     print(f"{path.name}: {len(pristine)} atoms, {int(pristine.arrays[INTERIOR].sum())} interior "
           f"(PTM); box {args.box:g} Å, stride {args.stride:g} Å, mode {args.mode}\n")
-    print("| sample | ARISE interior accuracy | PTM interior accuracy | MI boundary ROC AUC "
-          "| interior / boundary boxes | ARISE time (s) |")
+    print("| sample | ARISE interior accuracy | PTM interior accuracy | boundary ROC AUC: "
+          "uncertainty (MI alone) | interior / boundary boxes | ARISE time (s) |")
     print("|---|---:|---:|---:|---:|---:|")
     results = {}
     for name, sample in samples.items():
         result = results[name] = score(sample, box=args.box, stride=args.stride,
                                        mode=args.mode, random_state=args.random_state)
         print(f"| {name} | {100 * result['interior_accuracy']:.1f} % | "
-              f"{100 * ptm_interior_accuracy(sample):.1f} % | {result['boundary_auc']:.3f} | "
+              f"{100 * ptm_interior_accuracy(sample):.1f} % | {result['boundary_auc']:.3f} "
+              f"({result['mi_auc']:.3f}) | "
               f"{result['n_interior_boxes']} / {result['n_boundary_boxes']} | "
               f"{result['seconds']:.1f} |")
     print("\nBy the grain holding most of a box's atoms (AUC among those boxes alone):\n")
-    print("| sample | grain | interior / boundary boxes | median MI interior / boundary (bit) "
-          "| MI boundary ROC AUC |")
+    print("| sample | grain | interior / boundary boxes | median uncertainty interior / "
+          "boundary (bit) | boundary ROC AUC |")
     print("|---|---|---:|---:|---:|")
     for name, result in results.items():
         for grain, part in result["by_grain"].items():
             medians = " / ".join("—" if m is None else f"{m:.3f}" for m in (
-                part["median_mi_interior"], part["median_mi_boundary"]))
+                part["median_interior"], part["median_boundary"]))
             auc = "—" if part["auc"] is None else f"{part['auc']:.3f}"
             print(f"| {name} | {grain} | {part['n_interior_boxes']} / "
                   f"{part['n_boundary_boxes']} | {medians} | {auc} |")

@@ -55,13 +55,15 @@ def test_spm_saves_maps_and_png_slices(files, frames, tmp_path, capsys):
     saved = np.load(output)
     assert tuple(saved["shape"]) == expected.shape == (2, 2, 2)
     assert list(saved["class_names"]) == class_names()
-    for key in ("centres", "probabilities", "mutual_information", "entropy", "n_atoms"):
+    for key in ("centres", "probabilities", "mutual_information", "entropy", "n_atoms",
+                "disorder", "uncertainty"):
         assert np.array_equal(saved[key], getattr(expected, key))
     assert (np.argmax(saved["probabilities"], axis=1) == BCC).all()
     settings = json.loads(str(saved["settings"]))
     assert settings["box"] == 12.0 and settings["stride"] == 6.0 and settings["random_state"] == 0
     assert settings["mode"] == "fast" and settings["frame"] == 1
-    for name in ("class", "mutual_information", "P_bcc", "P_L1_2_Cu3Au"):
+    for name in ("class", "uncertainty", "mutual_information", "anisotropy", "P_bcc",
+                 "P_L1_2_Cu3Au"):
         png = tmp_path / f"maps_{name}.png"
         assert png.stat().st_size > 5_000 and f"wrote {png}" in out
 

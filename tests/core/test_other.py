@@ -14,7 +14,8 @@ from ase_arise.benchmarks.amorphous import ideal_gas, kob_andersen_glass
 from ase_arise.descriptor.soap import SOAPBasis
 from ase_arise.errors import ModelError
 from ase_arise.model import ARISEModel
-from ase_arise.model.other import OTHER, anisotropy, calibrate, decide, recalibrate
+from ase_arise.model.other import (OTHER, anisotropy, calibrate, decide, disorder,
+                                   recalibrate)
 from ase_arise.model.record import CHECKSUM_KEY, record_digest
 
 matplotlib.use("Agg")
@@ -39,6 +40,40 @@ def test_anisotropy_is_the_share_of_power_in_l_above_zero():
 def test_decide_marks_other_and_keeps_no_prediction():
     ids = decide(np.array([3, 5, -1, 7]), np.array([0.01, 0.3, np.nan, np.nan]), 0.1)
     assert ids.tolist() == [OTHER, 5, -1, 7]
+
+
+def test_disorder_is_the_order_lost_against_the_best_boxes_of_the_class():
+    rng = np.random.default_rng(1)
+    ids = rng.integers(-1, 3, 400)
+    score = rng.uniform(0.05, 0.4, 400)
+    bits = disorder(ids, score)
+    for c in range(3):  # brute force: log2(90th percentile of the class / own), at least 0
+        mine = ids == c
+        reference = np.sort(score[mine])[int(np.ceil(0.9 * (mine.sum() - 1)))]
+        expected = np.maximum(np.log2(reference / score[mine]), 0)
+        assert np.allclose(bits[mine], expected, atol=0.02)  # percentile interpolation
+    assert np.isnan(bits[ids == -1]).all()
+    # two grains of half the order each: one bit; the class's own scale does not matter
+    assert disorder(np.array([0] * 10 + [1] * 10), np.r_[[0.4] * 9, 0.2, [0.1] * 9, 0.05])[
+        [9, 19]] == pytest.approx([1.0, 1.0])
+
+
+def test_uncertainty_ranks_a_boundary_box_above_grain_boxes():
+    """fcc | bcc bicrystal: boxes straddling the boundaries have more disorder than boxes in
+    the grains, and the uncertainty is MI plus disorder."""
+    left = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((6, 6, 6))
+    right = bulk("Cu", "bcc", a=2.87, cubic=True).repeat((8, 8, 8))
+    right.set_cell(left.cell, scale_atoms=True)
+    right.positions[:, 0] += left.cell[0, 0]
+    sample = left + right
+    sample.set_cell(np.diag([2 * left.cell[0, 0], left.cell[1, 1], left.cell[2, 2]]))
+    result = spm(sample, box=12.0, stride=3.0)
+    assert np.allclose(result.uncertainty, result.mutual_information + result.disorder)
+    x = result.centres[:, 0] % sample.cell[0, 0]
+    boundary = (np.abs(x - left.cell[0, 0]) < 2) | (x < 2) | (x > sample.cell[0, 0] - 2)
+    inside = (np.abs(x - left.cell[0, 0] / 2) < 2) | (np.abs(x - 1.5 * left.cell[0, 0]) < 2)
+    assert np.median(result.disorder[boundary]) > np.median(result.disorder[inside]) + 0.3
+    assert np.median(result.disorder[inside]) < 0.1
 
 
 def test_calibrate_puts_the_threshold_in_the_gap():

@@ -38,6 +38,7 @@ def compute():
         out[f"{name}_mutual_information"] = result.mutual_information
         out[f"{name}_probabilities"] = result.probabilities
         out[f"{name}_anisotropy"] = result.anisotropy
+        out[f"{name}_uncertainty"] = result.uncertainty
         out[f"{name}_mode"] = np.array(result.spm.mode)
     return out
 

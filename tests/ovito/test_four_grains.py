@@ -29,19 +29,18 @@ def test_interior_atoms_and_boundary_uncertainty(pristine, defects):
     sample = defective_sample(pristine, random_state=0) if defects else pristine
     result = score(sample, box=16.0, stride=3.0)
     assert result["interior_accuracy"] >= 0.95
-    assert result["boundary_auc"] >= 0.8
+    # the uncertainty (MI + disorder) separates boundary boxes from interior ones pooled over
+    # the grains (0.962 / 0.973 measured); MI alone cannot (0.839 / 0.846): perfect hcp grains
+    # carry MI ~0.07 bit, and diamond-majority boundary boxes are called diamond with MI ~0
+    assert result["boundary_auc"] >= 0.90
+    assert 0.8 <= result["mi_auc"] < result["boundary_auc"]
     by_grain = result["by_grain"]
     assert set(by_grain) == {"bcc", "diamond", "fcc", "hcp"}
     assert sum(part["n_interior_boxes"] for part in by_grain.values()) == \
         result["n_interior_boxes"]
-    # the measured limits of the AUC (docs/BENCHMARKS.md): perfect hcp grains carry MI
-    # ~0.07 bit (their c/a lies between the hcp and α-Sm prototypes), diamond-majority
-    # boundary boxes are called diamond with MI ~0 (a metal grain in them looks like
-    # missing diamond atoms)
-    assert 0.02 < by_grain["hcp"]["median_mi_interior"] < 0.2
-    # within each grain MI ranks boundary boxes above interior ones (0.90-0.97 measured)
-    assert min(part["auc"] for part in by_grain.values()) >= 0.88
-    assert by_grain["diamond"]["median_mi_boundary"] < 0.05
+    # within each grain too (0.94-0.99 measured)
+    assert min(part["auc"] for part in by_grain.values()) >= 0.9
+    assert by_grain["diamond"]["median_boundary"] > 2 * by_grain["diamond"]["median_interior"]
     if defects:  # where PTM gets almost nothing right (paper Supp. Fig. 4)
         assert ptm_interior_accuracy(sample) < 0.2
         assert len(sample) == round(0.8 * len(pristine))

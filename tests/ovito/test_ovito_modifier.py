@@ -136,7 +136,12 @@ def test_extxyz_polycrystal_beside_ptm_with_selection():
     selected = np.asarray(data.particles.selection) != 0
     labels = names_of(data)
     assert (labels[~selected] == NO_PREDICTION).all()
-    assert np.isnan(np.asarray(data.particles["ARISE Uncertainty"])[~selected]).all()
+    uncertainty = np.asarray(data.particles["ARISE Uncertainty"])
+    information = np.asarray(data.particles["ARISE Mutual Information"])
+    assert np.isnan(uncertainty[~selected]).all() and np.isnan(information[~selected]).all()
+    # the uncertainty adds the box's disorder to its MI: more than MI at the grain boundaries
+    assert (uncertainty[selected] >= information[selected] - 1e-12).all()
+    assert np.mean(uncertainty[selected] > information[selected] + 0.1) > 0.1
     # where PTM sees a crystal, ARISE names the same one
     ptm_to_arise = {"FCC": "fcc", "HCP": "hcp", "BCC": "bcc", "Cubic diamond": "diamond"}
     agree = [ptm_to_arise[p] == a for p, a in zip(before[selected], labels[selected])
