@@ -26,7 +26,7 @@ NO_PREDICTION = -1
 OTHER_NAME = "Other"
 NO_PREDICTION_NAME = "no prediction"
 # disorder(): the reference order of a prototype is this percentile of its boxes' anisotropy
-ORDER_PERCENTILE = 90
+ORDER_PERCENTILE = 75
 
 
 def check_min_anisotropy(value):
