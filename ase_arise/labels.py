@@ -26,6 +26,7 @@ from .descriptor.neighbors import periodic_images, wrap_positions
 from .model.other import NO_PREDICTION
 from .settings import DEFAULT_TOLERANCE, Settings
 from .spm import SPMResult, box_centres, iter_match_boxes, run_steps, scan_sample
+from .spm._kernels import best_containing
 
 # Names of the per-atom arrays written to ``atoms.arrays``.
 ARRAY_CLASS = "arise_class"
@@ -163,25 +164,15 @@ def _best_boxes(tree, centres, points, k, half, penalties):
     """Per point and per penalty array (one value per centre), the index (into ``centres``)
     of the containing box with the lowest distance / half + penalty among the k nearest
     centres; -1 where none contains the point (or every penalty there is infinite)."""
-    out = [np.full(len(points), -1, dtype=np.int64) for _ in penalties]
-    rows = np.arange(min(len(points), _CHUNK))
+    penalties = np.ascontiguousarray(np.stack(penalties), dtype=np.float64)
+    out = np.full((len(penalties), len(points)), -1, dtype=np.int64)
     for start in range(0, len(points), _CHUNK):
         chunk = points[start:start + _CHUNK]
         distance, nearest = tree.query(chunk, k=k, distance_upper_bound=half * math.sqrt(3)
                                        + 1e-9, workers=-1)
-        distance, nearest = distance.reshape(len(chunk), k), nearest.reshape(len(chunk), k)
-        found = np.isfinite(distance)
-        safe = np.where(found, nearest, 0)
-        # a candidate must contain the point: |d| <= half along x, y and z
-        inside = found & (np.abs(chunk[:, None, :] - centres[safe]).max(axis=2) <= half + 1e-9)
-        scaled = np.where(inside, distance / half, np.inf)
-        for target, penalty in zip(out, penalties):
-            score = scaled + penalty[safe]
-            best = np.argmin(score, axis=1)
-            here = rows[:len(chunk)]
-            target[start:start + len(chunk)] = np.where(np.isfinite(score[here, best]),
-                                                        safe[here, best], -1)
-    return out
+        best_containing(chunk, distance.reshape(len(chunk), k), nearest.reshape(len(chunk), k),
+                        centres, half, penalties, out[:, start:start + len(chunk)])
+    return list(out)
 
 
 def gather(values, box_index, fill=np.nan):

@@ -56,3 +56,45 @@ def box_sums(centres, half, points, rows, cell_start, grid_origin, grid_step, gr
                                 out[b, f] += values[r, f]
                             for f in range(n_extra):
                                 out_extra[b, f] += extra[r, f]
+
+
+@numba.njit(cache=True, parallel=True)
+def best_containing(points, distance, nearest, centres, half, penalties, out):
+    """For each point and each row of ``penalties``, the candidate centre that contains the
+    point (|p - c| <= half along x, y and z) with the lowest distance / half + penalty.
+
+    Parameters
+    ----------
+    points : float64 array of shape (n_points, 3)
+        Å.
+    distance, nearest : arrays of shape (n_points, k)
+        A k-nearest-centre query (cKDTree; infinite distances for missing neighbours).
+    centres : float64 array of shape (n_centres, 3)
+        Å.
+    half : float
+        Half the box edge (Å).
+    penalties : float64 array of shape (n_scores, n_centres)
+        Per-centre penalties; +inf excludes a centre from that score.
+    out : int64 array of shape (n_scores, n_points)
+        Filled with the chosen index into ``centres``, -1 where no finite score contains the
+        point.
+    """
+    n_scores = penalties.shape[0]
+    for i in numba.prange(points.shape[0]):
+        for s in range(n_scores):
+            out[s, i] = -1
+        best = np.full(n_scores, np.inf)
+        for j in range(distance.shape[1]):
+            if not math.isfinite(distance[i, j]):
+                break  # cKDTree sorts by distance: the rest are missing too
+            c = nearest[i, j]
+            if (abs(points[i, 0] - centres[c, 0]) > half + 1e-9
+                    or abs(points[i, 1] - centres[c, 1]) > half + 1e-9
+                    or abs(points[i, 2] - centres[c, 2]) > half + 1e-9):
+                continue
+            scaled = distance[i, j] / half
+            for s in range(n_scores):
+                score = scaled + penalties[s, c]
+                if score < best[s]:
+                    best[s] = score
+                    out[s, i] = c
