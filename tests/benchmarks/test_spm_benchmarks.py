@@ -10,7 +10,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::ase_arise.errors.IsolatedAtomsW
 
 
 def test_label_speed_prints_ptm_and_arise_rows(capsys):
-    label_speed.main(["--atoms", "15000", "--stride", "6"])
+    label_speed.main(["--atoms", "15000", "--stride", "6", "--repeats", "2"])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| PTM") or
             line.startswith("| ARISE")]
@@ -18,6 +18,8 @@ def test_label_speed_prints_ptm_and_arise_rows(capsys):
     ptm, arise = (row.split("|") for row in rows)
     assert float(ptm[4]) == 1.0 and float(arise[4]) > 0  # × PTM time
     assert 0.5 < float(arise[9]) <= 1.0  # accuracy far from boundaries
+    ratios = [line for line in out.splitlines() if "alternating runs" in line]
+    assert len(ratios) == 1 and arise[4].strip() in ratios[0]  # the shown run is one of them
 
 
 def test_spm_modes_compares_both_samples(capsys):
