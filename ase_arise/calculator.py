@@ -45,7 +45,7 @@ class ARISE(BaseCalculator):
     implemented_properties = [
         "prototype", "class_id", "other", "anisotropy", "probability", "probabilities",
         "mutual_information", "entropy", "atom_class_id", "atom_other", "atom_probability",
-        "atom_mutual_information"]
+        "atom_mutual_information", "atom_uncertainty"]
     name = "arise"
 
     def __init__(self, *, settings=None, model=None, box=16.0, stride=4.0, mode="auto",
@@ -103,7 +103,8 @@ class ARISE(BaseCalculator):
             self.results.update(
                 atom_class_id=labels.class_id, atom_other=labels.other,
                 atom_probability=labels.probability,
-                atom_mutual_information=labels.mutual_information)
+                atom_mutual_information=labels.mutual_information,
+                atom_uncertainty=labels.uncertainty)
 
     def __repr__(self):
         return f"ARISE({self.settings!r})"

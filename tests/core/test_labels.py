@@ -186,6 +186,8 @@ def test_calculator_properties_and_caching():
     per_atom = calc.get_property("atom_class_id", atoms)
     assert per_atom.shape == (len(atoms),) and (per_atom == CLASS_NAMES.index("fcc")).all()
     assert calc.get_property("atom_mutual_information", atoms).shape == (len(atoms),)
+    assert (calc.get_property("atom_uncertainty", atoms) >=
+            calc.get_property("atom_mutual_information", atoms) - 1e-12).all()
     cached = calc.results["atom_class_id"]
     calc.get_property("atom_class_id", atoms)
     assert calc.results["atom_class_id"] is cached  # same atoms: no recomputation
