@@ -175,11 +175,11 @@ class ARISEDescriptor:
         n_neighbors = np.empty(len(centres), dtype=np.int64)
         for start in range(0, len(centres), self.chunk_size):
             stop = min(start + self.chunk_size, len(centres))
-            out[start:stop], n_neighbors[start:stop] = self.basis.center_coefficients(
-                centres[start:stop], 1.0 / unit[start:stop], cells)
+            n_neighbors[start:stop] = self.basis.center_coefficients(
+                centres[start:stop], 1.0 / unit[start:stop], cells, out=out[start:stop])[1]
         return n_neighbors
 
-    def species_rows(self, centres, units, cells):
+    def species_rows(self, centres, units, cells, out=None):
         """Per-atom coefficients of ``centres`` (wrapped, Å) towards each neighbour species.
 
         Parameters
@@ -190,6 +190,8 @@ class ARISEDescriptor:
             NaN leaves that pair out (zero rows, no neighbours).
         cells : sequence of CellList or None
             Per neighbour species, from :meth:`neighbor_cells` (None: no such pair anywhere).
+        out : ndarray of shape (n, n_species, n_max, (l_max + 1)**2), float64, optional
+            Written in place and returned.
 
         Returns
         -------
@@ -197,12 +199,16 @@ class ARISEDescriptor:
         n_neighbors : ndarray of shape (n, n_species), int64
         """
         n, s = units.shape
-        coefficients = np.zeros((n, s, self.basis.n_max, (self.basis.l_max + 1) ** 2))
+        shape = (n, s, self.basis.n_max, (self.basis.l_max + 1) ** 2)
+        coefficients = np.empty(shape) if out is None else out
         n_neighbors = np.zeros((n, s), dtype=np.int64)
         for j, species_cells in enumerate(cells):
             usable = np.isfinite(units[:, j])
             if species_cells is None or not usable.any():
+                coefficients[:, j] = 0.0
                 continue
+            if not usable.all():
+                coefficients[~usable, j] = 0.0
             rows = coefficients[:, j] if usable.all() else np.empty(
                 (int(usable.sum()),) + coefficients.shape[2:])  # a view: written in place
             n_neighbors[usable, j] = self.coefficient_rows(centres[usable], units[usable, j],

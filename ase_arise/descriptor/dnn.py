@@ -195,7 +195,11 @@ def local_length_units(atoms, *, n_local=N_LOCAL):
             nearest_b = spacing if b == a else nearest_distances(
                 wrapped[own], wrapped[numbers_ == b], cell, pbc)
             values = np.where(found, nearest_b[members], np.nan)
-            values[~np.isfinite(values)] = np.nan
+            gaps = ~np.isfinite(values)
+            if not gaps.any():  # the usual case: median is nanmedian's result, 4x faster
+                units[own, j] = np.median(values, axis=1)
+                continue
+            values[gaps] = np.nan
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
                 units[own, j] = np.nanmedian(values, axis=1)

@@ -88,7 +88,7 @@ class SOAPBasis:
         """Length of the power spectrum: n_max (n_max + 1) / 2 (l_max + 1) + 1 (316 by default)."""
         return self.n_max * (self.n_max + 1) // 2 * (self.l_max + 1) + 1
 
-    def center_coefficients(self, centres, inv_scale, cells):
+    def center_coefficients(self, centres, inv_scale, cells, out=None):
         """Expansion coefficients of each centre's neighbour density.
 
         Parameters
@@ -99,6 +99,8 @@ class SOAPBasis:
             Inverse length unit of each centre (1/Å): neighbour vectors times it are in d_NN.
         cells : neighbors.CellList
             The neighbours (images included), binned with cells >= r_cut / inv_scale wide.
+        out : ndarray of shape (n_centres, n_max, (l_max + 1)**2), float64, optional
+            Written in place and returned (no copy when it is C-contiguous).
 
         Returns
         -------
@@ -109,15 +111,20 @@ class SOAPBasis:
             Neighbours inside the cutoff.
         """
         n = len(centres)
-        out = np.empty((n, self.n_max, (self.l_max + 1) ** 2))
+        shape = (n, self.n_max, (self.l_max + 1) ** 2)
+        direct = out is not None and out.flags.c_contiguous and out.dtype == np.float64
+        rows = out if direct else np.empty(shape)
         n_neighbors = np.empty(n, dtype=np.int64)
         _soap_kernels.center_coefficients(
             np.ascontiguousarray(centres, dtype=np.float64),
             np.ascontiguousarray(inv_scale, dtype=np.float64), cells.points, cells.cell_start,
             cells.origin, cells.step, cells.dims, float(self.r_cut), float(self.cutoff_width),
             float(self.alpha), self.nodes, self.transform, int(self.l_max), self.ylm_norm,
-            max(1, min(n, 64 * numba.get_num_threads())), out, n_neighbors)
-        return out, n_neighbors
+            max(1, min(n, 64 * numba.get_num_threads())), rows, n_neighbors)
+        if out is not None and not direct:
+            out[...] = rows
+            rows = out
+        return rows, n_neighbors
 
     def power_spectrum(self, coefficients: np.ndarray) -> np.ndarray:
         """QUIP's L2-normalised power spectrum of (summed) coefficients.

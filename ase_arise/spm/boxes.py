@@ -45,7 +45,7 @@ class FastBoxes:
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
                           len(wrapped))
                       for j, z in enumerate(self.species)]
-        self._cache = (np.empty(0, dtype=np.int64), None, None)
+        self._cache = (np.empty(0, dtype=np.int64), None, None, None)
 
     def describe(self, centres, half, points, index):
         """Descriptors of the boxes at ``centres`` (Å) of half-edge ``half`` (Å), from the
@@ -56,7 +56,8 @@ class FastBoxes:
         calculator, species = self.calculator, self.species
         needed, rows = np.unique(index, return_inverse=True)
         self._cache = self._slab_coefficients(needed)
-        _, coefficients, n_neighbors = self._cache
+        _, slot, coefficients, n_neighbors = self._cache
+        rows = slot[rows]
         width = coefficients[0].size
         values = coefficients.reshape(len(needed), width)  # a view: no copy
         neighbors = n_neighbors.astype(np.float64)
@@ -82,25 +83,34 @@ class FastBoxes:
         return out, counts
 
     def _slab_coefficients(self, needed):
-        """(needed, coefficients, neighbour counts) of the atoms ``needed`` (sorted indices),
-        reusing the rows of the previous slab."""
-        previous, old_rows, old_counts = self._cache
+        """(needed, slot, coefficients, neighbour counts) of the atoms ``needed`` (sorted
+        indices): atom ``needed[k]`` has row ``slot[k]``. The rows of the previous slab come
+        first (copied once), then the new atoms' rows, computed in place: no zero-filled or
+        temporary copies of arrays of ~3.5 kB per atom (they cost 13 s of a 137 s 10^6-atom
+        label)."""
+        previous, old_slot, old_rows, old_counts = self._cache
         calculator = self.calculator
         shape = (len(needed), len(self.species), calculator.basis.n_max,
                  (calculator.basis.l_max + 1) ** 2)
-        coefficients = np.zeros(shape)
-        n_neighbors = np.zeros(shape[:2], dtype=np.int64)
         hit = np.zeros(len(needed), dtype=bool)
         if len(previous):
             position = np.minimum(np.searchsorted(previous, needed), len(previous) - 1)
             hit = previous[position] == needed
-            coefficients[hit] = old_rows[position[hit]]
-            n_neighbors[hit] = old_counts[position[hit]]
+        n_hit = int(hit.sum())
+        coefficients = np.empty(shape)
+        n_neighbors = np.empty(shape[:2], dtype=np.int64)
+        if n_hit:
+            reused = old_slot[position[hit]]
+            np.take(old_rows, reused, axis=0, out=coefficients[:n_hit])
+            n_neighbors[:n_hit] = old_counts[reused]
         new = needed[~hit]
         if len(new):
-            coefficients[~hit], n_neighbors[~hit] = calculator.species_rows(
-                self.wrapped[new], self.units[new], self.cells)
-        return needed, coefficients, n_neighbors
+            n_neighbors[n_hit:] = calculator.species_rows(
+                self.wrapped[new], self.units[new], self.cells, out=coefficients[n_hit:])[1]
+        slot = np.empty(len(needed), dtype=np.int64)
+        slot[hit] = np.arange(n_hit)
+        slot[~hit] = np.arange(n_hit, len(needed))
+        return needed, slot, coefficients, n_neighbors
 
 
 class ExactBoxes:
