@@ -224,4 +224,4 @@ def atom_clusters(atoms, result, clustering):
         raise InputError(f"The clustering has {len(clustering.labels)} rows but the scan has "
                          f"{len(result.centres)} boxes: cluster the scan's box representations.")
     return clustering.take(nearest_boxes(atoms, result, mi_weight=0.0,
-                                              order_weight=0.0))
+                                         order_weight=0.0))

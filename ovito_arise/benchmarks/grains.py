@@ -111,7 +111,7 @@ def score(truth_atoms, **label_options):
     correct = labels.names[interior] == expected_prototypes(truth_atoms)[interior]
     boxes = box_classes(truth_atoms, labels.spm)
     usable = (boxes >= 0) & labels.spm.valid
-    information = labels.spm.uncertainty
+    uncertainty = labels.spm.uncertainty
     majority = box_grains(truth_atoms, labels.spm)
     by_grain = {}
     for g, name in enumerate(truth_atoms.info["ptm_truth_names"]):
@@ -119,13 +119,13 @@ def score(truth_atoms, **label_options):
         inner, outer = mine & (boxes == 0), mine & (boxes == 1)
         by_grain[name] = {
             "n_interior_boxes": int(inner.sum()), "n_boundary_boxes": int(outer.sum()),
-            "median_interior": float(np.median(information[inner])) if inner.any() else None,
-            "median_boundary": float(np.median(information[outer])) if outer.any() else None,
-            "auc": float(roc_auc_score(boxes[mine], information[mine]))
+            "median_interior": float(np.median(uncertainty[inner])) if inner.any() else None,
+            "median_boundary": float(np.median(uncertainty[outer])) if outer.any() else None,
+            "auc": float(roc_auc_score(boxes[mine], uncertainty[mine]))
             if inner.any() and outer.any() else None}
     return {
         "interior_accuracy": float(correct.mean()),
-        "boundary_auc": float(roc_auc_score(boxes[usable], information[usable])),
+        "boundary_auc": float(roc_auc_score(boxes[usable], uncertainty[usable])),
         "mi_auc": float(roc_auc_score(boxes[usable], labels.spm.mutual_information[usable])),
         "n_interior_atoms": int(interior.sum()),
         "n_interior_boxes": int((usable & (boxes == 0)).sum()),

@@ -12,7 +12,7 @@ others ("boundary") are scored separately. Displacements are fractions of the sa
 
 ``--noise`` adds Gaussian noise (fraction of 2.5 Å per component, as thermal vibrations) to the
 sample before the levels; ``--mi-weights`` scores the per-atom rule of :func:`ase_arise.label`
-with several MI weights from one scan (0: the nearest containing box centre).
+with several MI weights from one scan (the order term as in ``label``).
 """
 
 import argparse
@@ -41,6 +41,17 @@ def _arise_rules(sample, mi_weights, *, box, stride, random_state):
         for weight in mi_weights}
 
 
+def noisy_polycrystal(length, grains=GRAINS, *, noise=0.0, c_over_a=None, random_state=0):
+    """:func:`ase_arise.build.polycrystal` with Gaussian noise (``noise`` × 2.5 Å per component)
+    and ``arrays["interior"]``: atoms more than ``FAR`` Å from every atom of another grain."""
+    atoms = polycrystal(length, grains, c_over_a=c_over_a, random_state=random_state)
+    if noise:
+        rng = np.random.default_rng(random_state)
+        atoms.positions += rng.normal(0.0, noise * 2.5, atoms.positions.shape)
+    atoms.arrays["interior"] = distance_to_other_grains(atoms) > FAR
+    return atoms
+
+
 def run(*, quick=False, length=None, stride=4.0, box=16.0, noise=0.0, mi_weights=(MI_WEIGHT,),
         random_state=0):
     """Accuracy of ARISE, PTM and a-CNA per level, interior and boundary atoms apart.
@@ -63,11 +74,7 @@ def run(*, quick=False, length=None, stride=4.0, box=16.0, noise=0.0, mi_weights
         and seconds; "atoms", "length", "stride", "box", "interior_fraction".
     """
     length = length or (60.0 if quick else 100.0)
-    atoms = polycrystal(length, GRAINS, random_state=random_state)
-    if noise:
-        rng = np.random.default_rng(random_state)
-        atoms.positions += rng.normal(0.0, noise * 2.5, atoms.positions.shape)
-    atoms.arrays["interior"] = distance_to_other_grains(atoms) > FAR
+    atoms = noisy_polycrystal(length, noise=noise, random_state=random_state)
     rows = []
     for level in (QUICK_LEVELS if quick else LEVELS):
         sample = defective_copy(atoms, displacement=level[0], missing=level[1],

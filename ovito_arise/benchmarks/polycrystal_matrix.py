@@ -22,11 +22,11 @@ import warnings
 import numpy as np
 
 from ase_arise import defective_copy, label
-from ase_arise.build import polycrystal
 from ase_arise.errors import OverlappingAtomsWarning
 
-from .label_speed import FAR, GRAINS, distance_to_other_grains
+from .label_speed import GRAINS
 from .peers import peer_prototypes
+from .polycrystal import noisy_polycrystal
 
 NOISE = 0.03  # of 2.5 Å
 C_OVER_A = (1.59, 1.633)
@@ -52,9 +52,7 @@ def interior_target(n_grains, missing):
 
 def score_sample(length, grains, c_over_a, seed, missing):
     """One row: ARISE and PTM accuracies (all, boundary, interior) and their times (s)."""
-    atoms = polycrystal(length, grains, c_over_a=c_over_a, random_state=seed)
-    atoms.positions += np.random.default_rng(seed).normal(0.0, NOISE * 2.5, atoms.positions.shape)
-    atoms.arrays["interior"] = distance_to_other_grains(atoms) > FAR
+    atoms = noisy_polycrystal(length, grains, noise=NOISE, c_over_a=c_over_a, random_state=seed)
     if missing:
         atoms = defective_copy(atoms, missing=missing, random_state=seed)
     truth = np.array(atoms.info["grains"], dtype=object)[atoms.arrays["grain"]]

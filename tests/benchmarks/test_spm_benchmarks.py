@@ -54,3 +54,18 @@ def test_ood_scores_benchmark_prints_every_score(capsys):
     assert out.startswith("5 EMT liquids, ")
     for name in ("MI", "1 - max p", "entropy", "descriptor NN distance", "hidden-3 NN distance"):
         assert f"| {name} | " in out
+
+
+def test_polycrystal_matrix_lists_the_issue_samples_and_scores_one():
+    from ovito_arise.benchmarks import polycrystal_matrix
+
+    names = polycrystal_matrix.samples([100.0, 150.0, 216.0], [0, 1, 2])
+    assert len(names) == 24  # x 2 (as built, 20 % missing) = the 48 of docs/BENCHMARKS.md
+    assert sum(n[0] == "100 Å, 8 grains" and len(n[2]) == 8 for n in names) == 6
+    row = polycrystal_matrix.score_sample(40.0, polycrystal_matrix.GRAINS, 1.59, 0, 0.2)
+    for method in ("ARISE", "PTM"):
+        assert all(0.0 <= row[method][key] <= 1.0 for key in ("all", "boundary", "interior"))
+    assert row["PTM"]["all"] < 0.2 < row["ARISE"]["all"]  # 20 % missing: PTM gets little
+    assert row["meets"] == (row["ARISE"]["all"] >= row["PTM"]["all"]
+                            and row["ARISE"]["boundary"] >= row["PTM"]["boundary"]
+                            and row["ARISE"]["interior"] >= 0.92)
