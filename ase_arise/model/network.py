@@ -1,4 +1,4 @@
-"""The shipped ARISE network in onnxruntime: Monte-Carlo dropout predictions and uncertainty.
+"""The shipped ARISE network: Monte-Carlo dropout predictions and uncertainty.
 
 Leitherer, Ziletti & Ghiringhelli, Nature Communications 12, 6234 (2021), Supplementary
 Methods "Bayesian deep learning": T forward passes with dropout on give class probabilities
@@ -8,21 +8,27 @@ information MI = H[p] - mean_t H[p_t] (the model's epistemic uncertainty). Entro
 
 A model is an ONNX file plus a JSON metadata file of the same name (see
 :mod:`ase_arise.training.export`); both are verified on load. The default model ships inside the
-package (``ase_arise/models``, from the repository's ``models/`` folder).
+package (``ase_arise/models``, from the repository's ``models/`` folder). The passes run in
+:class:`~.mlp.DropoutMLP`, from the graph's weights; onnxruntime loads the graph and checks that
+evaluator against it on every load.
 """
 
 import hashlib
 import numbers
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 import onnxruntime
+from threadpoolctl import threadpool_limits
 
 from .._random import check_random_state
 from .._validation import check_scalar
 from ..errors import InputError, ModelError, one_line
 from ..prototypes import load_prototypes
+from .mlp import DropoutMLP
 from .other import anisotropy
 from .record import check_graph, check_passes, read_record
 
@@ -33,6 +39,9 @@ DEFAULT_MODEL_NAME = "arise-108.onnx"
 DEFAULT_LAYER = 3
 # Passes per block of adaptive MC-dropout sampling (ARISEModel.predict, tolerance=...).
 ADAPTIVE_BLOCK = 10
+# The load check: onnxruntime and DropoutMLP agree on these many probe inputs and passes to
+# within this (probabilities; float32 sums in another order differ by ~1e-6).
+_PROBE_INPUTS, _PROBE_PASSES, _PROBE_TOLERANCE = 16, 4, 1e-4
 
 
 def default_model_path():
@@ -85,7 +94,7 @@ class ARISEModel:
         The .onnx file; its metadata must lie beside it with the suffix .json. Default: the
         shipped model.
     n_threads : int, optional
-        onnxruntime intra-op threads (default: onnxruntime's choice, all cores).
+        Threads of the network's passes (BLAS and numba; default: all cores).
 
     Raises
     ------
@@ -107,22 +116,22 @@ class ARISEModel:
         self.metadata = read_record(meta_path)
         data = path.read_bytes()
         self._verify(data, path)
-        options = onnxruntime.SessionOptions()
         if n_threads is not None:
-            options.intra_op_num_threads = check_scalar(n_threads, "n_threads",
-                                                        kind=numbers.Integral, low=1,
-                                                        low_inclusive=True)
+            n_threads = check_scalar(n_threads, "n_threads", kind=numbers.Integral, low=1,
+                                     low_inclusive=True)
+        self.n_threads = n_threads
         try:
-            self._session = onnxruntime.InferenceSession(data, options,
-                                                         providers=["CPUExecutionProvider"])
+            session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types
             raise ModelError(f"{path} is not a graph onnxruntime can load "
                              f"({one_line(error)}). Re-export the model.") from None
-        check_graph(self._session, self.metadata, path)
+        check_graph(session, self.metadata, path)
         self.path = path
         architecture = self.metadata["architecture"]
         self.widths = tuple(architecture["widths"])
         self.dropout = float(architecture["dropout"])
+        self._network = DropoutMLP(data, self.widths, path)
+        self._check_network(session)
 
     def _verify(self, data, path):
         meta = self.metadata
@@ -135,6 +144,25 @@ class ARISEModel:
                 [p.key for p in load_prototypes()] != meta["classes"]:
             raise ModelError(f"{path}: its class list is not the 108 prototypes in this "
                              "package's order (class_set 'arise-108').")
+
+    def _check_network(self, session):
+        """DropoutMLP on seeded probe inputs and masks against the graph in onnxruntime."""
+        rng = np.random.default_rng(0)
+        probe = rng.random((_PROBE_INPUTS, self.widths[0]), dtype=np.float32)
+        probe /= np.linalg.norm(probe, axis=1, keepdims=True)
+        masks = self.masks(_PROBE_PASSES, rng)
+        (expected,) = session.run(["probabilities"], {
+            "descriptors": probe, **{f"mask_{k}": m for k, m in enumerate(masks)}})
+        for t in range(_PROBE_PASSES):
+            one = self._network.passes([m[t:t + 1] for m in masks])
+            p, _ = self._network.sums(probe, self._network.input_products(probe), one,
+                                      self._network.workspace(len(probe)))
+            gap = float(np.abs(p - expected[t]).max())
+            if not gap <= _PROBE_TOLERANCE:
+                raise ModelError(f"{self.path}: its graph is not the MC-dropout MLP this "
+                                 "package evaluates (its probabilities differ by "
+                                 f"{gap:.2g} from those of the weights W_k, b_k). Re-export the "
+                                 "model with ase_arise.training.export.")
 
     def __repr__(self):
         return (f"ARISEModel({self.path.name!r}, {len(self.classes)} classes, "
@@ -196,7 +224,7 @@ class ARISEModel:
                              "structures with a neighbour pair (their rows are finite).")
         return X
 
-    def predict(self, descriptors, *, n_samples=None, random_state=None, batch_size=256,
+    def predict(self, descriptors, *, n_samples=None, random_state=None, batch_size=1024,
                 tolerance=None):
         """MC-dropout prediction for descriptors.
 
@@ -208,8 +236,8 @@ class ARISEModel:
         random_state : None, int or numpy.random.Generator
             Seeds the dropout masks; the same seed gives the same result whatever
             ``batch_size`` or the number of threads.
-        batch_size : int, default=256
-            Inputs per onnxruntime call (memory ~ batch_size * T * 512 floats).
+        batch_size : int, default=1024
+            Inputs evaluated together (memory ~ batch_size * 10 * 512 float32).
         tolerance : float, optional
             Adaptive sampling: passes run in blocks of ``ADAPTIVE_BLOCK``, and an input stops
             once a block changed its top class not at all, its mean probabilities by less than
@@ -227,7 +255,29 @@ class ARISEModel:
                                   low_inclusive=True)
         if tolerance is not None:
             tolerance = check_scalar(tolerance, "tolerance", low=0.0, low_inclusive=True)
-        masks = self.masks(n_samples, random_state)
+        with self._threads():
+            return self._predict(X, n_samples, self.masks(n_samples, random_state),
+                                 batch_size, tolerance)
+
+    @contextmanager
+    def _threads(self):
+        """BLAS and numba limited to ``n_threads`` inside (restored after)."""
+        if self.n_threads is None:
+            yield
+            return
+        before = numba.get_num_threads()
+        numba.set_num_threads(min(self.n_threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            with threadpool_limits(limits=self.n_threads):
+                yield
+        finally:
+            numba.set_num_threads(before)
+
+    def _predict(self, X, n_samples, masks, batch_size, tolerance):
+        network = self._network
+        all_passes = network.passes(masks)
+        base = network.input_products(X)
+        work = network.workspace(min(batch_size, len(X)))
         block = n_samples if tolerance is None else ADAPTIVE_BLOCK
         sum_p = np.zeros((len(X), self.widths[-1]))
         sum_entropy = np.zeros(len(X))
@@ -235,14 +285,13 @@ class ARISEModel:
         active = np.arange(len(X))
         previous = None
         for first in range(0, n_samples, block):
-            feeds = {f"mask_{k}": m[first:first + block] for k, m in enumerate(masks)}
+            chunk = all_passes[first:first + block]
             for start in range(0, len(active), batch_size):
                 rows = active[start:start + batch_size]
-                (p,) = self._session.run(["probabilities"], {"descriptors": X[rows], **feeds})
-                # per-pass entropies in float32 (the network's precision), sums in float64
-                sum_p[rows] += p.sum(axis=0, dtype=np.float64)
-                sum_entropy[rows] += _entropy_bits(p).sum(axis=0, dtype=np.float64)
-            passes[active] += len(feeds["mask_0"])
+                p, entropy = network.sums(X[rows], base[rows], chunk, work)
+                sum_p[rows] += p
+                sum_entropy[rows] += entropy
+            passes[active] += chunk.n_passes
             mean = sum_p[active] / passes[active, None]
             mutual_information = _entropy_bits(mean) - sum_entropy[active] / passes[active]
             if previous is not None:
@@ -276,9 +325,8 @@ class ARISEModel:
         X = self._check_inputs(descriptors)
         layer = check_scalar(layer, "layer", kind=numbers.Integral, low=1, low_inclusive=True,
                              high=len(self.widths) - 2)
-        feeds = {f"mask_{k}": np.ones((1, w), dtype=np.float32)
-                 for k, w in enumerate(self.widths[:-1])}
-        out = [self._session.run([f"pre_activation_{layer}"],
-                                 {"descriptors": X[s:s + batch_size], **feeds})[0][0]
-               for s in range(0, len(X), batch_size)]
-        return np.concatenate(out)
+        with self._threads():
+            out = [self._network.pre_activation(X[s:s + batch_size], layer)
+                   for s in range(0, len(X), batch_size)]
+        return np.concatenate(out) if out else np.empty((0, self.widths[layer]), np.float32)
+

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import InputError, InputTypeError
 from .network import ARISEModel, default_model_path
 
-# Models kept in memory at once (each holds an onnxruntime session of ~2 MB of weights).
+# Models kept in memory at once (each holds ~1.5 MB of float32 weights).
 CACHE_SIZE = 8
 _cache = OrderedDict()
 _lock = threading.Lock()

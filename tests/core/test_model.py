@@ -1,10 +1,12 @@
-"""The shipped model in onnxruntime and classify(): verification, MC dropout, generalisation."""
+"""The shipped model (its graph in onnxruntime as the oracle) and classify(): verification, MC dropout, generalisation."""
 
+import hashlib
 import json
 import shutil
 
 import numpy as np
 import onnx
+import onnxruntime
 import pytest
 from ase import Atoms
 from ase.build import bulk
@@ -22,6 +24,7 @@ from ase_arise import (
     representations,
 )
 from ase_arise.model import default_model_path
+from ase_arise.model.mlp import read_initializers
 
 PROTOTYPES = load_prototypes()
 
@@ -50,24 +53,76 @@ def test_metadata_matches_the_package(model):
 
 
 def test_graph_is_the_mlp(model, some_descriptors):
-    """With all masks one the ONNX graph equals a plain numpy forward pass of its weights."""
+    """With all masks one the ONNX graph equals a plain numpy forward pass of its weights, and
+    this package's reader of the weights equals onnx's."""
     graph = onnx.load(str(model.path)).graph
     weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    read = read_initializers(model.path.read_bytes())
+    assert set(read) == {k for k, v in weights.items() if v.dtype == np.float32}
+    for name, array in read.items():
+        assert array.dtype == np.float32 and np.array_equal(array, weights[name])
     h = some_descriptors.astype(np.float32)
     for k in range(4):
         h = h @ weights[f"W_{k}"] + weights[f"b_{k}"]
         if k < 3:
             pre = h
             h = np.maximum(h, 0)
-            if k == 0:
-                assert_allclose(model.representations(some_descriptors, layer=1), pre,
-                                rtol=1e-4, atol=1e-4)
+            assert_allclose(model.representations(some_descriptors, layer=k + 1), pre,
+                            rtol=1e-4, atol=1e-4)
     expected = np.exp(h - h.max(axis=1, keepdims=True))
     expected /= expected.sum(axis=1, keepdims=True)
     ones = {f"mask_{k}": np.ones((1, w), dtype=np.float32) for k, w in enumerate(model.widths[:-1])}
-    (p,) = model._session.run(["probabilities"], {"descriptors": some_descriptors.astype(
+    (p,) = _session(model).run(["probabilities"], {"descriptors": some_descriptors.astype(
         np.float32), **ones})
     assert_allclose(p[0], expected, rtol=1e-4, atol=1e-6)
+
+
+def _session(model):
+    return onnxruntime.InferenceSession(model.path.read_bytes(),
+                                        providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("tolerance", [None, 0.01])
+def test_mc_dropout_passes_equal_the_graph_in_onnxruntime(model, tolerance):
+    """predict() (DropoutMLP: shared input product, fused kernels) against the shipped graph
+    run by onnxruntime on the same masks: mean probabilities, entropy, MI; also with
+    adaptive sampling, whose passes per input are replayed through the graph."""
+    rng = np.random.default_rng(7)
+    X = np.concatenate([descriptor(defective_copy(PROTOTYPES[k].supercells(min_atoms=60)[0],
+                                                  displacement=0.04, random_state=k))[None]
+                        for k in range(0, 108, 9)] + [rng.random((20, 316))])
+    result = model.predict(X, n_samples=40, random_state=11, tolerance=tolerance)
+    masks = model.masks(40, 11)
+    (p,) = _session(model).run(["probabilities"], {
+        "descriptors": X.astype(np.float32), **{f"mask_{k}": m for k, m in enumerate(masks)}})
+    p = p.astype(np.float64)
+    entropy = -(p * np.log2(np.clip(p, 1e-300, 1))).sum(axis=-1)
+    assert (result.passes < 40).any() if tolerance else (result.passes == 40).all()
+    for i, t in enumerate(result.passes):
+        mean = p[:t, i].mean(axis=0)
+        h = -(mean * np.log2(np.clip(mean, 1e-300, 1))).sum()
+        assert_allclose(result.probabilities[i], mean, atol=2e-6)
+        assert result.entropy[i] == pytest.approx(h, abs=2e-5)
+        assert result.mutual_information[i] == pytest.approx(max(h - entropy[:t, i].mean(), 0),
+                                                             abs=2e-5)
+
+
+def test_a_graph_other_than_the_mlp_is_refused(tmp_path):
+    """The load check runs the graph in onnxruntime against the weights read from it: a graph
+    with the same inputs, outputs and weights but another activation is refused."""
+    path = _copy_model(tmp_path)
+    graph = onnx.load(str(path))
+    for node in graph.graph.node:
+        if node.op_type == "Relu":
+            node.op_type = "Sigmoid"
+    data = graph.SerializeToString()
+    path.write_bytes(data)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    meta.pop("metadata_sha256")
+    meta["onnx_sha256"] = hashlib.sha256(data).hexdigest()
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="not the MC-dropout MLP"):
+        ARISEModel(path)
 
 
 def test_mc_dropout_is_reproducible_and_seeded(model, some_descriptors):
