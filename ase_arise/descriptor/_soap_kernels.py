@@ -15,6 +15,7 @@ import numpy as np
 
 # Terms whose Gaussian factor exp(-alpha (r - r_node)^2) is below exp(-_GAUSS_SKIP) are dropped:
 # their contribution is < 1e-17 of the leading ones, far below the 1e-8 fidelity target.
+# (exp(-25) instead measured only 3 % faster: docs/DECISIONS.md, "CPU throughput".)
 _GAUSS_SKIP = 40.0
 # Below this argument the scaled Bessel functions come from their power series, above it from
 # the upward recurrence (stable there for l <= 8, relative error ~1e-14).
@@ -22,6 +23,9 @@ _SERIES_BELOW = 24.0
 # Floating-point reassociation lets LLVM vectorise the sums over neighbours (results change at
 # the 1e-16 level); no NaN/inf assumptions are made.
 _FAST = {"reassoc", "contract", "arcp"}
+# A centre's neighbours are ordered by a counting sort into this many shells of r_cut (nearly
+# sorted, in linear time: a full argsort was 37 % of the kernel's time).
+_DISTANCE_BINS = 64
 
 
 @numba.njit(cache=True, fastmath=False)
@@ -128,10 +132,10 @@ def real_spherical_harmonics(u, count, l_max, norm, f1, f2, q, cos_m, sin_m, out
 @numba.njit(cache=True, fastmath=_FAST)
 def gaussian_factors(dist, count, r_cut, cutoff_width, alpha, nodes, out, first, last):
     """Cutoff times Gaussian factors f_cut(r) exp(-alpha (r - r_a)^2) of ``count`` neighbours at
-    sorted distances ``dist`` (d_NN), into ``out[a, p]`` where they are not negligible.
+    nearly sorted distances ``dist`` (d_NN), into ``out[a, p]``; zero where negligible.
 
-    Node ``a`` needs the neighbours ``first[a] <= p < last[a]`` (a contiguous range, since the
-    distances are sorted; empty when ``last[a] <= first[a]``); ``out`` is not written elsewhere.
+    Node ``a`` needs the neighbours ``first[a] <= p < last[a]`` (empty when ``last[a] <=
+    first[a]``); the range may hold a few with a zero factor, since the order is by shells.
     """
     n_max = nodes.shape[0]
     reach = math.sqrt(_GAUSS_SKIP / alpha)
@@ -140,6 +144,8 @@ def gaussian_factors(dist, count, r_cut, cutoff_width, alpha, nodes, out, first,
     for a in range(n_max):
         first[a] = count
         last[a] = 0
+        for p in range(count):
+            out[a, p] = 0.0
     for p in range(count):
         rp = dist[p]
         if rp <= r_cut - cutoff_width:
@@ -157,16 +163,17 @@ def gaussian_factors(dist, count, r_cut, cutoff_width, alpha, nodes, out, first,
             gauss *= ratio
             ratio *= decay
             first[a] = min(first[a], p)
-            last[a] = p + 1
+            last[a] = max(last[a], p + 1)
 
 
 @numba.njit(cache=True, fastmath=_FAST)
-def node_radial_terms(scale, dist, gauss, l_max, inv_x, bessel, out):
+def node_radial_terms(scale, dist, inv_dist, gauss, l_max, inv_x, bessel, out):
     """Radial factors gauss[p] exp(-x) i_l(x), x = ``scale`` dist[p], for l = 0..l_max into
-    ``out[l, p]``; ``dist`` sorted (> 0), ``scale`` = 2 alpha r_a for node r_a.
+    ``out[l, p]``; ``dist`` > 0 with ``inv_dist`` = 1 / dist, ``scale`` = 2 alpha r_a for node
+    r_a.
 
     Vectorised over the neighbours by the upward recurrence (it is linear, so it runs on the
-    products with ``gauss`` directly); the leading neighbours with x below ``_SERIES_BELOW``
+    products with ``gauss`` directly); the neighbours with x below ``_SERIES_BELOW`` (if any)
     are then redone with the power series. ``inv_x`` and ``bessel`` are scratch.
     """
     n = dist.shape[0]
@@ -175,19 +182,30 @@ def node_radial_terms(scale, dist, gauss, l_max, inv_x, bessel, out):
             for p in range(n):
                 out[l, p] = gauss[p] if l == 0 else 0.0
         return
+    inv_scale = 1.0 / scale
+    r0 = out[0]
+    r1 = out[1]
+    near = False
     for p in range(n):
-        x = scale * dist[p]
-        inv_x[p] = 1.0 / x
-        out[0, p] = 0.5 * gauss[p] * inv_x[p]
-        out[1, p] = 0.5 * gauss[p] * (x - 1.0) * inv_x[p] * inv_x[p]
+        ix = inv_dist[p] * inv_scale
+        inv_x[p] = ix
+        g = 0.5 * gauss[p] * ix
+        r0[p] = g
+        r1[p] = g * (1.0 - ix)
+        near |= scale * dist[p] < _SERIES_BELOW
     for l in range(1, l_max):
         factor = 2.0 * l + 1.0
+        lo = out[l - 1]
+        mid = out[l]
+        hi = out[l + 1]
         for p in range(n):
-            out[l + 1, p] = out[l - 1, p] - factor * inv_x[p] * out[l, p]
+            hi[p] = lo[p] - factor * inv_x[p] * mid[p]
+    if not near:
+        return
     for p in range(n):
         x = scale * dist[p]
         if x >= _SERIES_BELOW:
-            break
+            continue
         scaled_spherical_bessel_i(x, l_max, bessel)
         for l in range(l_max + 1):
             out[l, p] = gauss[p] * bessel[l]
@@ -247,8 +265,8 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
     n_neighbors : int64 array of shape (n_centres,)
         Overwritten with each centre's number of neighbours inside r_cut.
 
-    Each centre's neighbours are gathered and sorted by distance, so that every Gaussian node
-    sees a contiguous range of them (a neighbour reaches ~3 of the 9 nodes); harmonics and
+    Each centre's neighbours are gathered and ordered by distance shells, so that every Gaussian
+    node sees a contiguous range of them (a neighbour reaches ~3 of the 9 nodes); harmonics and
     radial factors are computed over them in vectorised loops, contracted node by node, and
     the node-to-basis ``transform`` is applied once per centre. Centres are processed in
     blocks, each with its own scratch memory.
@@ -259,11 +277,14 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
     n_lm = n_l * n_l
     f1, f2 = legendre_factors(l_max)
     r_cut2 = r_cut * r_cut
+    bins_per_unit = _DISTANCE_BINS / r_cut
     for block in numba.prange(n_blocks):
         capacity = 64
         found = np.empty((4, capacity))  # x, y, z (d_NN) and distance of each neighbour
         unit, dist, ylm, gauss, q, cos_m, sin_m, radial, inv_x = _scratch(capacity, n_max, n_l)
+        shell, order, inv_dist = _order_scratch(capacity)
         bessel = np.empty(n_l)
+        bin_start = np.empty(_DISTANCE_BINS + 1, dtype=np.int64)
         acc = np.empty((n_max, n_lm))
         first = np.empty(n_max, dtype=np.int64)
         last = np.empty(n_max, dtype=np.int64)
@@ -306,13 +327,25 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
                                 found = _grow(found, capacity)
                                 unit, dist, ylm, gauss, q, cos_m, sin_m, radial, inv_x = \
                                     _scratch(capacity, n_max, n_l)
+                                shell, order, inv_dist = _order_scratch(capacity)
                             found[0, count] = vx
                             found[1, count] = vy
                             found[2, count] = vz
                             found[3, count] = math.sqrt(r2)
                             count += 1
             n_neighbors[i] = count
-            order = np.argsort(found[3, :count])
+            # counting sort into _DISTANCE_BINS shells of r_cut: nearly sorted, in O(count)
+            bin_start[:] = 0
+            for p in range(count):
+                b = min(int(found[3, p] * bins_per_unit), _DISTANCE_BINS - 1)
+                shell[p] = b
+                bin_start[b + 1] += 1
+            for b in range(_DISTANCE_BINS):
+                bin_start[b + 1] += bin_start[b]
+            for p in range(count):
+                b = shell[p]
+                order[bin_start[b]] = p
+                bin_start[b] += 1
             for k in range(count):
                 p = order[k]
                 r = found[3, p]
@@ -320,6 +353,7 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
                 unit[0, k] = found[0, p] / r
                 unit[1, k] = found[1, p] / r
                 unit[2, k] = found[2, p] / r
+                inv_dist[k] = 1.0 / r
             real_spherical_harmonics(unit, count, l_max, ylm_norm, f1, f2, q, cos_m, sin_m, ylm)
             gaussian_factors(dist, count, r_cut, cutoff_width, alpha, nodes, gauss, first, last)
             for a in range(n_max):
@@ -328,8 +362,8 @@ def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, gri
                 if hi <= lo:
                     acc[a, :] = 0.0
                     continue
-                node_radial_terms(2.0 * alpha * nodes[a], dist[lo:hi], gauss[a, lo:hi], l_max,
-                                  inv_x, bessel, radial)
+                node_radial_terms(2.0 * alpha * nodes[a], dist[lo:hi], inv_dist[lo:hi],
+                                  gauss[a, lo:hi], l_max, inv_x, bessel, radial)
                 contract_harmonics(radial, ylm, lo, hi, l_max, acc[a])
             for n in range(n_max):
                 for lm in range(n_lm):
@@ -346,6 +380,13 @@ def _scratch(capacity, n_max, n_l):
     return (np.empty((3, capacity)), np.empty(capacity), np.empty((n_l * n_l, capacity)),
             np.empty((n_max, capacity)), np.empty((n_l, n_l, capacity)),
             np.empty((n_l, capacity)), np.empty((n_l, capacity)), np.empty((n_l, capacity)),
+            np.empty(capacity))
+
+
+@numba.njit(cache=True)
+def _order_scratch(capacity):
+    """Per-neighbour shell, sorted order and 1 / distance."""
+    return (np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64),
             np.empty(capacity))
 
 
