@@ -3,14 +3,15 @@
 The graph that :mod:`ase_arise.training.export` writes is a ReLU MLP whose input and hidden
 layers are multiplied by dropout masks (inputs of the graph, one row per pass) and whose output
 is a softmax. :class:`DropoutMLP` reads its weights out of the file (:func:`read_initializers`:
-the few protobuf fields they need) and runs the passes in numpy (BLAS) and numba, three ways
-faster than the graph in onnxruntime (docs/DECISIONS.md, "The network outside onnxruntime"):
+the few protobuf fields they need) and runs the passes in numpy (BLAS) and serial numba kernels
+(parallel ones would contend with BLAS's threads), three ways faster than the graph in
+onnxruntime (docs/DECISIONS.md, "The network outside onnxruntime"):
 
 * the input layer's product X W_0 is shared by every pass: dropout removes ~3 % of the 316
   inputs of a pass, and a pass subtracts only their rows of W_0 (~10 of 316);
 * bias, ReLU and the next layer's mask are one pass over memory;
-* softmax, entropies and their sums over the passes are one kernel: the (T, N, 108)
-  probabilities are never stored.
+* entropies and the sums over the passes are one kernel (one logarithm per pass, not 108):
+  the (T, N, 108) probabilities are never stored.
 
 :class:`~ase_arise.model.ARISEModel` checks this evaluator against onnxruntime on every load.
 """
@@ -29,9 +30,6 @@ _TENSOR_FLOAT = 1  # onnx.TensorProto.FLOAT
 # Reassociation lets LLVM vectorise the loops (results change at the 1e-16 level; no NaN/inf
 # assumptions).
 _FAST = {"reassoc", "contract", "arcp"}
-# Logits this far below the largest are clamped before exp (e^-700 ~ 1e-304 is still normal;
-# libm's exp is ~5x slower where it underflows): no effect on float32 probabilities.
-_LOWEST_EXPONENT = -700.0
 
 
 def _varint(data, pos):
@@ -154,8 +152,10 @@ class DropoutMLP:
         return _Passes(index, counts.astype(np.int64), scale, masks[1:])
 
     def workspace(self, n_rows):
-        """Work arrays for :meth:`sums` of up to ``n_rows`` inputs (float32, ~46 MB for 1024)."""
-        return [np.empty(PASS_CHUNK * n_rows * b.shape[0], dtype=np.float32) for b in self.biases]
+        """Work arrays for :meth:`sums` of up to ``n_rows`` inputs (float32, ~50 MB for 1024):
+        one per layer, and one for the exponentials of the last."""
+        return [np.empty(PASS_CHUNK * n_rows * b.shape[0], dtype=np.float32)
+                for b in self.biases + self.biases[-1:]]
 
     def sums(self, x, base, passes, work):
         """Sums over ``passes`` of the class probabilities (N, n_classes) and of their
@@ -177,7 +177,11 @@ class DropoutMLP:
                 if k < len(self.weights) - 1:
                     _hidden_layer(z, self.biases[k], chunk.hidden[k], n)
                 h = z
-            _output_layer(h, self.biases[-1], n, sum_p, sum_entropy)
+            # softmax: numpy's exp is vectorised (SIMD), numba's calls libm once per value
+            h += self.biases[-1]
+            h -= h.max(axis=1, keepdims=True)
+            exp = np.exp(h, out=work[-1][:h.size].reshape(h.shape))
+            _output_sums(h, exp, n, sum_p, sum_entropy)
         return sum_p, sum_entropy
 
     def pre_activation(self, x, layer):
@@ -202,12 +206,12 @@ class _Passes:
                        [m[passes] for m in self.hidden])
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FAST)
+@numba.njit(cache=True, fastmath=_FAST)
 def _input_layer(x, base, index, counts, w0, scale, bias, mask, out):
     """out[t, n] = ReLU(scale[t] (base[n] - sum over the dropped inputs i of pass t of
     x[n, i] w0[i]) + bias) * mask[t]: the input layer of pass t and its next dropout mask."""
     n_passes, n_rows, width = out.shape
-    for tn in numba.prange(n_passes * n_rows):
+    for tn in range(n_passes * n_rows):
         t = tn // n_rows
         n = tn - t * n_rows
         row = out[t, n]
@@ -223,43 +227,36 @@ def _input_layer(x, base, index, counts, w0, scale, bias, mask, out):
             row[j] = z * mask[t, j] if z > 0.0 else 0.0
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FAST)
+@numba.njit(cache=True, fastmath=_FAST)
 def _hidden_layer(z, bias, mask, n_rows):
     """In place: z[r] = ReLU(z[r] + bias) * mask[r // n_rows] (rows ordered pass by pass)."""
-    for r in numba.prange(z.shape[0]):
+    for r in range(z.shape[0]):
         t = r // n_rows
         for j in range(z.shape[1]):
             v = z[r, j] + bias[j]
             z[r, j] = v * mask[t, j] if v > 0.0 else 0.0
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FAST)
-def _output_layer(z, bias, n_rows, sum_p, sum_entropy):
-    """Softmax of z + bias per row (rows ordered pass by pass); adds each input's
-    probabilities and entropy (bits) of every pass, in pass order, to ``sum_p`` and
-    ``sum_entropy`` (float64). With v = logit - max logit, H = ln(sum e^v) - sum p v: one
-    logarithm per pass, not one per class."""
-    n_classes = z.shape[1]
-    n_passes = z.shape[0] // n_rows
+@numba.njit(cache=True, fastmath=_FAST)
+def _output_sums(v, exp, n_rows, sum_p, sum_entropy):
+    """From the logits less their maximum ``v`` and ``exp`` = e^v (rows ordered pass by pass),
+    add each input's softmax probabilities and entropy (bits) of every pass, in pass order, to
+    ``sum_p`` and ``sum_entropy`` (float64). H = ln(sum e^v) - sum p v: one logarithm per
+    pass, not one per class."""
+    n_classes = v.shape[1]
+    n_passes = v.shape[0] // n_rows
     inv_ln2 = 1.0 / math.log(2.0)
-    for n in numba.prange(n_rows):
-        p = np.empty(n_classes)
+    for n in range(n_rows):
         sums = sum_p[n]
         for t in range(n_passes):
-            logits = z[t * n_rows + n]
-            top = logits[0] + bias[0]
-            for c in range(n_classes):
-                p[c] = logits[c] + bias[c]
-                top = max(top, p[c])
+            e = exp[t * n_rows + n]
+            logits = v[t * n_rows + n]
             total = 0.0
             spread = 0.0
             for c in range(n_classes):
-                v = max(p[c] - top, _LOWEST_EXPONENT)
-                e = math.exp(v)
-                total += e
-                spread += e * v
-                p[c] = e
+                total += e[c]
+                spread += e[c] * logits[c]
             inv = 1.0 / total
             for c in range(n_classes):
-                sums[c] += p[c] * inv
+                sums[c] += e[c] * inv
             sum_entropy[n] += (math.log(total) - spread * inv) * inv_ln2

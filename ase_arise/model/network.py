@@ -15,11 +15,9 @@ evaluator against it on every load.
 
 import hashlib
 import numbers
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numba
 import numpy as np
 import onnxruntime
 from threadpoolctl import threadpool_limits
@@ -94,7 +92,7 @@ class ARISEModel:
         The .onnx file; its metadata must lie beside it with the suffix .json. Default: the
         shipped model.
     n_threads : int, optional
-        Threads of the network's passes (BLAS and numba; default: all cores).
+        BLAS threads of the network's passes (default: all cores).
 
     Raises
     ------
@@ -259,19 +257,10 @@ class ARISEModel:
             return self._predict(X, n_samples, self.masks(n_samples, random_state),
                                  batch_size, tolerance)
 
-    @contextmanager
     def _threads(self):
-        """BLAS and numba limited to ``n_threads`` inside (restored after)."""
-        if self.n_threads is None:
-            yield
-            return
-        before = numba.get_num_threads()
-        numba.set_num_threads(min(self.n_threads, numba.config.NUMBA_NUM_THREADS))
-        try:
-            with threadpool_limits(limits=self.n_threads):
-                yield
-        finally:
-            numba.set_num_threads(before)
+        """BLAS limited to ``n_threads`` inside (a context manager; the network's numba
+        kernels are serial, so that they never contend with BLAS's threads)."""
+        return threadpool_limits(limits=self.n_threads, user_api="blas")
 
     def _predict(self, X, n_samples, masks, batch_size, tolerance):
         network = self._network
