@@ -425,3 +425,11 @@ def power_spectrum(coefficients, l_max, out):
         inv = 1.0 / math.sqrt(norm2)
         for k in range(out.shape[0] - 1):
             out[k] *= inv
+
+
+@numba.njit(cache=True, parallel=True)
+def power_spectra(coefficients, l_max, out):
+    """:func:`power_spectrum` of each of a batch of coefficient sums (shape (k, n_max,
+    (l_max + 1)**2)) into the rows of ``out`` (shape (k, n_features)), in parallel."""
+    for k in numba.prange(coefficients.shape[0]):
+        power_spectrum(coefficients[k], l_max, out[k])

@@ -140,8 +140,7 @@ class SOAPBasis:
             Zeros where the coefficients vanish (no neighbour at all).
         """
         coefficients = np.asarray(coefficients, dtype=np.float64)
-        batch = coefficients.reshape(-1, self.n_max, (self.l_max + 1) ** 2)
+        batch = np.ascontiguousarray(coefficients.reshape(-1, self.n_max, (self.l_max + 1) ** 2))
         out = np.empty((len(batch), self.n_features))
-        for k in range(len(batch)):
-            _soap_kernels.power_spectrum(np.ascontiguousarray(batch[k]), self.l_max, out[k])
+        _soap_kernels.power_spectra(batch, self.l_max, out)
         return out.reshape(coefficients.shape[:-2] + (self.n_features,))

@@ -7,6 +7,7 @@ sample, so no artificial surface), each atom scaled by its local d_NN, and sums 
 a neighbour pair.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -61,17 +62,13 @@ class FastBoxes:
         width = coefficients[0].size
         values = coefficients.reshape(len(needed), width)  # a view: no copy
         neighbors = n_neighbors.astype(np.float64)
-        sums = np.zeros((len(centres), len(species), width))
-        neighbor_sums = np.zeros((len(centres), len(species), len(species)))
-        counts = np.zeros(len(centres), dtype=np.int64)
-        for a, z in enumerate(species):
-            mine = self.numbers[index] == z
-            if not mine.any():
-                continue
-            grid = CellList.build(points[mine], rows[mine], half)
-            _kernels.box_sums(np.ascontiguousarray(centres), half, grid.points, grid.index,
-                              grid.cell_start, grid.origin, grid.step, grid.dims, values,
-                              neighbors, sums[:, a], neighbor_sums[:, a], counts)
+        grid = tensor_grid(centres)
+        if grid is None:
+            sums, neighbor_sums, counts = self._box_sums(centres, half, points, index, rows,
+                                                         values, neighbors)
+        else:
+            sums, neighbor_sums, counts = self._grid_sums(grid, half, points, index, rows,
+                                                          values, neighbors)
         pair_sums = sums.reshape(len(centres), len(species), len(species),
                                  calculator.basis.n_max, -1)
         has_pair = neighbor_sums > 0
@@ -81,6 +78,43 @@ class FastBoxes:
             out = (spectra * has_pair[..., None]).sum(axis=(1, 2)) / n_pairs[:, None]
         yield len(centres)  # progress, as ExactBoxes.describe reports it
         return out, counts
+
+    def _box_sums(self, centres, half, points, index, rows, values, neighbors):
+        """Per-box sums of the atoms' rows by species (any centres): each box adds up the
+        points inside it, found with a cell list."""
+        species = self.species
+        sums = np.zeros((len(centres), len(species), values.shape[1]))
+        neighbor_sums = np.zeros((len(centres), len(species), len(species)))
+        counts = np.zeros(len(centres), dtype=np.int64)
+        for a, z in enumerate(species):
+            mine = self.numbers[index] == z
+            if not mine.any():
+                continue
+            cells = CellList.build(points[mine], rows[mine], half)
+            _kernels.box_sums(np.ascontiguousarray(centres), half, cells.points, cells.index,
+                              cells.cell_start, cells.origin, cells.step, cells.dims, values,
+                              neighbors, sums[:, a], neighbor_sums[:, a], counts)
+        return sums, neighbor_sums, counts
+
+    def _grid_sums(self, grid, half, points, index, rows, values, neighbors):
+        """The same sums for centres on a tensor grid (``tensor_grid``), by a difference
+        array and prefix sums (``_kernels.corner_sums``): 8 additions per atom whatever the
+        boxes' overlap. Equal to :meth:`_box_sums` to rounding (~1e-13 relative)."""
+        ticks, where = grid
+        species = self.species
+        shape = tuple(len(t) + 1 for t in ticks)
+        diff = np.zeros(shape + (len(species), values.shape[1]))
+        diff_extra = np.zeros(shape + (len(species), len(species)))
+        diff_counts = np.zeros(shape, dtype=np.int64)
+        for a, z in enumerate(species):
+            mine = np.flatnonzero(self.numbers[index] == z)
+            if len(mine):
+                _kernels.corner_sums(*ticks, half, points[mine], rows[mine], values, neighbors,
+                                     diff[..., a, :], diff_extra[..., a, :], diff_counts)
+        for array in (diff, diff_extra, diff_counts):
+            for axis in range(3):
+                np.cumsum(array, axis=axis, out=array)
+        return diff[where], diff_extra[where], diff_counts[where]
 
     def _slab_coefficients(self, needed):
         """(needed, slot, coefficients, neighbour counts) of the atoms ``needed`` (sorted
@@ -113,6 +147,20 @@ class FastBoxes:
         slot[hit] = np.arange(n_hit)
         slot[~hit] = np.arange(n_hit, len(needed))
         return needed, slot, coefficients, n_neighbors
+
+
+def tensor_grid(centres):
+    """(ticks, where) when the ``centres`` (Å) are exactly the grid ticks[0] x ticks[1] x
+    ticks[2] of sorted coordinates, centre i at grid point where = (ix[i], iy[i], iz[i]);
+    else None (a tilted cell's scan, one box per atom)."""
+    ticks = [np.unique(centres[:, d]) for d in range(3)]
+    if math.prod(len(t) for t in ticks) != len(centres):
+        return None
+    where = tuple(np.searchsorted(t, centres[:, d]) for d, t in enumerate(ticks))
+    flat = np.ravel_multi_index(where, tuple(len(t) for t in ticks))
+    if len(np.unique(flat)) != len(centres):
+        return None
+    return ticks, where
 
 
 class ExactBoxes:

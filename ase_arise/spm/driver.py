@@ -192,6 +192,10 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
     kept = np.full((n_boxes, calculator.n_features), np.nan) if keep_descriptors else None
     slab = max(1, _SLAB_VALUES // (len(species) ** 2 * calculator.basis.n_max
                                    * (calculator.basis.l_max + 1) ** 2 + len(species) ** 2))
+    if len(shape) == 3 and slab >= shape[1] * shape[2]:
+        # whole planes of the scan grid: a slab of them is a tensor grid (FastBoxes sums it
+        # by a difference array) when the cell is orthorhombic
+        slab -= slab % (shape[1] * shape[2])
     order = np.argsort(centres[:, 0], kind="stable")
     stage = f"ARISE SPM ({mode})"
     for start in range(0, n_boxes, slab):
