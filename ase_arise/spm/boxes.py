@@ -106,10 +106,14 @@ class FastBoxes:
         diff = np.zeros(shape + (len(species), values.shape[1]))
         diff_extra = np.zeros(shape + (len(species), len(species)))
         diff_counts = np.zeros(shape, dtype=np.int64)
+        blocks = np.empty((len(points), 6), dtype=np.int64)
+        _kernels.box_blocks(*ticks, half, points, blocks)
         for a, z in enumerate(species):
             mine = np.flatnonzero(self.numbers[index] == z)
             if len(mine):
-                _kernels.corner_sums(*ticks, half, points[mine], rows[mine], values, neighbors,
+                # points with equal blocks next to each other: summed before they scatter
+                mine = mine[np.lexsort(blocks[mine].T[::-1])]
+                _kernels.corner_sums(blocks[mine], rows[mine], values, neighbors,
                                      diff[..., a, :], diff_extra[..., a, :], diff_counts)
         for array in (diff, diff_extra, diff_counts):
             for axis in range(3):
