@@ -222,7 +222,7 @@ class ARISEModel:
                              "structures with a neighbour pair (their rows are finite).")
         return X
 
-    def predict(self, descriptors, *, n_samples=None, random_state=None, batch_size=1024,
+    def predict(self, descriptors, *, n_samples=None, random_state=None, batch_size=256,
                 tolerance=None):
         """MC-dropout prediction for descriptors.
 
@@ -234,7 +234,7 @@ class ARISEModel:
         random_state : None, int or numpy.random.Generator
             Seeds the dropout masks; the same seed gives the same result whatever
             ``batch_size`` or the number of threads.
-        batch_size : int, default=1024
+        batch_size : int, default=256
             Inputs evaluated together (memory ~ batch_size * 10 * 512 float32).
         tolerance : float, optional
             Adaptive sampling: passes run in blocks of ``ADAPTIVE_BLOCK``, and an input stops

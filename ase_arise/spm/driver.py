@@ -25,8 +25,8 @@ from .boxes import ExactBoxes, FastBoxes
 from .grid import scan_grid
 from .result import SPMResult
 
-# Box accumulators of one slab stay below this many float64 numbers (~64 MB).
-_SLAB_VALUES = 8_000_000
+# Box accumulators of one slab stay below this many float64 numbers (~128 MB).
+_SLAB_VALUES = 16_000_000
 
 
 def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
