@@ -18,7 +18,7 @@ import numba
 import numpy as np
 from scipy.special import erf
 
-from . import _soap_kernels
+from . import _soap_kernels, _spectrum_kernels
 
 
 @dataclass(frozen=True)
@@ -142,5 +142,5 @@ class SOAPBasis:
         coefficients = np.asarray(coefficients, dtype=np.float64)
         batch = np.ascontiguousarray(coefficients.reshape(-1, self.n_max, (self.l_max + 1) ** 2))
         out = np.empty((len(batch), self.n_features))
-        _soap_kernels.power_spectra(batch, self.l_max, out)
+        _spectrum_kernels.power_spectra(batch, self.l_max, out)
         return out.reshape(coefficients.shape[:-2] + (self.n_features,))

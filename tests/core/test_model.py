@@ -115,13 +115,33 @@ def test_a_graph_other_than_the_mlp_is_refused(tmp_path):
     for node in graph.graph.node:
         if node.op_type == "Relu":
             node.op_type = "Sigmoid"
+    _rewrite(path, graph)
+    with pytest.raises(ModelError, match="not the MC-dropout MLP"):
+        ARISEModel(path)
+
+
+def _rewrite(path, graph):
+    """Write an edited graph over the model copy at ``path``, its record matching it."""
     data = graph.SerializeToString()
     path.write_bytes(data)
     meta = json.loads(path.with_suffix(".json").read_text())
     meta.pop("metadata_sha256")
     meta["onnx_sha256"] = hashlib.sha256(data).hexdigest()
     path.with_suffix(".json").write_text(json.dumps(meta))
-    with pytest.raises(ModelError, match="not the MC-dropout MLP"):
+
+
+def test_a_graph_without_the_named_weights_is_refused(tmp_path):
+    """A valid graph whose weight W_1 has another name: onnxruntime loads it, this package
+    cannot evaluate it and says so."""
+    path = _copy_model(tmp_path)
+    graph = onnx.load(str(path))
+    for tensor in graph.graph.initializer:
+        if tensor.name == "W_1":
+            tensor.name = "weights_1"
+    for node in graph.graph.node:
+        node.input[:] = ["weights_1" if name == "W_1" else name for name in node.input]
+    _rewrite(path, graph)
+    with pytest.raises(ModelError, match="no weights W_1 of shape"):
         ARISEModel(path)
 
 
