@@ -33,6 +33,15 @@ GRAIN_STRUCTURES = {
 }
 
 
+def cell_length(n_atoms, grains=("fcc", "bcc", "hcp", "diamond")):
+    """Edge (Å) of the cubic :func:`polycrystal` cell holding about ``n_atoms`` atoms in
+    equal-volume grains of ``grains``."""
+    volumes = [abs(np.linalg.det(bulk("Fe", c, orthorhombic=True, **k).cell)) /
+               len(bulk("Fe", c, orthorhombic=True, **k))
+               for c, k in (GRAIN_STRUCTURES[g] for g in grains)]
+    return float((n_atoms * np.mean(volumes)) ** (1 / 3))
+
+
 def polycrystal(length=40.0, grains=("fcc", "bcc", "hcp", "diamond"), *, symbol="Fe",
                 min_distance=0.7, c_over_a=None, random_state=0):
     """A periodic cubic polycrystal of Voronoi grains in random orientations.

@@ -31,7 +31,7 @@ class ARISE(BaseCalculator):
     settings : Settings, optional
         All settings at once; the keywords below then must be left out.
     box, stride, mode, per_atom, axes, n_samples, tolerance, min_atoms, min_anisotropy,
-    random_state, model
+    random_state, model, device
         See :class:`~ase_arise.settings.Settings` (box and stride in Å); validated here, so
         a bad value fails at construction.
 
@@ -50,10 +50,10 @@ class ARISE(BaseCalculator):
 
     def __init__(self, *, settings=None, model=None, box=16.0, stride=4.0, mode="auto",
                  per_atom=False, axes=None, n_samples=None, tolerance=DEFAULT_TOLERANCE,
-                 min_atoms=50, min_anisotropy=None, random_state=0):
+                 min_atoms=50, min_anisotropy=None, random_state=0, device="cpu"):
         given = dict(model=model, box=box, stride=stride, mode=mode, per_atom=per_atom,
                      axes=axes, n_samples=n_samples, tolerance=tolerance, min_atoms=min_atoms,
-                     min_anisotropy=min_anisotropy, random_state=random_state)
+                     min_anisotropy=min_anisotropy, random_state=random_state, device=device)
         if settings is None:
             settings = Settings(**given)
         elif not isinstance(settings, Settings):
@@ -71,10 +71,10 @@ class ARISE(BaseCalculator):
         return self.settings.network
 
     def classify(self, atoms, **kwargs):
-        """:func:`ase_arise.classify` with this object's model, n_samples, min_anisotropy and
-        random_state."""
+        """:func:`ase_arise.classify` with this object's model, n_samples, min_anisotropy,
+        random_state and device."""
         return classify(atoms, model=self.model, n_samples=self.settings.n_samples,
-                        min_anisotropy=self.settings.min_anisotropy,
+                        min_anisotropy=self.settings.min_anisotropy, device=self.settings.device,
                         random_state=self.settings.random_state, **kwargs)
 
     def spm(self, atoms, *, keep_descriptors=False, progress=False, **changes):

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
-from tqdm.auto import tqdm
 
 from ._random import validate_random_state
 from ._validation import check_atoms, check_bool, check_scalar
@@ -87,7 +86,7 @@ class Classification:
 
 
 def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None, random_state=0,
-             progress=False, batch_size=256):
+             progress=False, batch_size=256, device="cpu"):
     """Classify one structure, or many.
 
     Parameters
@@ -113,6 +112,9 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
         tqdm progress bar over many structures.
     batch_size : int, default=256
         Structures per network call.
+    device : {"cpu", "cuda", "cuda:N"}, default="cpu"
+        Where the descriptors' coefficients and the network's passes run
+        (:mod:`ase_arise.device`).
 
     Returns
     -------
@@ -132,9 +134,10 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
     structures = read_structures(atoms)
     if not structures:
         return []
-    X, shells = _descriptors(net, structures, progress=progress and not single, shells=True)
+    X, shells = _descriptors(net, structures, progress=progress and not single, shells=True,
+                             device=device)
     prediction = net.predict(X, n_samples=n_samples, random_state=random_state,
-                             batch_size=batch_size)
+                             batch_size=batch_size, device=device)
     score = net.anisotropy(X)
     other = (score < threshold) | (shells < MIN_SHELL_SHARE)
     results = [_result(net, prediction, i, top_k, score[i], other[i])
@@ -182,19 +185,16 @@ def representations(atoms, *, model=None, layer=DEFAULT_LAYER):
     return net.representations(_descriptors(net, structures), layer=layer)
 
 
-def _descriptors(net, structures, *, progress=False, shells=False):
+def _descriptors(net, structures, *, progress=False, shells=False, device="cpu"):
     """The model's descriptors of ``structures`` (n, n_features), and with ``shells`` their
     shell shares (n,); refuses isolated clusters too small to hold one neighbour shell."""
-    calculator = net.descriptor()
-    X = np.empty((len(structures), calculator.n_features))
-    share = np.empty(len(structures))
-    for k, structure in enumerate(tqdm(structures, disable=not progress,
-                                       desc="ARISE classification", unit="structure")):
+    for k, structure in enumerate(structures):
         check_atoms(structure, name=f"structure {k}")
         if not np.any(structure.pbc) and len(structure) < MIN_CLUSTER_ATOMS:
             raise InputError(
                 f"Structure {k} is an isolated cluster of {len(structure)} atom(s): fewer than "
                 f"one neighbour shell ({MIN_CLUSTER_ATOMS} atoms), so it has no crystal "
                 "structure to recognise. Give a larger cluster or a periodic cell.")
-        X[k], share[k] = calculator.describe(structure)
+    X, share = net.descriptor(device).describe_many(structures, progress=progress,
+                                              desc="ARISE classification")
     return (X, share) if shells else X

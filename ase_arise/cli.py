@@ -67,6 +67,8 @@ def _add_model_options(parser):
                         help="'Other' below this anisotropy (share of the averaged SOAP power "
                              "in l >= 1: ~0.01 for liquids and glasses, >= 0.14 for crystals; "
                              "default: the model's calibrated threshold; 0: never Other)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N: "
+                        "where the descriptor and the network run (GPU: the gpu extra)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -202,7 +204,7 @@ def main(argv=None):
         if extra and args.command != "benchmark":
             args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as stop:  # --help, or a malformed command line (message printed)
-        return _status(stop.code)
+        return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 1
     prefix = f"arise {args.command}"
     with warnings.catch_warnings():
         warnings.simplefilter("default")
@@ -221,11 +223,6 @@ def main(argv=None):
             return 130
 
 
-def _status(code):
-    """An exit status from ``SystemExit.code`` (None: success)."""
-    return 0 if code is None else code if isinstance(code, int) else 1
-
-
 def settings_from(args):
     """The :class:`Settings` of a ``label`` or ``spm`` command line (validated here, before any
     file is read)."""
@@ -233,7 +230,7 @@ def settings_from(args):
                     per_atom=getattr(args, "per_atom", False), axes=args.axes,
                     n_samples=args.n_samples, tolerance=args.tolerance or None,
                     min_atoms=args.min_atoms, min_anisotropy=args.min_anisotropy,
-                    random_state=args.random_state, model=args.model)
+                    random_state=args.random_state, model=args.model, device=args.device)
 
 
 def _axes(text):
@@ -252,7 +249,7 @@ def _classify(args, extra):
         structures += frames
         where += [path if len(frames) == 1 else f"{path}[{i}]" for i in range(len(frames))]
     results = classify(structures, model=args.model, n_samples=args.n_samples,
-                       top_k=args.top_k, min_anisotropy=args.min_anisotropy,
+                       top_k=args.top_k, min_anisotropy=args.min_anisotropy, device=args.device,
                        random_state=args.random_state, progress=not args.no_progress)
     width = max(len("structure"), *(len(w) for w in where))
     print(f"{'structure':{width}s}  {'atoms':>7s}  {'MI (bit)':>8s}  {'class':>8s}  "
@@ -383,9 +380,10 @@ def _benchmark(args, extra):
                          "installation lacks: pip install "
                          "'arise-crystal-recognition[benchmark]'.") from None
     try:
-        return _status(benchmark_main(extra))
+        code = benchmark_main(extra)
     except SystemExit as stop:  # its own --help or usage error
-        return _status(stop.code)
+        code = stop.code
+    return 0 if code is None else code if isinstance(code, int) else 1
 
 
 def _prototypes(args, extra):

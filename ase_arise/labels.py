@@ -200,7 +200,7 @@ def gather(values, box_index, fill=np.nan):
 
 def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
           n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, min_anisotropy=None,
-          probabilities=False, random_state=0, inplace=False, progress=False):
+          probabilities=False, random_state=0, inplace=False, progress=False, device="cpu"):
     """Per-atom prototype, probability and uncertainty from strided pattern matching.
 
     Parameters
@@ -208,7 +208,7 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
     atoms : ase.Atoms
         The sample (positions in Å; ``atoms.pbc`` per axis).
     box, stride, mode, per_atom, axes, model, n_samples, tolerance, min_atoms, min_anisotropy,
-    random_state
+    random_state, device
         See :class:`~ase_arise.settings.Settings` (box and stride in Å). ``per_atom=True``
         centres one box on every atom instead of the strided grid (``stride`` unused): exact
         per-atom resolution, one box per atom.
@@ -232,7 +232,7 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
     settings = Settings(box=box, stride=stride, mode=mode, per_atom=per_atom, axes=axes,
                         model=model, n_samples=n_samples, tolerance=tolerance,
                         min_atoms=min_atoms, min_anisotropy=min_anisotropy,
-                        random_state=random_state)
+                        random_state=random_state, device=device)
     steps = iter_label(atoms, settings, probabilities=probabilities, inplace=inplace)
     return run_steps(steps, progress)
 

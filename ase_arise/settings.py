@@ -3,8 +3,7 @@
 :class:`Settings` is what :func:`ase_arise.spm`, :func:`ase_arise.label`, the :class:`ARISE`
 calculator, both OVITO modifiers and the ``arise`` command line build from their parameters
 and hand down the pipeline; nothing below them checks a parameter again. Defaults that depend
-on the model (``n_samples``, ``min_anisotropy``) come from the model's file. Later fields (a device, workers, an
-work limits) belong here too.
+on the model (``n_samples``, ``min_anisotropy``) come from the model's file.
 """
 
 import dataclasses
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ._random import validate_random_state
 from ._validation import check_bool, check_scalar
+from .device import check_device, cuda_module
 from .errors import InputError, InputTypeError
 from .model import ARISEModel, resolve_model
 from .model.other import check_min_anisotropy
@@ -62,6 +62,9 @@ class Settings:
     model : None, path or ARISEModel, default=None
         The network; None: the shipped 108-class model. Loaded (and verified) when the
         settings are made.
+    device : {"cpu", "cuda", "cuda:N"}, default="cpu"
+        Where the coefficients and the network's passes run (:mod:`ase_arise.device`; a GPU
+        needs the ``gpu`` extra, checked when the settings are made).
 
     Raises
     ------
@@ -88,6 +91,7 @@ class Settings:
     min_anisotropy: float = None
     random_state: object = 0
     model: object = None
+    device: str = "cpu"
     _network: ARISEModel = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -113,6 +117,9 @@ class Settings:
             raise InputTypeError("The 'model' parameter must be None, a path to an .onnx model "
                                  f"file or an ARISEModel. Got {type(self.model).__name__} "
                                  "instead.")
+        put("device", check_device(self.device))
+        if self.device != "cpu":
+            cuda_module(self.device)
         put("_network", resolve_model(self.model))
 
     @property

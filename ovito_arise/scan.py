@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 from ovito.pipeline import ModifierInterface
 from ovito.traits import FilePath
-from traits.api import Bool, Enum, Range
+from traits.api import Bool, Enum, Range, Str
 
 from ase import Atoms
 from ase_arise import Settings
@@ -47,6 +47,9 @@ class ScanModifier(ModifierInterface):
         ["Use only selected particles"] the others are left out of the boxes.
     model : str, default=""
         ["Model file (.onnx; empty: shipped model)"]; "" means the shipped model.
+    device : str, default="cpu"
+        ["Device (cpu, cuda, cuda:N)"] where the coefficients and the network run
+        (:mod:`ase_arise.device`; a GPU needs CuPy in OVITO's Python).
     """
 
     box = Range(low=1.0, high=1000.0, value=16.0, label="Box size (Å)")
@@ -56,6 +59,7 @@ class ScanModifier(ModifierInterface):
     species = Enum(*SPECIES, label="Species")
     only_selected = Bool(False, label="Use only selected particles")
     model = FilePath("", label="Model file (.onnx; empty: shipped model)")
+    device = Str("cpu", label="Device (cpu, cuda, cuda:N)")
 
     def __init__(self, **traits):
         super().__init__(**_renamed(traits, type(self).__name__))
@@ -68,7 +72,8 @@ class ScanModifier(ModifierInterface):
         """The :class:`ase_arise.Settings` of these traits (``fixed``: fields this modifier
         sets itself)."""
         values = dict(box=self.box, stride=self.stride, mode=self.mode,
-                      min_atoms=self.min_atoms, model=self.model.strip() or None)
+                      min_atoms=self.min_atoms, model=self.model.strip() or None,
+                      device=self.device.strip())
         values.update(fixed)
         return Settings(**values)
 

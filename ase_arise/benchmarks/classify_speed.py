@@ -24,10 +24,22 @@ def _ball(atoms, size):
     return atoms[np.sort(np.argsort(np.linalg.norm(atoms.positions - centre, axis=1))[:size])]
 
 
-def main(n=100, repeats=3):
+def clusters(n):
+    """``n`` non-periodic 250-atom structures: balls of the prototypes in class order,
+    cyclically, each displaced by 1 % of d_NN (seeded by its index)."""
     prototypes = load_prototypes()
-    structures = [defective_copy(_ball(prototypes[k % len(prototypes)].supercells(
-        n=1, min_atoms=250)[0], 250), displacement=0.01, random_state=k) for k in range(n)]
+    balls = {}
+    out = []
+    for k in range(n):
+        kind = k % len(prototypes)
+        if kind not in balls:
+            balls[kind] = _ball(prototypes[kind].supercells(n=1, min_atoms=250)[0], 250)
+        out.append(defective_copy(balls[kind], displacement=0.01, random_state=k))
+    return out
+
+
+def main(n=100, repeats=3):
+    structures = clusters(n)
     sizes = [len(s) for s in structures]
     assert len(set(sizes)) == 1
     model = ARISEModel()

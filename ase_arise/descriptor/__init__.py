@@ -2,8 +2,9 @@
 
 :mod:`.dnn` (the length unit d_NN, global and local) → :mod:`.neighbors` (periodic images,
 cell lists) → :mod:`.soap` (QUIP's SOAP basis and power spectrum; numba kernels in
-``_soap_kernels`` and ``_spectrum_kernels``) → :mod:`.arise` (:class:`ARISEDescriptor`: the
-averaged SOAP of the d_NN-scaled species-pair substructures, per structure or per atom).
+``_soap_kernels``, ``_centre_kernels`` and ``_spectrum_kernels``) → :mod:`.arise`
+(:class:`ARISEDescriptor`: the averaged SOAP of the d_NN-scaled species-pair substructures, per
+structure or per atom; many structures batched by :mod:`.averaged`).
 """
 
 from .arise import ARISEDescriptor, AtomicCoefficients, descriptor

@@ -23,9 +23,6 @@ _SERIES_BELOW = 24.0
 # Floating-point reassociation lets LLVM vectorise the sums over neighbours (results change at
 # the 1e-16 level); no NaN/inf assumptions are made.
 _FAST = {"reassoc", "contract", "arcp"}
-# A centre's neighbours are ordered by a counting sort into this many shells of r_cut (nearly
-# sorted, in linear time: a full argsort was 37 % of the kernel's time).
-_DISTANCE_BINS = 64
 
 
 @numba.njit(cache=True, fastmath=False)
@@ -212,10 +209,14 @@ def node_radial_terms(scale, dist, inv_dist, gauss, l_max, inv_x, bessel, out):
 
 
 @numba.njit(cache=True, fastmath=_FAST)
-def contract_harmonics(radial, ylm, lo, hi, l_max, out):
-    """out[lm] = sum over neighbours lo <= p < hi of radial[l, p - lo] ylm[lm, p]."""
+def contract_harmonics(radial, ylm, lo, hi, l_max, even_only, out):
+    """out[lm] = sum over neighbours lo <= p < hi of radial[l, p - lo] ylm[lm, p]; with
+    ``even_only``, zero for odd l."""
     n = hi - lo
     for l in range(l_max + 1):
+        if even_only and l % 2 == 1:
+            out[l * l:(l + 1) * (l + 1)] = 0.0
+            continue
         r = radial[l, :n]  # 1D contiguous views: numba vectorises these sums
         for lm in range(l * l, (l + 1) * (l + 1)):
             y = ylm[lm, lo:hi]
@@ -223,175 +224,3 @@ def contract_harmonics(radial, ylm, lo, hi, l_max, out):
             for p in range(n):
                 s += r[p] * y[p]
             out[lm] = s
-
-
-@numba.njit(cache=True)
-def _squared_gap(x, start, width):
-    """Squared distance from ``x`` to the interval [start, start + width]."""
-    if x < start:
-        return (start - x) ** 2
-    if x > start + width:
-        return (x - start - width) ** 2
-    return 0.0
-
-
-@numba.njit(cache=True, parallel=True, fastmath=_FAST)
-def center_coefficients(centres, inv_scale, points, cell_start, grid_origin, grid_step,
-                        grid_dims, r_cut, cutoff_width, alpha, nodes, transform, l_max, ylm_norm,
-                        n_blocks, out, n_neighbors):
-    """Expansion coefficients of each centre's neighbourhood, with a cell list.
-
-    Parameters
-    ----------
-    centres : float64 array of shape (n_centres, 3)
-        Centre positions (Å).
-    inv_scale : float64 array of shape (n_centres,)
-        1 / (length unit of each centre, Å): neighbour vectors are multiplied by it, so that
-        ``r_cut``, ``cutoff_width``, ``alpha`` and ``nodes`` are in that unit (d_NN).
-    points : float64 array of shape (n_points, 3)
-        Neighbour positions (Å), periodic images included, sorted by grid cell.
-    cell_start : int64 array of shape (n_cells + 1,)
-        Points of cell ``k`` (flat index (ix * ny + iy) * nz + iz) are
-        ``points[cell_start[k]:cell_start[k + 1]]``.
-    grid_origin, grid_step : float64 arrays of shape (3,)
-        Lower corner and edge lengths of the grid cells (Å), any size: a centre scans the
-        cells that reach within its cutoff (the grid's outer cells hold the points beyond).
-    grid_dims : int64 array of shape (3,)
-    n_blocks : int
-        Centres are split into this many blocks (work units of the threads, >= 1).
-    out : float64 array of shape (n_centres, n_max, (l_max + 1)**2)
-        Overwritten with c[n, lm] = sum over neighbours of f_cut(r) sum_a rho_l(r, r_a)
-        transform[a, n] Y_lm. A point at distance zero (the centre itself) is skipped.
-    n_neighbors : int64 array of shape (n_centres,)
-        Overwritten with each centre's number of neighbours inside r_cut.
-
-    Each centre's neighbours are gathered and ordered by distance shells, so that every Gaussian
-    node sees a contiguous range of them (a neighbour reaches ~3 of the 9 nodes); harmonics and
-    radial factors are computed over them in vectorised loops, contracted node by node, and
-    the node-to-basis ``transform`` is applied once per centre. Centres are processed in
-    blocks, each with its own scratch memory.
-    """
-    n_centres = centres.shape[0]
-    n_max = nodes.shape[0]
-    n_l = l_max + 1
-    n_lm = n_l * n_l
-    f1, f2 = legendre_factors(l_max)
-    r_cut2 = r_cut * r_cut
-    bins_per_unit = _DISTANCE_BINS / r_cut
-    for block in numba.prange(n_blocks):
-        capacity = 64
-        found = np.empty((4, capacity))  # x, y, z (d_NN) and distance of each neighbour
-        unit, dist, ylm, gauss, q, cos_m, sin_m, radial, inv_x = _scratch(capacity, n_max, n_l)
-        shell, order, inv_dist = _order_scratch(capacity)
-        bessel = np.empty(n_l)
-        bin_start = np.empty(_DISTANCE_BINS + 1, dtype=np.int64)
-        acc = np.empty((n_max, n_lm))
-        first = np.empty(n_max, dtype=np.int64)
-        last = np.empty(n_max, dtype=np.int64)
-        low = np.empty(3, dtype=np.int64)
-        high = np.empty(3, dtype=np.int64)
-        for i in range(block * n_centres // n_blocks, (block + 1) * n_centres // n_blocks):
-            inv = inv_scale[i]
-            span = r_cut / inv
-            for k in range(3):
-                top = grid_dims[k] - 1
-                low[k] = min(max(int(math.floor((centres[i, k] - span - grid_origin[k])
-                                                / grid_step[k])), 0), top)
-                high[k] = min(max(int(math.floor((centres[i, k] + span - grid_origin[k])
-                                                 / grid_step[k])), 0), top)
-            span2 = span * span
-            count = 0
-            for ix in range(low[0], high[0] + 1):
-                gx = _squared_gap(centres[i, 0], grid_origin[0] + ix * grid_step[0],
-                                  grid_step[0]) if 0 < ix < grid_dims[0] - 1 else 0.0
-                for iy in range(low[1], high[1] + 1):
-                    gy = _squared_gap(centres[i, 1], grid_origin[1] + iy * grid_step[1],
-                                      grid_step[1]) if 0 < iy < grid_dims[1] - 1 else 0.0
-                    if gx + gy >= span2:
-                        continue
-                    for iz in range(low[2], high[2] + 1):
-                        gz = _squared_gap(centres[i, 2], grid_origin[2] + iz * grid_step[2],
-                                          grid_step[2]) if 0 < iz < grid_dims[2] - 1 else 0.0
-                        if gx + gy + gz >= span2:
-                            continue  # the cell lies wholly beyond the cutoff
-                        cell = (ix * grid_dims[1] + iy) * grid_dims[2] + iz
-                        for p in range(cell_start[cell], cell_start[cell + 1]):
-                            vx = (points[p, 0] - centres[i, 0]) * inv
-                            vy = (points[p, 1] - centres[i, 1]) * inv
-                            vz = (points[p, 2] - centres[i, 2]) * inv
-                            r2 = vx * vx + vy * vy + vz * vz
-                            if r2 >= r_cut2 or r2 == 0.0:
-                                continue
-                            if count == capacity:
-                                capacity *= 2
-                                found = _grow(found, capacity)
-                                unit, dist, ylm, gauss, q, cos_m, sin_m, radial, inv_x = \
-                                    _scratch(capacity, n_max, n_l)
-                                shell, order, inv_dist = _order_scratch(capacity)
-                            found[0, count] = vx
-                            found[1, count] = vy
-                            found[2, count] = vz
-                            found[3, count] = math.sqrt(r2)
-                            count += 1
-            n_neighbors[i] = count
-            # counting sort into _DISTANCE_BINS shells of r_cut: nearly sorted, in O(count)
-            bin_start[:] = 0
-            for p in range(count):
-                b = min(int(found[3, p] * bins_per_unit), _DISTANCE_BINS - 1)
-                shell[p] = b
-                bin_start[b + 1] += 1
-            for b in range(_DISTANCE_BINS):
-                bin_start[b + 1] += bin_start[b]
-            for p in range(count):
-                b = shell[p]
-                order[bin_start[b]] = p
-                bin_start[b] += 1
-            for k in range(count):
-                p = order[k]
-                r = found[3, p]
-                dist[k] = r
-                unit[0, k] = found[0, p] / r
-                unit[1, k] = found[1, p] / r
-                unit[2, k] = found[2, p] / r
-                inv_dist[k] = 1.0 / r
-            real_spherical_harmonics(unit, count, l_max, ylm_norm, f1, f2, q, cos_m, sin_m, ylm)
-            gaussian_factors(dist, count, r_cut, cutoff_width, alpha, nodes, gauss, first, last)
-            for a in range(n_max):
-                lo = first[a]
-                hi = last[a]
-                if hi <= lo:
-                    acc[a, :] = 0.0
-                    continue
-                node_radial_terms(2.0 * alpha * nodes[a], dist[lo:hi], inv_dist[lo:hi],
-                                  gauss[a, lo:hi], l_max, inv_x, bessel, radial)
-                contract_harmonics(radial, ylm, lo, hi, l_max, acc[a])
-            for n in range(n_max):
-                for lm in range(n_lm):
-                    s = 0.0
-                    for a in range(n_max):
-                        s += transform[a, n] * acc[a, lm]
-                    out[i, n, lm] = s
-
-
-@numba.njit(cache=True)
-def _scratch(capacity, n_max, n_l):
-    """Per-neighbour work arrays: unit vectors, distances, harmonics, Gaussian factors, Legendre
-    and (x + iy)^m terms, radial factors of one node, 1/x."""
-    return (np.empty((3, capacity)), np.empty(capacity), np.empty((n_l * n_l, capacity)),
-            np.empty((n_max, capacity)), np.empty((n_l, n_l, capacity)),
-            np.empty((n_l, capacity)), np.empty((n_l, capacity)), np.empty((n_l, capacity)),
-            np.empty(capacity))
-
-
-@numba.njit(cache=True)
-def _order_scratch(capacity):
-    """Per-neighbour shell, sorted order and 1 / distance."""
-    return (np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64),
-            np.empty(capacity))
-
-
-@numba.njit(cache=True)
-def _grow(rows, capacity):
-    bigger = np.empty((rows.shape[0], capacity))
-    bigger[:, :rows.shape[1]] = rows
-    return bigger

@@ -10,6 +10,7 @@ in Å; periodic images along periodic axes are included.
 
 import warnings
 
+import numba
 import numpy as np
 from ase.geometry import complete_cell
 from scipy.spatial import cKDTree
@@ -58,13 +59,39 @@ def dnn_from_distances(distances, bins=DEFAULT_BINS):
     distances = distances[np.isfinite(distances)]
     if len(distances) == 0:
         return float("nan")
+    return float(_histogram_rule(distances, int(bins)))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _histogram_rule(distances, bins):
+    """:func:`dnn_from_distances` of finite distances, binned exactly as ``np.histogram``
+    (edges ``low + k * step``; a value on an inner edge belongs to the upper bin, the last bin
+    holds the maximum) and with ``np.median``'s value, one pass and no temporaries."""
     low, high = distances.min(), distances.max()
     if high - low <= 1e-12 * high:
-        return float(np.median(distances))
-    counts, edges = np.histogram(distances, bins=bins, range=(low, high))
-    best = int(np.argmax(counts / edges[:-1] ** 2))
-    inside = (distances >= edges[best]) & (distances <= edges[best + 1])
-    return float(np.median(distances[inside]))
+        return np.median(distances)
+    step = (high - low) / bins
+    edges = np.empty(bins + 1)
+    for k in range(bins):
+        edges[k] = k * step + low
+    edges[bins] = high
+    counts = np.zeros(bins, dtype=np.int64)
+    for x in distances:
+        k = int((x - low) / (high - low) * bins)
+        if k == bins:
+            k -= 1
+        if x < edges[k]:
+            k -= 1
+        elif k != bins - 1 and x >= edges[k + 1]:
+            k += 1
+        counts[k] += 1
+    best, top = 0, -1.0
+    for k in range(bins):
+        weight = counts[k] / (edges[k] * edges[k])
+        if weight > top:
+            best, top = k, weight
+    inside = distances[(distances >= edges[best]) & (distances <= edges[best + 1])]
+    return np.median(inside)
 
 
 def shell_share(distances, dnn):
@@ -80,7 +107,10 @@ def shell_share(distances, dnn):
 
 def sample_volume(points, cell, pbc):
     """Volume (Å^3) of the periodic cell's extent along periodic axes and of the points'
-    bounding box along open ones (at least 1 Å thick)."""
+    bounding box along open ones (at least 1 Å thick; a cluster's Cartesian bounding box),
+    for work estimates."""
+    if not np.any(pbc):
+        return float(np.prod(np.maximum(np.ptp(points, axis=0), 1.0))) if len(points) else 1.0
     full = complete_cell(cell)
     frac = np.linalg.solve(full.T, points.T).T
     extent = np.where(pbc, 1.0, np.ptp(frac, axis=0))
@@ -214,7 +244,12 @@ def robust_dnn(distances):
     finite = finite[np.isfinite(finite)]
     if not len(finite):
         return float("nan")
-    return dnn_from_distances(finite[finite >= OVERLAP_FRACTION * np.median(finite)])
+    return float(_robust_rule(finite, DEFAULT_BINS))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _robust_rule(finite, bins):
+    return _histogram_rule(finite[finite >= OVERLAP_FRACTION * np.median(finite)], bins)
 
 
 def find_overlaps(wrapped, numbers, cell, pbc, nearest=None):

@@ -148,6 +148,49 @@ class CellList:
                    cell_start, lower, step, dims)
 
 
+@dataclass(frozen=True)
+class CellStack:
+    """Several cell lists in one set of arrays, so that one kernel call serves centres of many
+    neighbour lists (the species pairs of many structures, say).
+
+    Attributes
+    ----------
+    points, index : ndarray of shape (m, 3) and (m,)
+        The lists' points and labels, one list after the other.
+    cell_start : ndarray of int64
+        Grid g's cells start at ``cell_base[g]``; their point ranges index the stacked points.
+    origin, step : ndarray of shape (n_grids, 3), float64
+    dims : ndarray of shape (n_grids, 3), int64
+    cell_base : ndarray of shape (n_grids,), int64
+    """
+
+    points: np.ndarray
+    index: np.ndarray
+    cell_start: np.ndarray
+    origin: np.ndarray
+    step: np.ndarray
+    dims: np.ndarray
+    cell_base: np.ndarray
+
+    @classmethod
+    def of(cls, lists):
+        """Stack a sequence of :class:`CellList` (one list: no copy)."""
+        lists = list(lists)
+        grids = [np.array([c.origin for c in lists]), np.array([c.step for c in lists]),
+                 np.array([c.dims for c in lists], dtype=np.int64)]
+        if len(lists) == 1:
+            only = lists[0]
+            return cls(only.points, only.index, only.cell_start, *grids,
+                       np.zeros(1, dtype=np.int64))
+        sizes = np.array([len(c.points) for c in lists])
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        cell_base = np.concatenate([[0], np.cumsum([len(c.cell_start) for c in lists])[:-1]])
+        return cls(np.concatenate([c.points for c in lists]).reshape(-1, 3),
+                   np.concatenate([c.index for c in lists]),
+                   np.concatenate([c.cell_start + o for c, o in zip(lists, offsets)]),
+                   *grids, cell_base.astype(np.int64))
+
+
 def vacuum_axes(positions, cell, pbc, gap):
     """Periodic axes along which the atoms leave an atom-free slab wider than ``gap`` (Å).
 

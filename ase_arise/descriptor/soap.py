@@ -18,7 +18,8 @@ import numba
 import numpy as np
 from scipy.special import erf
 
-from . import _soap_kernels, _spectrum_kernels
+from . import _centre_kernels, _spectrum_kernels
+from .neighbors import CellStack
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,9 @@ class SOAPBasis:
         """Length of the power spectrum: n_max (n_max + 1) / 2 (l_max + 1) + 1 (316 by default)."""
         return self.n_max * (self.n_max + 1) // 2 * (self.l_max + 1) + 1
 
-    def center_coefficients(self, centres, inv_scale, cells, out=None):
-        """Expansion coefficients of each centre's neighbour density.
+    def center_coefficients(self, centres, inv_scale, cells, out=None, *, grid_of=None,
+                            self_index=None, segments=None):
+        """Expansion coefficients of each centre's neighbour density (or their sums).
 
         Parameters
         ----------
@@ -97,30 +99,52 @@ class SOAPBasis:
             Centre positions (Å).
         inv_scale : ndarray of shape (n_centres,), float64
             Inverse length unit of each centre (1/Å): neighbour vectors times it are in d_NN.
-        cells : neighbors.CellList
+        cells : neighbors.CellList or neighbors.CellStack
             The neighbours (images included), binned with cells >= r_cut / inv_scale wide.
         out : ndarray of shape (n_centres, n_max, (l_max + 1)**2), float64, optional
-            Written in place and returned (no copy when it is C-contiguous).
+            Written in place and returned (no copy when it is C-contiguous); not with
+            ``segments``.
+        grid_of : ndarray of shape (n_centres,), int64, optional
+            For a CellStack: the list each centre's neighbours are in (default: the first).
+        self_index : ndarray of shape (n_centres,), int64, optional
+            Where >= 0: the centre is point ``self_index`` of its own list, all of whose
+            centres share one length unit, and only the sum of their rows is wanted: each pair
+            is then expanded once (the mirrored pair differs by (-1)^l; about half the work).
+            Such rows are meaningful only summed over all centres of the list.
+        segments : ndarray of shape (n_segments + 1,), int64, optional
+            Return the sums of the rows ``segments[k] <= i < segments[k + 1]`` instead of the
+            rows (increasing bounds from 0 to n_centres; each segment is one thread's work).
 
         Returns
         -------
-        coefficients : ndarray of shape (n_centres, n_max, (l_max + 1)**2), float64
-            Real-harmonic coefficients; zeros for a centre without neighbours. A neighbour at
-            distance zero (the centre itself) is skipped.
+        coefficients : ndarray of shape (n_centres or n_segments, n_max, (l_max + 1)**2)
+            Real-harmonic coefficients, float64; zeros for a centre without neighbours. A
+            neighbour at distance zero (the centre itself) is skipped.
         n_neighbors : ndarray of shape (n_centres,), int64
             Neighbours inside the cutoff.
         """
         n = len(centres)
-        shape = (n, self.n_max, (self.l_max + 1) ** 2)
+        summed = segments is not None
+        if summed:
+            bounds = np.ascontiguousarray(segments, dtype=np.int64)
+        else:
+            n_blocks = max(1, min(n, 64 * numba.get_num_threads()))
+            bounds = np.arange(n_blocks + 1, dtype=np.int64) * n // n_blocks
+        shape = (len(bounds) - 1 if summed else n, self.n_max, (self.l_max + 1) ** 2)
         direct = out is not None and out.flags.c_contiguous and out.dtype == np.float64
         rows = out if direct else np.empty(shape)
         n_neighbors = np.empty(n, dtype=np.int64)
-        _soap_kernels.center_coefficients(
+        stack = cells if isinstance(cells, CellStack) else CellStack.of([cells])
+        zeros = np.zeros(n, dtype=np.int64)
+        _centre_kernels.center_coefficients(
             np.ascontiguousarray(centres, dtype=np.float64),
-            np.ascontiguousarray(inv_scale, dtype=np.float64), cells.points, cells.cell_start,
-            cells.origin, cells.step, cells.dims, float(self.r_cut), float(self.cutoff_width),
-            float(self.alpha), self.nodes, self.transform, int(self.l_max), self.ylm_norm,
-            max(1, min(n, 64 * numba.get_num_threads())), rows, n_neighbors)
+            np.ascontiguousarray(inv_scale, dtype=np.float64),
+            zeros if grid_of is None else np.ascontiguousarray(grid_of, dtype=np.int64),
+            zeros - 1 if self_index is None else np.ascontiguousarray(self_index, np.int64),
+            stack.points, stack.index, stack.cell_start, stack.origin, stack.step, stack.dims,
+            stack.cell_base, float(self.r_cut), float(self.cutoff_width), float(self.alpha),
+            self.nodes, self.transform, int(self.l_max), self.ylm_norm, bounds, summed, rows,
+            n_neighbors)
         if out is not None and not direct:
             out[...] = rows
             rows = out

@@ -26,6 +26,8 @@ from .._random import check_random_state
 from .._validation import check_scalar
 from ..errors import InputError, ModelError, one_line
 from ..prototypes import load_prototypes
+from ..device import check_device, cuda_module
+from .cuda import CudaMLP
 from .mlp import DropoutMLP
 from .other import anisotropy
 from .record import check_graph, check_passes, read_record
@@ -192,15 +194,16 @@ class ARISEModel:
         params = self.metadata["descriptor"]
         return anisotropy(descriptors, params["n_max"], params["l_max"])
 
-    def descriptor(self):
-        """An :class:`~ase_arise.descriptor.ARISEDescriptor` with the model's parameters."""
+    def descriptor(self, device="cpu"):
+        """An :class:`~ase_arise.descriptor.ARISEDescriptor` with the model's parameters,
+        computing on ``device``."""
         from ..descriptor import ARISEDescriptor
 
         params = self.metadata["descriptor"]
         return ARISEDescriptor(r_cut=params["r_cut"], sigma=params["sigma"],
                                extrinsic_scaling=params["extrinsic_scaling"],
                                n_max=params["n_max"], l_max=params["l_max"],
-                               bins=params.get("bins", 100))
+                               bins=params.get("bins", 100), device=device)
 
     def masks(self, n_samples, random_state):
         """Dropout masks for ``n_samples`` passes: list of (n_samples, width) float32 arrays,
@@ -223,7 +226,7 @@ class ARISEModel:
         return X
 
     def predict(self, descriptors, *, n_samples=None, random_state=None, batch_size=256,
-                tolerance=None):
+                tolerance=None, device="cpu"):
         """MC-dropout prediction for descriptors.
 
         Parameters
@@ -242,6 +245,10 @@ class ARISEModel:
             ``tolerance`` and its MI by less than ``tolerance`` bits (at most ``n_samples``
             passes). None: every input gets ``n_samples`` passes. An input's result depends on
             its own descriptor and the seed only.
+        device : {"cpu", "cuda", "cuda:N"}, default="cpu"
+            Where the passes run (:mod:`ase_arise.device`): the same masks, fp32 products;
+            probabilities agree with the CPU's to ~1e-6. ``batch_size`` is not used there
+            (the card takes ~10^6 row-passes at a time).
 
         Returns
         -------
@@ -253,34 +260,54 @@ class ARISEModel:
                                   low_inclusive=True)
         if tolerance is not None:
             tolerance = check_scalar(tolerance, "tolerance", low=0.0, low_inclusive=True)
+        device = check_device(device)
+        masks = self.masks(n_samples, random_state)
+        if device != "cpu":
+            cupy, card = cuda_module(device)
+            with card:
+                gpu, rows = CudaMLP(self._network, cupy), cupy.asarray(X)
+
+                def on_card(active, first, last):
+                    yield gpu.sums(rows[cupy.asarray(active)], [m[first:last] for m in masks])
+
+                return self._predict(len(X), n_samples, tolerance, on_card)
+        network = self._network
+        all_passes = network.passes(masks)
+        base = network.input_products(X)
+        work = network.workspace(min(batch_size, len(X)))
+
+        def evaluate(active, first, last):
+            chunk = all_passes[first:last]
+            for start in range(0, len(active), batch_size):
+                rows = active[start:start + batch_size]
+                yield network.sums(X[rows], base[rows], chunk, work)
+
         with self._threads():
-            return self._predict(X, n_samples, self.masks(n_samples, random_state),
-                                 batch_size, tolerance)
+            return self._predict(len(X), n_samples, tolerance, evaluate)
 
     def _threads(self):
         """BLAS limited to ``n_threads`` inside (a context manager; the network's numba
         kernels are serial, so that they never contend with BLAS's threads)."""
         return threadpool_limits(limits=self.n_threads, user_api="blas")
 
-    def _predict(self, X, n_samples, masks, batch_size, tolerance):
-        network = self._network
-        all_passes = network.passes(masks)
-        base = network.input_products(X)
-        work = network.workspace(min(batch_size, len(X)))
+    def _predict(self, n_inputs, n_samples, tolerance, evaluate):
+        """The adaptive loop over blocks of passes; ``evaluate(active, first, last)`` yields
+        the sums of passes first..last-1 for the inputs ``active``, in order, by batch."""
         block = n_samples if tolerance is None else ADAPTIVE_BLOCK
-        sum_p = np.zeros((len(X), self.widths[-1]))
-        sum_entropy = np.zeros(len(X))
-        passes = np.zeros(len(X), dtype=np.int64)
-        active = np.arange(len(X))
+        sum_p = np.zeros((n_inputs, self.widths[-1]))
+        sum_entropy = np.zeros(n_inputs)
+        passes = np.zeros(n_inputs, dtype=np.int64)
+        active = np.arange(n_inputs)
         previous = None
         for first in range(0, n_samples, block):
-            chunk = all_passes[first:first + block]
-            for start in range(0, len(active), batch_size):
-                rows = active[start:start + batch_size]
-                p, entropy = network.sums(X[rows], base[rows], chunk, work)
+            last = min(first + block, n_samples)
+            done = 0
+            for p, entropy in evaluate(active, first, last):
+                rows = active[done:done + len(p)]
                 sum_p[rows] += p
                 sum_entropy[rows] += entropy
-            passes[active] += chunk.n_passes
+                done += len(p)
+            passes[active] += last - first
             mean = sum_p[active] / passes[active, None]
             mutual_information = _entropy_bits(mean) - sum_entropy[active] / passes[active]
             if previous is not None:

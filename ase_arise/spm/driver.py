@@ -31,7 +31,7 @@ _SLAB_VALUES = 16_000_000
 
 def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
         n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, min_anisotropy=None,
-        random_state=0, keep_descriptors=False, progress=False):
+        random_state=0, keep_descriptors=False, progress=False, device="cpu"):
     """Strided pattern matching: classify every box of a scan over the sample.
 
     Parameters
@@ -39,7 +39,7 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, 
     atoms : ase.Atoms
         The sample; ``atoms.pbc`` per axis decides where boxes wrap. Positions in Å.
     box, stride, mode, per_atom, axes, model, n_samples, tolerance, min_atoms, min_anisotropy,
-    random_state
+    random_state, device
         See :class:`~ase_arise.settings.Settings` (box and stride in Å, tolerance in
         probability and bits).
     keep_descriptors : bool, default=False
@@ -56,7 +56,7 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, 
     settings = Settings(box=box, stride=stride, mode=mode, per_atom=per_atom, axes=axes,
                         model=model, n_samples=n_samples, tolerance=tolerance,
                         min_atoms=min_atoms, min_anisotropy=min_anisotropy,
-                        random_state=random_state)
+                        random_state=random_state, device=device)
     return run_steps(iter_spm(atoms, settings, keep_descriptors=keep_descriptors), progress)
 
 
@@ -170,7 +170,7 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
                f"Atoms summed over the {len(centres):,} boxes (~{per_box:.3g} per "
                f"{settings.box:g} Å box)", "Use a smaller box or a larger stride")
     points, index = periodic_images(wrapped, cell, pbc, half * math.sqrt(3))
-    calculator = net.descriptor()
+    calculator = net.descriptor(device=settings.device)
     species = tuple(check_species(numbers_))
     if mode == "fast":
         yield "ARISE SPM (fast): local length scales", 0, len(centres)
@@ -218,7 +218,8 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
             if keep_descriptors:
                 kept[boxes] = descriptors[ok]
             prediction = net.predict(descriptors[ok], n_samples=n_samples,
-                                     random_state=random_state, tolerance=settings.tolerance)
+                                     random_state=random_state, tolerance=settings.tolerance,
+                                     device=settings.device)
             probabilities[boxes] = prediction.probabilities
             mutual_information[boxes] = prediction.mutual_information
             entropy[boxes] = prediction.entropy

@@ -17,24 +17,15 @@ import resource
 import time
 
 import numpy as np
-from ase.build import bulk
 from scipy.spatial import cKDTree
 
 from ase_arise import label
-from ase_arise.build import GRAIN_STRUCTURES, polycrystal
+from ase_arise.build import cell_length, polycrystal
 
 from .peers import as_prototypes, ptm_pipeline, structure_names
 
 GRAINS = ("fcc", "bcc", "hcp", "diamond")
 FAR = 5.0  # Å from the nearest atom of another grain
-
-
-def cell_length(n_atoms, grains=GRAINS):
-    """Edge (Å) of the cubic cell holding about ``n_atoms`` atoms in equal-volume grains."""
-    volumes = [abs(np.linalg.det(bulk("Fe", c, orthorhombic=True, **k).cell)) /
-               len(bulk("Fe", c, orthorhombic=True, **k))
-               for c, k in (GRAIN_STRUCTURES[g] for g in grains)]
-    return float((n_atoms * np.mean(volumes)) ** (1 / 3))
 
 
 def distance_to_other_grains(atoms):

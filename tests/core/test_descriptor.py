@@ -8,7 +8,7 @@ import pytest
 from ase import Atoms
 from ase.build import bulk, graphene_nanoribbon, nanotube
 from ase.neighborlist import neighbor_list
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import spherical_in
 
 from ase_arise import (
@@ -114,6 +114,33 @@ def test_dnn_histogram_rule():
     # one stray atom far away does not coarsen the answer
     assert dnn_from_distances([2.55] * 108 + [170.0]) == 2.55
     assert np.isnan(dnn_from_distances([np.inf]))
+
+
+def _numpy_histogram_rule(distances, bins):
+    """The histogram rule written with np.histogram (the kernel must match it bit for bit)."""
+    distances = distances[np.isfinite(distances)]
+    low, high = distances.min(), distances.max()
+    if high - low <= 1e-12 * high:
+        return float(np.median(distances))
+    counts, edges = np.histogram(distances, bins=bins, range=(low, high))
+    best = int(np.argmax(counts / edges[:-1] ** 2))
+    return float(np.median(distances[(distances >= edges[best]) & (distances <= edges[best + 1])]))
+
+
+def test_dnn_kernel_bins_exactly_as_numpy_histogram():
+    rng = np.random.default_rng(0)
+    for trial in range(3000):
+        n, bins = int(rng.integers(1, 300)), int(rng.choice([1, 2, 7, 100]))
+        kind = trial % 4
+        if kind == 0:
+            d = rng.uniform(0.5, 3.0, n)
+        elif kind == 1:  # many ties
+            d = np.round(rng.normal(2.5, 0.1, n), 2)
+        elif kind == 2:  # values exactly on the bin edges
+            d = rng.choice(np.linspace(rng.uniform(0.1, 1.0), rng.uniform(1.0, 5.0), bins + 1), n)
+        else:  # a sharp peak, a stray atom and a centre without neighbour
+            d = np.concatenate([rng.normal(2.5, 0.01, n), [10.0, np.inf]])
+        assert dnn_from_distances(d, bins) == _numpy_histogram_rule(d, bins), trial
 
 
 def test_dnn_with_missing_atoms_and_noise():
@@ -322,6 +349,62 @@ def test_isolated_atoms_contribute_nothing_and_are_reported():
 def test_bad_parameters(name, value, error):
     with pytest.raises(error, match=f"'{name}' parameter"):
         ARISEDescriptor(**{name: value})
+
+
+@pytest.mark.parametrize("atoms", [
+    Atoms("Po", cell=[3.3] * 3, pbc=True),  # every neighbour is the centre's own image
+    bulk("NaCl", "rocksalt", a=5.64) * (1, 2, 1),  # own and other atoms' images
+    PROTOTYPES[48].supercells()[0][:40],  # an open cluster of six species
+], ids=["one-atom", "NaCl", "six-species-cluster"])
+def test_pairs_expanded_once_sum_to_the_full_rows(atoms):
+    """A same-species list expands each pair once (odd l dropped, even l doubled, own images at
+    half weight): its summed rows equal the full rows' sum; segment sums equal row sums."""
+    atoms = atoms.copy()
+    atoms.rattle(0.03, seed=1)
+    calculator = ARISEDescriptor()
+    wrapped = wrap_positions(atoms.positions, atoms.cell, atoms.pbc)
+    for z in np.unique(atoms.numbers):
+        own = wrapped[atoms.numbers == z]
+        unit = calculator.pair_nn_distances(atoms)[z, z]
+        if not np.isfinite(unit):
+            continue
+        cells = calculator.neighbor_cells(own, atoms.cell, atoms.pbc, unit, len(own))
+        inv = np.full(len(own), 1.0 / unit)
+        full, counts = calculator.basis.center_coefficients(own, inv, cells)
+        segments = np.array([0, len(own) // 3, len(own)])
+        once, counts_once = calculator.basis.center_coefficients(
+            own, inv, cells, self_index=np.arange(len(own)), segments=segments)
+        assert once.shape == (2,) + full.shape[1:]
+        assert_allclose(once.sum(axis=0), full.sum(axis=0), rtol=0, atol=1e-12 * abs(full).max())
+        assert_array_equal(counts_once, counts)
+        segment_sums = calculator.basis.center_coefficients(own, inv, cells, segments=segments)[0]
+        assert_allclose(segment_sums[0], full[:len(own) // 3].sum(axis=0), atol=1e-12)
+
+
+def test_batched_structures_equal_one_at_a_time():
+    """Structures of many sizes share kernel calls, their pairs split across calls."""
+    structures = [bulk("Cu", "fcc", a=3.6, cubic=True).repeat(3), Atoms("Po", cell=[3.3] * 3,
+                  pbc=True), PROTOTYPES[48].supercells()[0], bulk("NaCl", "rocksalt", a=5.64)]
+    cluster = structures[0].copy()
+    cluster.pbc = False
+    structures.append(cluster)
+    one_by_one = np.array([ARISEDescriptor().create(s) for s in structures])
+    for chunk_size in (8192, 5):
+        X, shells = ARISEDescriptor(chunk_size=chunk_size).describe_many(structures)
+        assert_allclose(X, one_by_one, rtol=0, atol=1e-13)
+        assert_allclose(shells, [ARISEDescriptor().describe(s)[1] for s in structures])
+
+
+def test_errors_in_a_list_name_the_structure():
+    good = bulk("Cu", "fcc", a=3.6)
+    with pytest.raises(InputError, match="Structure 1: No atom"):
+        ARISEDescriptor().create([good, Atoms("Cu", positions=[(0, 0, 0)])])
+    cluster = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(3)
+    cluster.pbc = False
+    lonely = cluster + Atoms("Cu", positions=[(100.0, 100.0, 100.0)])
+    with pytest.warns(IsolatedAtomsWarning, match="Structure 2: 1 of 109 atoms") as record:
+        ARISEDescriptor().create([good, good, lonely])
+    assert record[0].filename == __file__  # attributed to the caller
 
 
 def test_graphene_ribbon_and_small_chunks():

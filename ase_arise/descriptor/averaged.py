@@ -1,0 +1,183 @@
+"""The whole-structure ARISE descriptor of many structures, batched.
+
+Every ordered species pair (a, b) of every structure is one *task*: its a-centres, scaled by the
+pair's d_NN, see the b-atoms. Tasks of many structures (pieces of at most ``chunk_size``
+centres) share one kernel call over their stacked cell lists, and the per-centre rows are summed
+per task; a same-species task expands each pair of atoms once (about half the work; see
+:meth:`.soap.SOAPBasis.center_coefficients`). A structure's descriptor is finished as soon as
+all its tasks are summed, so memory stays at one batch of rows plus the open structures.
+"""
+
+import warnings
+from itertools import pairwise
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._validation import check_atoms
+from ..errors import InputError, IsolatedAtomsWarning
+from ..limits import check_species
+from .neighbors import CellStack, wrap_positions
+
+# Centres per work unit of the kernel's threads (their rows are summed there).
+SEGMENT = 64
+
+
+@dataclass
+class _Task:
+    """Centres of species a of one structure seeing its b-atoms (unit in Å)."""
+
+    pair: tuple
+    members: np.ndarray  # the a-atoms' indices in the structure
+    centres: np.ndarray
+    unit: float
+    cells: object  # CellList of the b-atoms
+    same: bool  # a == b: each pair once
+    total: np.ndarray = None
+    n_neighbors: np.ndarray = None
+    left: int = 0  # centres not yet summed
+
+
+@dataclass
+class _Structure:
+    index: int
+    n_atoms: int
+    tasks: list = field(default_factory=list)
+    empty_pairs: list = field(default_factory=list)  # pairs without any neighbour
+
+
+def describe_structures(calculator, structures, *, progress=False, desc="ARISE descriptors",
+                        stacklevel=2):
+    """Descriptors and shell shares of ``structures`` (see :meth:`ARISEDescriptor.describe`).
+
+    Parameters
+    ----------
+    calculator : ARISEDescriptor
+    structures : sequence of ase.Atoms
+    progress : bool
+        tqdm progress bar over the structures, labelled ``desc``.
+    stacklevel : int
+        Warnings point at this frame above this function (1: its caller, 2: their caller).
+
+    Returns
+    -------
+    X : ndarray of shape (n_structures, n_features), float64
+    shells : ndarray of shape (n_structures,), float64
+    """
+    many = len(structures) > 1
+    X = np.empty((len(structures), calculator.n_features))
+    shells = np.empty(len(structures))
+    chunk = calculator.chunk_size
+    queue, queued, open_ = [], 0, []
+    for k, atoms in enumerate(tqdm(structures, disable=not progress, desc=desc, unit="structure")):
+        structure, shells[k] = _plan(calculator, atoms, k, stacklevel)
+        open_.append(structure)
+        for task in structure.tasks:
+            for start in range(0, len(task.centres), chunk):
+                stop = min(start + chunk, len(task.centres))
+                queue.append((task, start, stop))
+                queued += stop - start
+                if queued >= chunk:
+                    _run(calculator, queue)
+                    queue, queued = [], 0
+                    open_ = _finish(calculator, open_, X, many, stacklevel)
+    _run(calculator, queue)
+    _finish(calculator, open_, X, many, stacklevel)
+    return X, shells
+
+
+def _plan(calculator, atoms, k, stacklevel):
+    """One structure's tasks, and its shell share."""
+    positions, numbers_, cell, pbc = check_atoms(atoms)
+    wrapped = wrap_positions(positions, cell, pbc)
+    species = check_species(numbers_)
+    dnn, share = calculator._pair_dnn(wrapped, numbers_, cell, pbc, overlaps=True,
+                                      stacklevel=4 + stacklevel)
+    members = {z: np.flatnonzero(numbers_ == z) for z in species}
+    structure = _Structure(k, len(wrapped))
+    structure.empty_pairs = [pair for pair in dnn if not np.isfinite(dnn[pair])]
+    unit = {pair: d * calculator.extrinsic_scaling for pair, d in dnn.items() if np.isfinite(d)}
+    for b in species:
+        seen_by = [a for a in species if (a, b) in unit]
+        if not seen_by:
+            continue
+        cells = calculator.neighbor_cells(wrapped[members[b]], cell, pbc,
+                                          max(unit[a, b] for a in seen_by),
+                                          sum(len(members[a]) for a in seen_by))
+        for a in seen_by:
+            structure.tasks.append(_Task((a, b), members[a], wrapped[members[a]], unit[a, b],
+                                         cells, a == b, left=len(members[a])))
+    return structure, share
+
+
+def _run(calculator, queue):
+    """Sum the rows of the queued task pieces (one kernel call) into their tasks."""
+    if not queue:
+        return
+    lists, grid_of = [], {}
+    for task, _, _ in queue:
+        if id(task.cells) not in grid_of:
+            grid_of[id(task.cells)] = len(lists)
+            lists.append(task.cells)
+    sizes = [stop - start for _, start, stop in queue]
+    centres = np.concatenate([task.centres[start:stop] for task, start, stop in queue])
+    inv = np.repeat([1.0 / task.unit for task, _, _ in queue], sizes)
+    grids = np.repeat([grid_of[id(task.cells)] for task, _, _ in queue], sizes)
+    own = np.concatenate([np.arange(start, stop) if task.same else np.full(stop - start, -1)
+                          for task, start, stop in queue])
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    # each piece in segments of at most SEGMENT centres: the threads' work units
+    segments = np.unique(np.concatenate(
+        [np.arange(a, b, SEGMENT) for a, b in pairwise(starts)] + [starts[-1:]]))
+    sums, n_neighbors = calculator.center_coefficients(
+        centres, inv, CellStack.of(lists), grid_of=grids, self_index=own, segments=segments)
+    sums = np.add.reduceat(sums, np.searchsorted(segments, starts[:-1]), axis=0)
+    for (task, start, stop), total, first in zip(queue, sums, starts):
+        if task.total is None:
+            task.total = np.zeros_like(total)
+            task.n_neighbors = np.empty(len(task.centres), dtype=np.int64)
+        task.total += total
+        task.n_neighbors[start:stop] = n_neighbors[first:first + stop - start]
+        task.left -= stop - start
+
+
+def _finish(calculator, open_, X, many, stacklevel):
+    """Descriptors of the open structures whose tasks are all summed; the others stay open."""
+    still = []
+    for structure in open_:
+        if any(task.left for task in structure.tasks):
+            still.append(structure)
+            continue
+        has_neighbor = np.zeros(structure.n_atoms, dtype=bool)
+        sums = []
+        for task in structure.tasks:
+            has_neighbor[task.members[task.n_neighbors > 0]] = True
+            if task.n_neighbors.any():
+                sums.append(task.total)
+            else:
+                structure.empty_pairs.append(task.pair)
+        where = f"Structure {structure.index}: " if many else ""
+        if not sums:
+            raise InputError(
+                f"{where}No atom of this {structure.n_atoms}-atom structure has a neighbour "
+                f"within r_cut = {calculator.r_cut} d_NN: there is nothing to describe. Pass a "
+                "structure with at least two atoms of a species, or a periodic cell.")
+        _warn_isolated(has_neighbor, structure.empty_pairs, where, 3 + stacklevel)
+        X[structure.index] = calculator.from_coefficient_sums(sums)
+    return still
+
+
+def _warn_isolated(has_neighbor, empty_pairs, where, stacklevel):
+    if not has_neighbor.all():
+        lonely = np.flatnonzero(~has_neighbor)
+        warnings.warn(
+            f"{where}{len(lonely)} of {len(has_neighbor)} atoms have no neighbour within the "
+            f"cutoff (indices {lonely[:10].tolist()}{'...' if len(lonely) > 10 else ''}); they "
+            "contribute nothing to the descriptor.", IsolatedAtomsWarning,
+            stacklevel=stacklevel)
+    if empty_pairs:
+        pairs = sorted(empty_pairs)
+        warnings.warn(
+            f"{where}Species pairs {pairs} have no neighbour within the cutoff and are left out "
+            "of the pair average.", IsolatedAtomsWarning, stacklevel=stacklevel)

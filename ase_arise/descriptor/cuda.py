@@ -1,0 +1,110 @@
+"""The per-centre SOAP coefficients on a CUDA GPU (fp64), as :meth:`.soap.SOAPBasis.
+center_coefficients` computes them on the CPU: same arguments, same results to ~1e-13.
+
+The kernel (:mod:`._cuda_kernels`) writes node coefficients; the node-to-basis transform is a
+batched matrix product (cuBLAS, deterministic), and segment sums are one reduction per segment
+in centre order. Centres go through the card in chunks of ``chunk`` (memory ~3.5 kB each).
+"""
+
+import numpy as np
+
+from ._cuda_kernels import SOURCE
+from .neighbors import CellStack
+from ._soap_kernels import _GAUSS_SKIP, _SERIES_BELOW, legendre_factors
+
+# Centres per kernel launch (node coefficients on the card: chunk x 3.5 kB).
+CHUNK = 1 << 18
+_MODULES = {}
+
+
+def _kernel(cupy, n_max, l_max):
+    key = (cupy.cuda.Device().id, n_max, l_max)
+    if key not in _MODULES:
+        options = (f"-DN_MAX={n_max}", f"-DL_MAX={l_max}", f"-DGAUSS_SKIP={_GAUSS_SKIP!r}",
+                   f"-DSERIES_BELOW={_SERIES_BELOW!r}", "--std=c++17")
+        module = cupy.RawModule(code=SOURCE, options=options)
+        _MODULES[key] = module.get_function("node_coefficients")
+    return _MODULES[key]
+
+
+def center_coefficients(basis, cupy, centres, inv_scale, cells, out=None, *, grid_of=None,
+                        self_index=None, segments=None, chunk=CHUNK):
+    """:meth:`.soap.SOAPBasis.center_coefficients` on the current CUDA card.
+
+    ``cupy`` is the CuPy module (:func:`ase_arise.device.cuda_module`); the other parameters
+    and the results are those of the CPU method (numpy arrays in and out; ``out``, if given,
+    C-contiguous).
+    """
+    n = len(centres)
+    n_max, n_l = basis.n_max, basis.l_max + 1
+    stack = cells if isinstance(cells, CellStack) else CellStack.of([cells])
+    f1, f2 = legendre_factors(basis.l_max)
+    dev = {name: cupy.asarray(np.ascontiguousarray(value)) for name, value in (
+        ("points", stack.points), ("index", stack.index), ("cell_start", stack.cell_start),
+        ("origin", stack.origin), ("step", stack.step), ("dims", stack.dims),
+        ("base", stack.cell_base), ("nodes", basis.nodes), ("norm", basis.ylm_norm),
+        ("f1", f1), ("f2", f2))}
+    transform = cupy.asarray(basis.transform.T)  # (n, a)
+    kernel = _kernel(cupy, n_max, basis.l_max)
+    grid_of = np.zeros(n, np.int64) if grid_of is None else np.asarray(grid_of, np.int64)
+    self_index = np.full(n, -1, np.int64) if self_index is None else np.asarray(self_index,
+                                                                                  np.int64)
+    if segments is None:
+        pieces = [(start, min(start + chunk, n), None) for start in range(0, n, chunk)]
+    else:  # whole segments per launch, ~chunk centres
+        bounds, pieces, k = np.asarray(segments, dtype=np.int64), [], 0
+        while k < len(bounds) - 1:
+            k2 = max(k + 1, int(np.searchsorted(bounds, bounds[k] + chunk, side="right")) - 1)
+            pieces.append((int(bounds[k]), int(bounds[k2]), bounds[k:k2 + 1] - bounds[k]))
+            k = k2
+    rows = None if segments is not None else np.empty((n, n_max, n_l * n_l)) if out is None \
+        else out
+    parts = []
+    n_neighbors = np.empty(n, dtype=np.int64)
+    for start, stop, local in pieces:
+        size = stop - start
+        nodes_out = cupy.empty((size, n_max, n_l * n_l))
+        counts = cupy.empty(size, dtype=cupy.int64)
+        args = (cupy.asarray(np.ascontiguousarray(centres[start:stop], dtype=np.float64)),
+                cupy.asarray(np.ascontiguousarray(inv_scale[start:stop], dtype=np.float64)),
+                cupy.asarray(grid_of[start:stop]), cupy.asarray(self_index[start:stop]),
+                dev["points"], dev["index"], dev["cell_start"], dev["origin"], dev["step"],
+                dev["dims"], dev["base"], np.float64(basis.r_cut),
+                np.float64(basis.cutoff_width), np.float64(basis.alpha), dev["nodes"],
+                dev["norm"], dev["f1"], dev["f2"], np.int64(size), nodes_out, counts)
+        if size:
+            kernel((size,), (32,), args)
+        n_neighbors[start:stop] = counts.get()
+        if local is not None:  # each segment summed on the card in centre order
+            summed = cupy.empty((len(local) - 1, n_max, n_l * n_l))
+            width = n_max * n_l * n_l
+            _segment_sums(cupy)(((summed.size + 127) // 128,), (128,), (
+                nodes_out, cupy.asarray(local), np.int64(len(local) - 1), np.int64(width),
+                summed))
+            parts.append(cupy.matmul(transform, summed).get())
+        else:
+            cupy.matmul(transform, nodes_out).get(out=rows[start:stop])
+    if segments is None:
+        return rows, n_neighbors
+    return (np.concatenate(parts) if parts else np.empty((0, n_max, n_l * n_l))), n_neighbors
+
+
+_SEGMENT_SUMS = r"""
+extern "C" __global__ void segment_sums(const double* rows, const long long* bounds,
+                                        const long long n_segments, const long long width,
+                                        double* out) {
+    const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= n_segments * width) return;
+    const long long s = t / width, o = t - s * width;
+    double total = 0.0;
+    for (long long i = bounds[s]; i < bounds[s + 1]; ++i) total += rows[i * width + o];
+    out[t] = total;
+}
+"""
+
+
+def _segment_sums(cupy):
+    key = ("segments", cupy.cuda.Device().id)
+    if key not in _MODULES:
+        _MODULES[key] = cupy.RawKernel(_SEGMENT_SUMS, "segment_sums")
+    return _MODULES[key]
