@@ -45,10 +45,11 @@ class _Structure:
     n_atoms: int
     tasks: list = field(default_factory=list)
     empty_pairs: list = field(default_factory=list)  # pairs without any neighbour
+    nan_if_empty: bool = False  # nothing to describe: a NaN row instead of an InputError
 
 
 def describe_structures(calculator, structures, *, progress=False, desc="ARISE descriptors",
-                        stacklevel=2):
+                        stacklevel=2, undescribable="raise"):
     """Descriptors and shell shares of ``structures`` (see :meth:`ARISEDescriptor.describe`).
 
     Parameters
@@ -59,6 +60,9 @@ def describe_structures(calculator, structures, *, progress=False, desc="ARISE d
         tqdm progress bar over the structures, labelled ``desc``.
     stacklevel : int
         Warnings point at this frame above this function (1: its caller, 2: their caller).
+    undescribable : {"raise", "nan"}
+        A structure with nothing to describe (no neighbour pair, or an InputError of its
+        own): raise, or give it a row of NaN (SPM's exact mode: boxes at a sample's rim).
 
     Returns
     -------
@@ -71,7 +75,14 @@ def describe_structures(calculator, structures, *, progress=False, desc="ARISE d
     chunk = calculator.chunk_size
     queue, queued, open_ = [], 0, []
     for k, atoms in enumerate(tqdm(structures, disable=not progress, desc=desc, unit="structure")):
-        structure, shells[k] = _plan(calculator, atoms, k, stacklevel)
+        try:
+            structure, shells[k] = _plan(calculator, atoms, k, stacklevel)
+        except InputError:
+            if undescribable == "raise":
+                raise
+            X[k], shells[k] = np.nan, np.nan
+            continue
+        structure.nan_if_empty = undescribable == "nan"
         open_.append(structure)
         for task in structure.tasks:
             for start in range(0, len(task.centres), chunk):
@@ -158,6 +169,9 @@ def _finish(calculator, open_, X, many, stacklevel):
             else:
                 structure.empty_pairs.append(task.pair)
         where = f"Structure {structure.index}: " if many else ""
+        if not sums and structure.nan_if_empty:
+            X[structure.index] = np.nan
+            continue
         if not sums:
             raise InputError(
                 f"{where}No atom of this {structure.n_atoms}-atom structure has a neighbour "

@@ -15,8 +15,9 @@ from ase import Atoms
 from scipy.spatial import cKDTree
 
 from ..descriptor import local_length_units
+from ..descriptor.averaged import describe_structures
 from ..descriptor.neighbors import CellList
-from ..errors import InputError, IsolatedAtomsWarning, OverlappingAtomsWarning
+from ..errors import IsolatedAtomsWarning, OverlappingAtomsWarning
 from . import _kernels
 
 
@@ -167,6 +168,10 @@ def tensor_grid(centres):
     return ticks, where
 
 
+# Exact-mode boxes described together (their clusters share kernel calls).
+BATCH = 64
+
+
 class ExactBoxes:
     """Exact mode: each box cut out as a cluster and described on its own.
 
@@ -183,22 +188,22 @@ class ExactBoxes:
 
     def describe(self, centres, half, points, index):
         """Descriptors of the boxes at ``centres`` (Å), half-edge ``half`` (Å), from ``points``
-        with atom ``index``; yields the boxes done after each box and returns (descriptors,
-        atoms per box)."""
+        with atom ``index``; yields the boxes done after each batch of ``BATCH`` boxes (their
+        clusters described together, :mod:`ase_arise.descriptor.averaged`) and returns
+        (descriptors, atoms per box)."""
         out = np.full((len(centres), self.calculator.n_features), np.nan)
-        counts = np.zeros(len(centres), dtype=np.int64)
-        tree = cKDTree(points)
-        for b, members in enumerate(tree.query_ball_point(centres, r=half, p=np.inf)):
-            counts[b] = len(members)
-            if len(members) >= max(self.min_atoms, 2):
-                cluster = Atoms(numbers=self.numbers[index[members]], positions=points[members])
-                with warnings.catch_warnings():
-                    # atoms at the box's surface may have no neighbour in the cut-out cluster
-                    warnings.simplefilter("ignore", IsolatedAtomsWarning)
-                    warnings.simplefilter("ignore", OverlappingAtomsWarning)  # told per sample
-                    try:
-                        out[b] = self.calculator.create(cluster)
-                    except InputError:
-                        pass
-            yield b + 1
+        members = cKDTree(points).query_ball_point(centres, r=half, p=np.inf)
+        counts = np.array([len(m) for m in members], dtype=np.int64)
+        wanted = np.flatnonzero(counts >= max(self.min_atoms, 2))
+        for start in range(0, len(wanted), BATCH):
+            boxes = wanted[start:start + BATCH]
+            clusters = [Atoms(numbers=self.numbers[index[members[b]]],
+                              positions=points[members[b]]) for b in boxes]
+            with warnings.catch_warnings():
+                # atoms at the box's surface may have no neighbour in the cut-out cluster
+                warnings.simplefilter("ignore", IsolatedAtomsWarning)
+                warnings.simplefilter("ignore", OverlappingAtomsWarning)  # told per sample
+                out[boxes] = describe_structures(self.calculator, clusters,
+                                                 undescribable="nan")[0]
+            yield int(boxes[-1]) + 1
         return out, counts

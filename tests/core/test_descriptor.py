@@ -21,6 +21,7 @@ from ase_arise import (
 )
 from ase_arise.descriptor import _soap_kernels
 from ase_arise.descriptor import dnn_from_distances
+from ase_arise.descriptor.averaged import describe_structures
 from ase_arise.descriptor.neighbors import CellList, periodic_images, wrap_positions
 
 REFERENCES = Path(__file__).resolve().parents[1] / "data" / "quip_references.npz"
@@ -405,6 +406,18 @@ def test_errors_in_a_list_name_the_structure():
     with pytest.warns(IsolatedAtomsWarning, match="Structure 2: 1 of 109 atoms") as record:
         ARISEDescriptor().create([good, good, lonely])
     assert record[0].filename == __file__  # attributed to the caller
+
+
+def test_undescribable_structures_can_be_nan_rows():
+    """SPM's exact mode: a box with nothing to describe is a NaN row, the others unchanged."""
+    good = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    good.pbc = False
+    nothing = Atoms("Cu2", positions=[(1, 1, 1), (1, 1, 1)])
+    X, shells = describe_structures(ARISEDescriptor(), [good, nothing, good],
+                                    undescribable="nan")
+    assert np.isnan(X[1]).all() and np.isnan(shells[1])
+    np.testing.assert_array_equal(X[0], ARISEDescriptor().create(good))
+    np.testing.assert_array_equal(X[2], X[0])
 
 
 def test_graphene_ribbon_and_small_chunks():
