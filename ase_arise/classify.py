@@ -14,6 +14,7 @@ from ase import Atoms
 
 from ._random import validate_random_state
 from ._validation import check_atoms, check_bool, check_scalar
+from .distributed import check_client, classify_on, model_reference, shared_seed
 from .errors import InputError
 from .io import read_structures
 from .model import DEFAULT_LAYER, resolve_model
@@ -86,7 +87,7 @@ class Classification:
 
 
 def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None, random_state=0,
-             progress=False, batch_size=256, device="cpu"):
+             progress=False, batch_size=256, device="cpu", client=None):
     """Classify one structure, or many.
 
     Parameters
@@ -115,6 +116,9 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
     device : {"cpu", "cuda", "cuda:N"}, default="cpu"
         Where the descriptors' coefficients and the network's passes run
         (:mod:`ase_arise.device`).
+    client : dask.distributed.Client, optional
+        Classify on its workers, :data:`~ase_arise.distributed.CLASSIFY_BATCH` structures a
+        task (:mod:`ase_arise.distributed`): the same results as here, for a fixed seed.
 
     Returns
     -------
@@ -134,6 +138,12 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
     structures = read_structures(atoms)
     if not structures:
         return []
+    if client is not None:
+        options = dict(model=model_reference(net), n_samples=n_samples, top_k=top_k,
+                       min_anisotropy=min_anisotropy, random_state=shared_seed(random_state),
+                       batch_size=batch_size, device=device)
+        results = classify_on(check_client(client), structures, options)
+        return results[0] if single else results
     X, shells = _descriptors(net, structures, progress=progress and not single, shells=True,
                              device=device)
     prediction = net.predict(X, n_samples=n_samples, random_state=random_state,

@@ -1,0 +1,64 @@
+"""client=: the same results on a real 2-worker Dask LocalCluster as in one process.
+
+Bit for bit against a process with the workers' one BLAS thread (Dask's nanny sets it): float32
+GEMMs blocked for two threads differ from one thread's by ~1e-8 (docs/DECISIONS.md).
+"""
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from threadpoolctl import threadpool_limits
+
+from ase_arise import Settings, classify, label, load_prototypes
+from ase_arise.build import polycrystal
+from ase_arise.distributed import check_client, label_frames
+from ase_arise.errors import InputTypeError
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+def test_classify_on_workers_is_bit_identical(client):
+    structures = [p.supercells()[0] for p in load_prototypes()[:40]]
+    with threadpool_limits(limits=1, user_api="blas"):
+        here = classify(structures, random_state=3)
+    there = classify(structures, random_state=3, client=client)
+    assert [r.class_id for r in there] == [r.class_id for r in here]
+    for a, b in zip(here, there):
+        np.testing.assert_array_equal(a.probabilities, b.probabilities)
+        assert a.mutual_information == b.mutual_information
+    one = classify(bulk("Cu", "fcc", a=3.6), client=client)
+    assert one.name == "fcc"
+
+
+def test_frames_on_workers_in_frame_order_as_in_one_process(client):
+    frames = []
+    for seed in range(3):
+        atoms = polycrystal(24.0, random_state=seed)
+        atoms.rattle(0.05, seed=seed)
+        frames.append(atoms)
+    settings = Settings(box=12.0, stride=4.0, random_state=np.random.default_rng(7))
+    done = list(label_frames(frames, client=client, settings=settings, probabilities=True))
+    assert [k for k, _ in done] == [0, 1, 2]
+    seed = int(np.random.default_rng(7).integers(2 ** 63))  # drawn once for all frames
+    for (k, there), atoms in zip(done, frames):
+        with threadpool_limits(limits=1, user_api="blas"):
+            here = label(atoms, box=12.0, stride=4.0, probabilities=True, random_state=seed)
+        np.testing.assert_array_equal(there.class_id, here.class_id)
+        np.testing.assert_array_equal(there.probabilities, here.probabilities)
+        assert there.atoms.arrays["arise_class"].tolist() == here.class_id.tolist()
+
+
+def test_client_must_be_a_client():
+    with pytest.raises(InputTypeError, match="dask.distributed.Client"):
+        check_client("tcp://127.0.0.1:8786")
+    with pytest.raises(InputTypeError, match="dask.distributed.Client"):
+        classify(bulk("Cu", "fcc", a=3.6), client=object())
