@@ -17,32 +17,31 @@ Options have the names of the Python parameters (``--box`` is ``box``, ``--rando
 
 import argparse
 import os
-import re
 import sys
 import warnings
 from importlib.metadata import entry_points
+from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
 from .classify import classify
+from .cli_maps import spm_command
+from .distributed import label_frames
 from .errors import AriseError, InputError, one_line
-from .io import (FORMATS, FrameWriter, atomic_output, check_output_path, output_format,
-                 read_frames)
+from .io import FORMATS, FrameWriter, check_output_path, output_format, read_frames
 from .io.read import READER_HINTS
 from .io.write import check_frame
 from .labels import (ARRAY_ANISOTROPY, ARRAY_CLASS, ARRAY_MUTUAL_INFORMATION, ARRAY_OTHER,
                      ARRAY_PROBABILITIES, ARRAY_PROBABILITY, ARRAY_PROTOTYPE, ARRAY_UNCERTAINTY,
                      ARRAYS, iter_label)
-from .prototypes import class_indices, load_prototypes
+from .prototypes import load_prototypes
 from .settings import MODES, Settings
-from .spm import iter_spm, run_steps
+from .spm import run_steps
 
 # Entry-point group of commands that other packages add (ovito_arise: "benchmark").
 COMMANDS_GROUP = "arise.commands"
 # Options that exist on the command line only (files, output, display), not in Settings.
 CLI_ONLY = ("files", "file", "output", "format", "top_k", "probabilities", "frame",
-            "prototypes", "axis", "index", "no_png", "no_progress")
+            "prototypes", "axis", "index", "no_png", "no_progress", "workers", "scheduler")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,6 +69,37 @@ def _add_model_options(parser):
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N: "
                         "where the descriptor and the network run (GPU: the gpu extra)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def _add_cluster_options(parser):
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="run on a local Dask cluster of N worker processes, cores / N "
+                             "threads each (the dask extra)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on a running Dask cluster, e.g. tcp://host:8786")
+
+
+@contextmanager
+def _cluster(args):
+    """The Dask client of --workers / --scheduler, or None."""
+    if args.workers is None and args.scheduler is None:
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("--workers and --scheduler need Dask: pip install \"arise[dask]\"."
+                         ) from None
+    if args.scheduler is not None:
+        with Client(args.scheduler) as client:
+            yield client
+        return
+    if args.workers < 1:
+        raise InputError(f"--workers must be 1 or more; got {args.workers}.")
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    with LocalCluster(n_workers=args.workers, threads_per_worker=threads, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
 
 
 def _add_file_and_output(parser, metavar, help):
@@ -124,6 +154,7 @@ def build_parser():
     sub.add_argument("--top-k", type=int, default=3, metavar="K",
                      help="prototypes listed per structure (default: 3)")
     _add_model_options(sub)
+    _add_cluster_options(sub)
 
     sub = _command(commands, _label,
         "label", help="per-atom prototypes written to extended XYZ or a LAMMPS dump",
@@ -149,8 +180,9 @@ def build_parser():
     sub.add_argument("--probabilities", action="store_true",
                      help="also write all 108 probabilities per atom")
     _add_model_options(sub)
+    _add_cluster_options(sub)
 
-    sub = _command(commands, _spm,
+    sub = _command(commands, lambda args, extra: spm_command(args, extra, settings_from(args)),
         "spm", help="strided-pattern-matching maps as .npz plus PNG slices",
         description="Strided pattern matching: classify cubic boxes of edge --box (Å) every "
                     "--stride (Å) over the sample (a 2D scan for slabs, 3D for bulk). Saves "
@@ -248,9 +280,11 @@ def _classify(args, extra):
         frames = read_frames(path)
         structures += frames
         where += [path if len(frames) == 1 else f"{path}[{i}]" for i in range(len(frames))]
-    results = classify(structures, model=args.model, n_samples=args.n_samples,
-                       top_k=args.top_k, min_anisotropy=args.min_anisotropy, device=args.device,
-                       random_state=args.random_state, progress=not args.no_progress)
+    with _cluster(args) as client:
+        results = classify(structures, model=args.model, n_samples=args.n_samples,
+                           top_k=args.top_k, min_anisotropy=args.min_anisotropy,
+                           device=args.device, random_state=args.random_state,
+                           progress=not args.no_progress, client=client)
     width = max(len("structure"), *(len(w) for w in where))
     print(f"{'structure':{width}s}  {'atoms':>7s}  {'MI (bit)':>8s}  {'class':>8s}  "
           f"{'anisotropy':>10s}  top-{args.top_k} prototypes (probability)")
@@ -273,13 +307,18 @@ def _label(args, extra):
                          format=format)
     if writer.done:
         print(f"resuming {writer.partial}: {writer.done} of {len(frames)} frame(s) already done")
-    for k, atoms in enumerate(frames[writer.done:], start=writer.done):
-        steps = iter_label(atoms, settings, probabilities=args.probabilities)
-        result = run_steps(steps, progress=not args.no_progress)
-        writer.write(result.atoms)
-        counts = ", ".join(f"{name} {n}" for name, n in result.counts().items())
-        print(f"frame {k}: {len(atoms)} atoms, {result.spm.mode} mode, {len(result.spm.centres)}"
-              f" boxes; atoms per prototype: {counts}")
+    remaining = frames[writer.done:]
+    with _cluster(args) as client:  # frames on the workers, written in frame order
+        results = enumerate(run_steps(iter_label(atoms, settings, probabilities=args.probabilities),
+                                      progress=not args.no_progress) for atoms in remaining) \
+            if client is None else label_frames(remaining, client=client, settings=settings,
+                                                probabilities=args.probabilities)
+        for k, result in results:
+            writer.write(result.atoms)
+            counts = ", ".join(f"{name} {n}" for name, n in result.counts().items())
+            print(f"frame {k + len(frames) - len(remaining)}: {len(result.atoms)} atoms, "
+                  f"{result.spm.mode} mode, {len(result.spm.centres)} boxes; atoms per "
+                  f"prototype: {counts}")
     writer.close()
     print(f"wrote {output} ({len(frames)} frame{'s' if len(frames) > 1 else ''})")
     return 0
@@ -294,72 +333,6 @@ def _run_key(args, settings, columns, format):
     return dict(input=str(source), size=stat.st_size, mtime_ns=stat.st_mtime_ns,
                 settings=repr(settings), columns=list(columns), format=format,
                 reproducible=settings.random_state is not None or os.urandom(8).hex())
-
-
-def _spm(args, extra):
-    output = check_output_path(args.output, inputs=[args.file])
-    if output.suffix != ".npz":
-        raise InputError(f"The output of 'arise spm' is a NumPy .npz file; got {output}. Name "
-                         "it OUT.npz.")
-    settings = settings_from(args)
-    known = settings.network.class_names  # a fine-tuned model has its own classes
-    names = [known[k] for k in class_indices(args.prototypes, known, parameter="--prototypes")]
-    frames = read_frames(args.file)
-    if not -len(frames) <= args.frame < len(frames):
-        raise InputError(f"--frame {args.frame} is out of range: {args.file} has "
-                         f"{len(frames)} frame(s).")
-    maps = run_steps(iter_spm(frames[args.frame], settings), progress=not args.no_progress)
-    plane = None if args.no_png else _plane(maps, args.axis, args.index)  # before any writing
-    record = dict(file=str(args.file), frame=args.frame, box=maps.box, stride=maps.stride,
-                  mode=maps.mode, n_samples=maps.n_samples, tolerance=maps.tolerance,
-                  min_atoms=maps.min_atoms, min_anisotropy=maps.min_anisotropy,
-                  random_state=args.random_state, model=args.model or "shipped",
-                  units="Å; probabilities as fractions; mutual_information, entropy, "
-                        "disorder and uncertainty in bits")
-    with atomic_output(output, "wb") as handle:
-        maps.save(handle, record)
-    valid = maps.valid
-    print(f"{len(maps.centres)} boxes on a {' x '.join(map(str, maps.shape))} grid "
-          f"({maps.mode} mode), {int(valid.sum())} with a prediction")
-    winners, counts = np.unique(maps.class_id[valid], return_counts=True)
-    for k in np.argsort(-counts):
-        print(f"  {maps.name_of(winners[k]):24s} {counts[k] / valid.sum():6.1%} of the boxes")
-    print(f"mutual information: median {np.nanmedian(maps.mutual_information):.3f} bit, "
-          f"max {np.nanmax(maps.mutual_information):.3f} bit" if valid.any() else
-          "no box holds enough atoms for a prediction")
-    for path in [output] + ([] if plane is None else _plot_slices(maps, output, names, *plane)):
-        print(f"wrote {path}")
-    return 0
-
-
-def _plane(maps, axis, index):
-    """The (axis, index) of the drawn plane, checked against the scan grid."""
-    if len(maps.shape) != 3:
-        raise InputError("PNG slices need a scan grid; give --no-png.")
-    if axis is None:
-        axis = max(k for k in range(3) if maps.shape[k] == min(maps.shape))
-    if index is not None and not 0 <= index < maps.shape[axis]:
-        raise InputError(f"--index {index} is out of range: the scan has {maps.shape[axis]} "
-                         f"plane(s) along axis {axis}.")
-    return axis, index
-
-
-def _plot_slices(maps, output, names, axis, index):
-    """Save one PNG per quantity of a plane of the scan grid; returns their paths."""
-    from matplotlib.figure import Figure
-
-    paths = []
-    fixed = ["class", "uncertainty", "mutual_information", "anisotropy"]
-    for quantity in fixed + names:
-        suffix = quantity if quantity in fixed else (
-            "P_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", quantity).strip("_"))
-        figure = Figure(figsize=(6.4, 5.2))
-        maps.plot_slice(quantity, axis=axis, index=index, ax=figure.add_subplot())
-        path = output.with_name(f"{output.stem}_{suffix}.png")
-        with atomic_output(path, "wb") as handle:
-            figure.savefig(handle, dpi=100, format="png")
-        paths.append(path)
-    return paths
 
 
 def _benchmark(args, extra):

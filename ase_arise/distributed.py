@@ -56,9 +56,20 @@ def classify_on(client, structures, options, batch_size=CLASSIFY_BATCH):
     return [result for part in client.gather(futures) for result in part]
 
 
+def _worker_threads():
+    """Numba's threads on a worker: the worker's own thread count, so that workers x threads
+    = cores (Dask's nanny already gives BLAS one thread per worker)."""
+    import numba
+    from distributed import get_worker
+
+    numba.set_num_threads(max(1, min(get_worker().state.nthreads,
+                                     numba.config.NUMBA_NUM_THREADS)))
+
+
 def _classify_batch(structures, options):
     from .classify import classify
 
+    _worker_threads()
     return classify(structures, **options)
 
 
@@ -100,4 +111,5 @@ def _label_frame(atoms, fields, probabilities):
     from .settings import Settings
     from .spm import run_steps
 
+    _worker_threads()
     return run_steps(iter_label(atoms, Settings(**fields), probabilities=probabilities), False)

@@ -7,10 +7,13 @@ GEMMs blocked for two threads differ from one thread's by ~1e-8 (docs/DECISIONS.
 import numpy as np
 import pytest
 from ase.build import bulk
+from ase.io import write
+from conftest import run_cli
 from threadpoolctl import threadpool_limits
 
 from ase_arise import Settings, classify, label, load_prototypes
 from ase_arise.build import polycrystal
+from ase_arise.cli import main
 from ase_arise.distributed import check_client, label_frames
 from ase_arise.errors import InputTypeError
 
@@ -62,3 +65,25 @@ def test_client_must_be_a_client():
         check_client("tcp://127.0.0.1:8786")
     with pytest.raises(InputTypeError, match="dask.distributed.Client"):
         classify(bulk("Cu", "fcc", a=3.6), client=object())
+
+
+def test_command_line_workers_give_the_same_output(tmp_path, capsys):
+    """arise classify / label --workers 2: a LocalCluster of the command's own, the same
+    table and the same per-atom file as without it (one BLAS thread both ways)."""
+    frames = [polycrystal(20.0, random_state=seed) for seed in range(2)]
+    path = tmp_path / "traj.extxyz"
+    write(path, frames)
+    with threadpool_limits(limits=1, user_api="blas"):
+        status, alone, _ = run_cli(main, ["classify", path, "--no-progress"], capsys)
+        assert status == 0
+        assert run_cli(main, ["label", path, "-o", tmp_path / "alone.xyz", "--box", "12",
+                              "--no-progress"], capsys)[0] == 0
+    status, spread, _ = run_cli(main, ["classify", path, "--no-progress", "--workers", "2"],
+                                capsys)
+    assert status == 0 and spread == alone
+    status, out, _ = run_cli(main, ["label", path, "-o", tmp_path / "spread.xyz", "--box", "12",
+                                    "--no-progress", "--workers", "2"], capsys)
+    assert status == 0 and out[0].startswith("frame 0:") and out[1].startswith("frame 1:")
+    assert (tmp_path / "spread.xyz").read_text() == (tmp_path / "alone.xyz").read_text()
+    status, _, err = run_cli(main, ["classify", path, "--workers", "0"], capsys)
+    assert status == 1 and "--workers must be 1 or more" in err[-1]
