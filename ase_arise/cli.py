@@ -40,7 +40,7 @@ from .spm import run_steps
 # Entry-point group of commands that other packages add (ovito_arise: "benchmark").
 COMMANDS_GROUP = "arise.commands"
 # Options that exist on the command line only (files, output, display), not in Settings.
-CLI_ONLY = ("files", "file", "output", "format", "top_k", "probabilities", "frame",
+CLI_ONLY = ("files", "file", "output", "format", "top_k", "probabilities", "frame", "frames",
             "prototypes", "axis", "index", "no_png", "no_progress", "workers", "scheduler")
 
 
@@ -179,6 +179,8 @@ def build_parser():
                           "one box per atom: slow)")
     sub.add_argument("--probabilities", action="store_true",
                      help="also write all 108 probabilities per atom")
+    sub.add_argument("--frames", type=_frames, default=slice(None), metavar="START:STOP:STEP",
+                     help="the frames to label, as a Python slice (default: all)")
     _add_model_options(sub)
     _add_cluster_options(sub)
 
@@ -265,6 +267,18 @@ def settings_from(args):
                     random_state=args.random_state, model=args.model, device=args.device)
 
 
+def _frames(text):
+    """``--frames 10:100:5`` -> slice(10, 100, 5)."""
+    try:
+        parts = [int(p) if p.strip() else None for p in text.split(":")]
+        if len(parts) > 3 or parts[2:3] == [0] or parts == [None]:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:STOP:STEP (a Python slice with a "
+                                         f"non-zero step), e.g. 0:100:10; got {text!r}") from None
+    return slice(parts[0], parts[0] + 1 or None) if len(parts) == 1 else slice(*parts)
+
+
 def _axes(text):
     """``--axes 0,1`` -> (0, 1)."""
     try:
@@ -299,7 +313,11 @@ def _label(args, extra):
     output = check_output_path(args.output, inputs=[args.file])
     format = output_format(output, args.format)  # a bad output name fails before the work
     settings = settings_from(args)
-    frames = read_frames(args.file)
+    every = read_frames(args.file)
+    numbers = range(len(every))[args.frames]  # the file's frame numbers of the chosen frames
+    frames = [every[k] for k in numbers]
+    if not frames:
+        raise InputError(f"--frames selects none of the {len(every)} frame(s) of {args.file}.")
     for atoms in frames:  # a frame the format cannot hold fails before the work
         check_frame(atoms, format)
     columns = list(ARRAYS) + ([ARRAY_PROBABILITIES] if args.probabilities else [])
@@ -316,7 +334,7 @@ def _label(args, extra):
         for k, result in results:
             writer.write(result.atoms)
             counts = ", ".join(f"{name} {n}" for name, n in result.counts().items())
-            print(f"frame {k + len(frames) - len(remaining)}: {len(result.atoms)} atoms, "
+            print(f"frame {numbers[k + len(frames) - len(remaining)]}: {len(result.atoms)} atoms, "
                   f"{result.spm.mode} mode, {len(result.spm.centres)} boxes; atoms per "
                   f"prototype: {counts}")
     writer.close()
@@ -331,7 +349,8 @@ def _run_key(args, settings, columns, format):
     source = Path(args.file).resolve()
     stat = source.stat()
     return dict(input=str(source), size=stat.st_size, mtime_ns=stat.st_mtime_ns,
-                settings=repr(settings), columns=list(columns), format=format,
+                frames=repr(args.frames), settings=repr(settings), columns=list(columns),
+                format=format,
                 reproducible=settings.random_state is not None or os.urandom(8).hex())
 
 

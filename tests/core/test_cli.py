@@ -173,3 +173,20 @@ def test_other_in_the_tables_and_columns(liquid, tmp_path, capsys):
     assert status == 0 and any(line.split()[0] == "Other" for line in out)
     assert (tmp_path / "maps_anisotropy.png").exists()
     assert (np.load(tmp_path / "maps.npz")["class_id"] == -2).all()
+
+
+def test_label_frames_picks_frames_and_keeps_the_file_numbers(files, frames, tmp_path, capsys):
+    out = tmp_path / "one.xyz"
+    trajectory = files / "trajectory.extxyz"
+    status, lines, _ = run(["label", trajectory, "-o", out, *SCAN, "--frames", "1:2",
+                            "--no-progress"], capsys)
+    assert status == 0
+    assert [line.split(":")[0] for line in lines if line.startswith("frame")] == ["frame 1"]
+    written = read_frames(out)
+    assert len(written) == 1 and len(written[0]) == len(frames[1])
+    status, _, err = run(["label", trajectory, "-o", tmp_path / "x.xyz", "--frames", "5:"],
+                         capsys)
+    assert status == 1 and "selects none of the 3 frame(s)" in err[-1]
+    status, _, err = run(["label", trajectory, "-o", tmp_path / "x.xyz", "--frames", "1:2:0"],
+                         capsys)
+    assert status == 2 and "START:STOP:STEP" in err[-1]

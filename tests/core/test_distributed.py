@@ -4,6 +4,9 @@ Bit for bit against a process with the workers' one BLAS thread (Dask's nanny se
 GEMMs blocked for two threads differ from one thread's by ~1e-8 (docs/DECISIONS.md).
 """
 
+import os
+import signal
+
 import numpy as np
 import pytest
 from ase.build import bulk
@@ -87,3 +90,21 @@ def test_command_line_workers_give_the_same_output(tmp_path, capsys):
     assert (tmp_path / "spread.xyz").read_text() == (tmp_path / "alone.xyz").read_text()
     status, _, err = run_cli(main, ["classify", path, "--workers", "0"], capsys)
     assert status == 1 and "--workers must be 1 or more" in err[-1]
+
+
+def test_a_killed_worker_changes_nothing(client):
+    """A worker process killed (SIGKILL) mid-run: Dask reruns its tasks elsewhere (the nanny
+    restarts it), and every frame comes back, in order, equal to the undisturbed run."""
+    frames = [polycrystal(24.0, random_state=seed) for seed in range(4)]
+    settings = Settings(box=12.0, stride=4.0, random_state=5)
+    calm = [labels.class_id for _, labels in label_frames(frames, client=client,
+                                                          settings=settings)]
+    results = label_frames(frames, client=client, settings=settings)
+    k, labels = next(results)  # every task is submitted by now
+    disturbed = [(k, labels.class_id)]
+    victim = sorted(client.scheduler_info()["workers"])[0]
+    os.kill(client.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)  # mid-run
+    disturbed += [(k, labels.class_id) for k, labels in results]
+    assert [k for k, _ in disturbed] == [0, 1, 2, 3]
+    for (_, a), b in zip(disturbed, calm):
+        np.testing.assert_array_equal(a, b)
