@@ -9,8 +9,8 @@ all its tasks are summed, so memory stays at one batch of rows plus the open str
 """
 
 import warnings
-from itertools import pairwise
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -45,7 +45,6 @@ class _Structure:
     n_atoms: int
     tasks: list = field(default_factory=list)
     empty_pairs: list = field(default_factory=list)  # pairs without any neighbour
-    nan_if_empty: bool = False  # nothing to describe: a NaN row instead of an InputError
 
 
 def describe_structures(calculator, structures, *, progress=False, desc="ARISE descriptors",
@@ -82,7 +81,6 @@ def describe_structures(calculator, structures, *, progress=False, desc="ARISE d
                 raise
             X[k], shells[k] = np.nan, np.nan
             continue
-        structure.nan_if_empty = undescribable == "nan"
         open_.append(structure)
         for task in structure.tasks:
             for start in range(0, len(task.centres), chunk):
@@ -92,9 +90,9 @@ def describe_structures(calculator, structures, *, progress=False, desc="ARISE d
                 if queued >= chunk:
                     _run(calculator, queue)
                     queue, queued = [], 0
-                    open_ = _finish(calculator, open_, X, many, stacklevel)
+                    open_ = _finish(calculator, open_, X, many, stacklevel, undescribable)
     _run(calculator, queue)
-    _finish(calculator, open_, X, many, stacklevel)
+    _finish(calculator, open_, X, many, stacklevel, undescribable)
     return X, shells
 
 
@@ -153,7 +151,7 @@ def _run(calculator, queue):
         task.left -= stop - start
 
 
-def _finish(calculator, open_, X, many, stacklevel):
+def _finish(calculator, open_, X, many, stacklevel, undescribable):
     """Descriptors of the open structures whose tasks are all summed; the others stay open."""
     still = []
     for structure in open_:
@@ -169,7 +167,7 @@ def _finish(calculator, open_, X, many, stacklevel):
             else:
                 structure.empty_pairs.append(task.pair)
         where = f"Structure {structure.index}: " if many else ""
-        if not sums and structure.nan_if_empty:
+        if not sums and undescribable == "nan":
             X[structure.index] = np.nan
             continue
         if not sums:
