@@ -7,6 +7,7 @@ prototypes, predictive entropy and mutual information in bits (log base 2).
 """
 
 import numbers
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from ._random import validate_random_state
 from ._validation import check_atoms, check_bool, check_scalar
 from .distributed import check_client, classify_on, model_reference, shared_seed
 from .errors import InputError
-from .io import read_structures
+from .io import open_trajectory, read_structures
 from .model import DEFAULT_LAYER, resolve_model
 from .model.other import OTHER, OTHER_NAME, check_min_anisotropy
 from .model.record import check_passes
@@ -63,6 +64,8 @@ class Classification:
         Predictive entropy of the mean probabilities, bits.
     n_samples : int
         MC-dropout passes.
+    n_atoms : int
+        Atoms in the structure.
     """
 
     class_id: int
@@ -78,6 +81,7 @@ class Classification:
     mutual_information: float
     entropy: float
     n_samples: int
+    n_atoms: int
 
     def __repr__(self):
         ranked = ", ".join(f"{name} {p:.3f}" for name, p in self.top_k)
@@ -94,7 +98,7 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
     ----------
     atoms : ase.Atoms, iterable of ase.Atoms, or path
         One structure, a list, an ASE database file (.db) or a trajectory/structure file (every
-        frame). Periodicity per axis from ``atoms.pbc``; positions in Å (any lattice constant:
+        frame; with a ``client`` the workers read their own structures of it). Periodicity per axis from ``atoms.pbc``; positions in Å (any lattice constant:
         structures are scaled by their own nearest-neighbour distance).
     model : None, path or ARISEModel
         The network; None: the shipped 108-class model.
@@ -135,8 +139,10 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
     threshold = (net.min_anisotropy if min_anisotropy is None
                  else check_min_anisotropy(min_anisotropy))
     single = isinstance(atoms, Atoms)
-    structures = read_structures(atoms)
-    if not structures:
+    # with a client, a file's structures are read by the workers (ase_arise.io.open_trajectory)
+    lazy = client is not None and isinstance(atoms, (str, os.PathLike))
+    structures = open_trajectory(atoms) if lazy else read_structures(atoms)
+    if not len(structures):
         return []
     if client is not None:
         options = dict(model=model_reference(net), n_samples=n_samples, top_k=top_k,
@@ -150,12 +156,12 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
                              batch_size=batch_size, device=device)
     score = net.anisotropy(X)
     other = (score < threshold) | (shells < MIN_SHELL_SHARE)
-    results = [_result(net, prediction, i, top_k, score[i], other[i])
+    results = [_result(net, prediction, i, top_k, score[i], other[i], len(structures[i]))
                for i in range(len(structures))]
     return results[0] if single else results
 
 
-def _result(net, prediction, i, top_k, score, other):
+def _result(net, prediction, i, top_k, score, other, n_atoms):
     p = prediction.probabilities[i]
     order = np.argsort(p)[::-1][:top_k]
     best = int(order[0])
@@ -167,7 +173,8 @@ def _result(net, prediction, i, top_k, score, other):
         probability=float(p[best]), probabilities=p.copy(),
         top_k=tuple((net.class_names[j], float(p[j])) for j in order),
         mutual_information=float(prediction.mutual_information[i]),
-        entropy=float(prediction.entropy[i]), n_samples=prediction.n_samples)
+        entropy=float(prediction.entropy[i]), n_samples=prediction.n_samples,
+        n_atoms=int(n_atoms))
 
 
 def representations(atoms, *, model=None, layer=DEFAULT_LAYER):

@@ -20,22 +20,16 @@ import os
 import sys
 import warnings
 from importlib.metadata import entry_points
-from contextlib import contextmanager
-from pathlib import Path
 
-from .classify import classify
+from .cli_frames import classify_command, label_command
 from .cli_maps import spm_command
-from .distributed import label_frames
 from .errors import AriseError, InputError, one_line
-from .io import FORMATS, FrameWriter, check_output_path, output_format, read_frames
+from .io import FORMATS
 from .io.read import READER_HINTS
-from .io.write import check_frame
 from .labels import (ARRAY_ANISOTROPY, ARRAY_CLASS, ARRAY_MUTUAL_INFORMATION, ARRAY_OTHER,
-                     ARRAY_PROBABILITIES, ARRAY_PROBABILITY, ARRAY_PROTOTYPE, ARRAY_UNCERTAINTY,
-                     ARRAYS, iter_label)
+                     ARRAY_PROBABILITIES, ARRAY_PROBABILITY, ARRAY_PROTOTYPE, ARRAY_UNCERTAINTY)
 from .prototypes import load_prototypes
 from .settings import MODES, Settings
-from .spm import run_steps
 
 # Entry-point group of commands that other packages add (ovito_arise: "benchmark").
 COMMANDS_GROUP = "arise.commands"
@@ -79,29 +73,6 @@ def _add_cluster_options(parser):
                         help="run on a running Dask cluster, e.g. tcp://host:8786")
 
 
-@contextmanager
-def _cluster(args):
-    """The Dask client of --workers / --scheduler, or None."""
-    if args.workers is None and args.scheduler is None:
-        yield None
-        return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise InputError("--workers and --scheduler need Dask: pip install \"arise[dask]\"."
-                         ) from None
-    if args.scheduler is not None:
-        with Client(args.scheduler) as client:
-            yield client
-        return
-    if args.workers < 1:
-        raise InputError(f"--workers must be 1 or more; got {args.workers}.")
-    threads = max(1, (os.cpu_count() or 1) // args.workers)
-    with LocalCluster(n_workers=args.workers, threads_per_worker=threads, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        yield client
-
-
 def _add_file_and_output(parser, metavar, help):
     parser.add_argument("file", metavar="FILE", help="structure file (positions in Å)")
     parser.add_argument("-o", "--output", required=True, metavar=metavar, help=help)
@@ -142,7 +113,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=_Parser)
 
-    sub = _command(commands, _classify,
+    sub = _command(commands, classify_command,
         "classify", help="most similar prototypes of every structure",
         description="Classify whole structures (every frame of a trajectory): the top-k of the "
                     "108 prototypes with their probabilities (fractions, mean of the "
@@ -153,10 +124,13 @@ def build_parser():
                      help="structure files (anything ASE reads; OVITO's formats with OVITO)")
     sub.add_argument("--top-k", type=int, default=3, metavar="K",
                      help="prototypes listed per structure (default: 3)")
+    sub.add_argument("-o", "--output", default=None, metavar="TABLE",
+                     help="also write the table as .csv (top-k as prototype_1, probability_1, "
+                          "...) or .json (a list of records)")
     _add_model_options(sub)
     _add_cluster_options(sub)
 
-    sub = _command(commands, _label,
+    sub = _command(commands, lambda args, extra: label_command(args, extra, settings_from(args)),
         "label", help="per-atom prototypes written to extended XYZ or a LAMMPS dump",
         description="Label every atom by strided pattern matching: cubic boxes of edge --box "
                     "(Å) every --stride (Å) are classified, and each atom takes the result of "
@@ -180,7 +154,8 @@ def build_parser():
     sub.add_argument("--probabilities", action="store_true",
                      help="also write all 108 probabilities per atom")
     sub.add_argument("--frames", type=_frames, default=slice(None), metavar="START:STOP:STEP",
-                     help="the frames to label, as a Python slice (default: all)")
+                     help="the frames to label, as a Python slice (default: all); a frame "
+                          "that fails is reported by number and left out, the rest completes")
     _add_model_options(sub)
     _add_cluster_options(sub)
 
@@ -196,8 +171,10 @@ def build_parser():
     _add_file_and_output(sub, "OUT.npz", "the .npz file; PNGs beside it: OUT_class.png, "
                          "OUT_uncertainty.png, OUT_mutual_information.png, "
                          "OUT_anisotropy.png, OUT_P_<prototype>.png")
-    sub.add_argument("--frame", type=int, default=0,
-                     help="frame of a trajectory (default: 0, the first; -1: the last)")
+    sub.add_argument("--frames", type=_frames, default=slice(0, 1), metavar="START:STOP:STEP",
+                     help="the frames to scan, as a Python slice (default: 0, the first; -1: "
+                          "the last); several frames write OUT_frame<K>.npz each")
+    sub.add_argument("--frame", type=_frame, dest="frames", help=argparse.SUPPRESS)
     _add_scan_options(sub)
     sub.add_argument("--prototypes", default="", metavar="NAMES",
                      help="comma-separated prototypes whose probability maps are drawn, e.g. "
@@ -209,6 +186,7 @@ def build_parser():
                      help="plane along --axis, counted in boxes (default: the middle one)")
     sub.add_argument("--no-png", action="store_true", help="write the .npz only")
     _add_model_options(sub)
+    _add_cluster_options(sub)
 
     sub = _command(commands, _benchmark,
         "benchmark", add_help=False, help="ARISE vs OVITO's PTM, CNA, a-CNA, BAA and spglib",
@@ -276,7 +254,16 @@ def _frames(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected START:STOP:STEP (a Python slice with a "
                                          f"non-zero step), e.g. 0:100:10; got {text!r}") from None
-    return slice(parts[0], parts[0] + 1 or None) if len(parts) == 1 else slice(*parts)
+    if len(parts) == 1:  # one frame, K (negative: from the end)
+        return slice(parts[0], parts[0] + 1 or None)
+    return slice(*parts)
+
+
+def _frame(text):
+    """The old ``--frame K`` (until 0.3.0): ``--frames K``."""
+    print(f"arise spm: warning: --frame is renamed --frames (a slice; --frames {text} is this "
+          "frame); --frame will be removed in 0.3.0.", file=sys.stderr)
+    return _frames(text)
 
 
 def _axes(text):
@@ -286,72 +273,6 @@ def _axes(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected cell axes such as 0,1; got {text!r}") \
             from None
-
-
-def _classify(args, extra):
-    structures, where = [], []
-    for path in args.files:
-        frames = read_frames(path)
-        structures += frames
-        where += [path if len(frames) == 1 else f"{path}[{i}]" for i in range(len(frames))]
-    with _cluster(args) as client:
-        results = classify(structures, model=args.model, n_samples=args.n_samples,
-                           top_k=args.top_k, min_anisotropy=args.min_anisotropy,
-                           device=args.device, random_state=args.random_state,
-                           progress=not args.no_progress, client=client)
-    width = max(len("structure"), *(len(w) for w in where))
-    print(f"{'structure':{width}s}  {'atoms':>7s}  {'MI (bit)':>8s}  {'class':>8s}  "
-          f"{'anisotropy':>10s}  top-{args.top_k} prototypes (probability)")
-    for name, atoms, result in zip(where, structures, results):
-        ranked = ", ".join(f"{prototype} ({p:.3f})" for prototype, p in result.top_k)
-        print(f"{name:{width}s}  {len(atoms):7d}  {result.mutual_information:8.3f}  "
-              f"{result.name:>8s}  {result.anisotropy:10.4f}  {ranked}")
-    return 0
-
-
-def _label(args, extra):
-    output = check_output_path(args.output, inputs=[args.file])
-    format = output_format(output, args.format)  # a bad output name fails before the work
-    settings = settings_from(args)
-    every = read_frames(args.file)
-    numbers = range(len(every))[args.frames]  # the file's frame numbers of the chosen frames
-    frames = [every[k] for k in numbers]
-    if not frames:
-        raise InputError(f"--frames selects none of the {len(every)} frame(s) of {args.file}.")
-    for atoms in frames:  # a frame the format cannot hold fails before the work
-        check_frame(atoms, format)
-    columns = list(ARRAYS) + ([ARRAY_PROBABILITIES] if args.probabilities else [])
-    writer = FrameWriter(output, columns, _run_key(args, settings, columns, format),
-                         format=format)
-    if writer.done:
-        print(f"resuming {writer.partial}: {writer.done} of {len(frames)} frame(s) already done")
-    remaining = frames[writer.done:]
-    with _cluster(args) as client:  # frames on the workers, written in frame order
-        results = enumerate(run_steps(iter_label(atoms, settings, probabilities=args.probabilities),
-                                      progress=not args.no_progress) for atoms in remaining) \
-            if client is None else label_frames(remaining, client=client, settings=settings,
-                                                probabilities=args.probabilities)
-        for k, result in results:
-            writer.write(result.atoms)
-            counts = ", ".join(f"{name} {n}" for name, n in result.counts().items())
-            print(f"frame {numbers[k + len(frames) - len(remaining)]}: {len(result.atoms)} atoms, "
-                  f"{result.spm.mode} mode, {len(result.spm.centres)} boxes; atoms per "
-                  f"prototype: {counts}")
-    writer.close()
-    print(f"wrote {output} ({len(frames)} frame{'s' if len(frames) > 1 else ''})")
-    return 0
-
-
-def _run_key(args, settings, columns, format):
-    """What a resumed ``arise label`` must share with the run it continues: the input file (path,
-    size, modification time), the settings, the columns and the format. A run with
-    ``random_state`` None never resumes (its passes are not reproducible)."""
-    source = Path(args.file).resolve()
-    stat = source.stat()
-    return dict(input=str(source), size=stat.st_size, mtime_ns=stat.st_mtime_ns,
-                frames=repr(args.frames), settings=repr(settings), columns=list(columns),
-                format=format,
-                reproducible=settings.random_state is not None or os.urandom(8).hex())
 
 
 def _benchmark(args, extra):

@@ -1,14 +1,17 @@
-"""The ``arise spm`` command: strided-pattern-matching maps of one frame as .npz plus PNG
-slices of a plane of the scan grid (the parser is :func:`ase_arise.cli.build_parser`'s)."""
+"""The ``arise spm`` command: strided-pattern-matching maps of frames as .npz plus PNG slices
+of a plane of the scan grid, one set per frame (the parser is
+:func:`ase_arise.cli.build_parser`'s)."""
 
 import re
+import sys
 
 import numpy as np
 
-from .errors import InputError
-from .io import atomic_output, check_output_path, read_frames
+from .cli_frames import cluster, frame_numbers
+from .distributed import frame_results
+from .errors import AriseError, InputError, one_line
+from .io import atomic_output, check_output_path, open_trajectory
 from .prototypes import class_indices
-from .spm import iter_spm, run_steps
 
 
 def spm_command(args, extra, settings):
@@ -18,13 +21,32 @@ def spm_command(args, extra, settings):
                          "it OUT.npz.")
     known = settings.network.class_names  # a fine-tuned model has its own classes
     names = [known[k] for k in class_indices(args.prototypes, known, parameter="--prototypes")]
-    frames = read_frames(args.file)
-    if not -len(frames) <= args.frame < len(frames):
-        raise InputError(f"--frame {args.frame} is out of range: {args.file} has "
-                         f"{len(frames)} frame(s).")
-    maps = run_steps(iter_spm(frames[args.frame], settings), progress=not args.no_progress)
+    trajectory = open_trajectory(args.file)
+    numbers = frame_numbers(trajectory, args.frames, args.file)
+    width = len(str(numbers[-1] if numbers.step > 0 else numbers[0]))
+    failed = []
+    with cluster(args) as client:
+        for k, maps in frame_results(trajectory, numbers, settings, work="spm", client=client,
+                                     progress=not args.no_progress):
+            if isinstance(maps, AriseError):
+                print(f"arise spm: error: frame {k}: {one_line(maps)}", file=sys.stderr)
+                failed.append(k)
+                continue
+            path = output if len(numbers) == 1 else \
+                output.with_name(f"{output.stem}_frame{k:0{width}d}.npz")
+            if len(numbers) > 1:
+                print(f"frame {k}:")
+            _save(maps, path, args, k, names)
+    if failed:
+        raise InputError(f"frame(s) {', '.join(map(str, failed))} failed (messages above); "
+                         "the other frames are written.")
+    return 0
+
+
+def _save(maps, output, args, frame, names):
+    """Write one frame's maps (.npz, PNG slices) and print their summary."""
     plane = None if args.no_png else plane_of(maps, args.axis, args.index)  # before any writing
-    record = dict(file=str(args.file), frame=args.frame, box=maps.box, stride=maps.stride,
+    record = dict(file=str(args.file), frame=frame, box=maps.box, stride=maps.stride,
                   mode=maps.mode, n_samples=maps.n_samples, tolerance=maps.tolerance,
                   min_atoms=maps.min_atoms, min_anisotropy=maps.min_anisotropy,
                   random_state=args.random_state, model=args.model or "shipped",
@@ -43,7 +65,6 @@ def spm_command(args, extra, settings):
           "no box holds enough atoms for a prediction")
     for path in [output] + ([] if plane is None else plot_slices(maps, output, names, *plane)):
         print(f"wrote {path}")
-    return 0
 
 
 def plane_of(maps, axis, index):

@@ -50,9 +50,22 @@ def model_reference(model):
 
 def classify_on(client, structures, options, batch_size=CLASSIFY_BATCH):
     """:func:`ase_arise.classify` of ``structures`` in tasks of ``batch_size``, results in
-    input order; ``options`` are classify's keyword arguments (model as a path or None)."""
-    batches = [structures[i:i + batch_size] for i in range(0, len(structures), batch_size)]
-    futures = client.map(_classify_batch, batches, options=options, pure=False)
+    input order; ``options`` are classify's keyword arguments (model as a path or None).
+    A list's batches travel with their tasks; a trajectory
+    (:func:`ase_arise.io.open_trajectory`) reaches each worker once and the workers read
+    their own structures of it."""
+    from .io.trajectory import LoadedFrames
+
+    if isinstance(structures, LoadedFrames):
+        structures = structures.frames
+    starts = range(0, len(structures), batch_size)
+    if isinstance(structures, list):
+        futures = [client.submit(_classify_batch, structures[i:i + batch_size], options, i,
+                                 pure=False) for i in starts]
+    else:
+        source = client.scatter([structures], broadcast=True, hash=False)[0]
+        futures = [client.submit(_classify_batch, source, options, i, i + batch_size,
+                                 pure=False) for i in starts]
     return [result for part in client.gather(futures) for result in part]
 
 
@@ -60,56 +73,105 @@ def _worker_threads():
     """Numba's threads on a worker: the worker's own thread count, so that workers x threads
     = cores (Dask's nanny already gives BLAS one thread per worker)."""
     import numba
-    from distributed import get_worker
 
-    numba.set_num_threads(max(1, min(get_worker().state.nthreads,
-                                     numba.config.NUMBA_NUM_THREADS)))
+    try:
+        from distributed import get_worker
+        threads = get_worker().state.nthreads
+    except (ImportError, ValueError):  # not on a Dask worker
+        return
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
-def _classify_batch(structures, options):
+def _classify_batch(structures, options, start, stop=None):
+    """Classify ``structures`` (numbered from ``start``), or ``structures[start:stop]``."""
     from .classify import classify
+    from .errors import AriseError
 
     _worker_threads()
-    return classify(structures, **options)
+    if stop is not None:
+        structures = structures[start:stop]
+    try:
+        return classify(structures, **options)
+    except AriseError as error:  # its structure numbers count within the batch
+        raise type(error)(f"In structures {start}-{start + len(structures) - 1} (numbered "
+                          f"from 0 in what follows): {error}") from None
 
 
-def label_frames(frames, *, client, settings, probabilities=False) -> Iterator:
-    """Per-atom labels of every frame on the workers, yielded in frame order as they complete.
+def frame_results(trajectory, numbers, settings, *, work="label", probabilities=False,
+                  client=None, progress=False) -> Iterator:
+    """Label (or scan) frames of a trajectory, one process or Dask's workers, in frame order.
 
     Parameters
     ----------
-    frames : sequence of ase.Atoms
-    client : dask.distributed.Client
+    trajectory : sequence of ase.Atoms
+        Frames read on demand (:func:`ase_arise.io.open_trajectory`): with a client each worker
+        reads its own frames (the sequence is pickled, not the frames), except for a list of
+        Atoms in memory.
+    numbers : sequence of int
+        The frames to do, by their number in ``trajectory``.
     settings : Settings
         Its model travels as a path; a Generator seed is drawn once for all frames.
+    work : {"label", "spm"}, default="label"
+        :func:`ase_arise.label` (an AtomLabels per frame) or :func:`ase_arise.spm` (an
+        SPMResult per frame).
     probabilities : bool, default=False
-        Also the per-atom probabilities (:func:`ase_arise.label`).
+        With "label": also the per-atom probabilities.
+    client : dask.distributed.Client, optional
+        Run on its workers (as they complete, yielded in order); None: here, one by one.
+    progress : bool, default=False
+        Without a client, each frame's tqdm bar.
 
     Yields
     ------
-    (int, AtomLabels)
-        The frame number and its labels (``labels.atoms`` a copy of the frame with the arrays).
+    (int, AtomLabels or SPMResult or AriseError)
+        The frame number and its result; a frame whose input is rejected (an
+        :class:`~ase_arise.errors.AriseError`, e.g. an unreadable frame) yields the error
+        instead, and the other frames go on.
     """
-    from distributed import as_completed
+    from .errors import AriseError
+    from .io.trajectory import LoadedFrames
 
-    check_client(client)
     fields = {name: getattr(settings, name) for name in type(settings).fields()}
     fields["model"] = model_reference(settings.network)
     fields["random_state"] = shared_seed(settings.random_state)
-    futures = {client.submit(_label_frame, atoms, fields, probabilities, pure=False): k
-               for k, atoms in enumerate(frames)}
-    ready, following = {}, 0
+    if client is None:
+        for k in numbers:
+            try:
+                yield k, _frame_result(trajectory, k, fields, work, probabilities, progress)
+            except AriseError as error:
+                yield k, error
+        return
+    from distributed import as_completed
+
+    check_client(client)
+    if isinstance(trajectory, (list, LoadedFrames)):  # in memory: a task carries its frame
+        futures = {client.submit(_frame_result, [trajectory[k]], 0, fields, work,
+                                 probabilities, pure=False): k for k in numbers}
+    else:
+        # the trajectory (a path and offsets) once to each worker, not with every task
+        source = client.scatter([trajectory], broadcast=True, hash=False)[0]
+        futures = {client.submit(_frame_result, source, k, fields, work, probabilities,
+                                 pure=False): k for k in numbers}
+    ready, order = {}, iter(numbers)
+    following = next(order, None)
     for future in as_completed(futures):
         ready[futures[future]] = future
         while following in ready:
-            yield following, ready.pop(following).result()
-            following += 1
+            future = ready.pop(following)
+            try:
+                yield following, future.result()
+            except AriseError as error:
+                yield following, error
+            following = next(order, None)
 
 
-def _label_frame(atoms, fields, probabilities):
+def _frame_result(trajectory, k, fields, work, probabilities, progress=False):
     from .labels import iter_label
     from .settings import Settings
-    from .spm import run_steps
+    from .spm import iter_spm, run_steps
 
     _worker_threads()
-    return run_steps(iter_label(atoms, Settings(**fields), probabilities=probabilities), False)
+    atoms, settings = trajectory[k], Settings(**fields)
+    steps = (iter_label(atoms, settings, probabilities=probabilities) if work == "label"
+             else iter_spm(atoms, settings))
+    return run_steps(steps, progress)

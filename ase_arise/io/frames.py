@@ -36,7 +36,9 @@ class FrameWriter:
     Attributes
     ----------
     done : int
-        Frames already complete (those of a resumed run included).
+        Frames already complete (those of a resumed run included), skipped ones too.
+    failed : list of int
+        The numbers of the frames skipped (:meth:`skip`).
     """
 
     def __init__(self, path, columns, key, *, format=None):
@@ -46,11 +48,12 @@ class FrameWriter:
         self.partial = self.path.with_name(self.path.name + ".partial")
         self.state_path = self.path.with_name(self.path.name + ".partial.json")
         self.key = json.loads(json.dumps(key))  # as it will read back
-        self.done, self._bytes = 0, 0
+        self.done, self._bytes, self.failed = 0, 0, []
         state = self._read_state()
         if state is not None and state.get("key") == self.key and self.partial.is_file() \
                 and self.partial.stat().st_size >= state.get("bytes", -1) >= 0:
             self.done, self._bytes = int(state["frames"]), int(state["bytes"])
+            self.failed = [int(k) for k in state.get("failed", [])]
             with open(self.partial, "r+b") as handle:  # drop a frame cut off mid-write
                 handle.truncate(self._bytes)
         else:
@@ -65,23 +68,33 @@ class FrameWriter:
 
     def _write_state(self):
         with atomic_output(self.state_path, encoding="utf-8") as handle:
-            json.dump({"key": self.key, "frames": self.done, "bytes": self._bytes}, handle)
+            json.dump({"key": self.key, "frames": self.done, "bytes": self._bytes,
+                       "failed": self.failed}, handle)
 
-    def write(self, atoms):
-        """Append one frame (checked first: a frame the format cannot hold raises InputError
-        and leaves the partial file as it was)."""
+    def write(self, atoms, step=None):
+        """Append one frame, as LAMMPS timestep ``step`` (default: the frames done so far);
+        checked first: a frame the format cannot hold raises InputError and leaves the
+        partial file as it was."""
         check_frame(atoms, self.format)
         with open(self.partial, "a", encoding="utf-8") as handle:
-            write_frame(handle, atoms, self.columns, self.format, self.done)
+            write_frame(handle, atoms, self.columns, self.format,
+                        self.done if step is None else step)
             handle.flush()
             os.fsync(handle.fileno())
             self._bytes = handle.tell()
         self.done += 1
         self._write_state()
 
+    def skip(self, number):
+        """Count frame ``number`` as done without writing it (it failed); a resumed run does
+        not try it again."""
+        self.done += 1
+        self.failed.append(int(number))
+        self._write_state()
+
     def close(self):
         """Move the complete file into place (replacing an old ``path``) and remove the state."""
-        if not self.done:
+        if not self._bytes:
             raise InputError(f"No frame was written to {self.partial}: nothing to move to "
                              f"{self.path}.")
         os.replace(self.partial, self.path)

@@ -47,7 +47,7 @@ def test_classify_prints_every_frame_with_the_options_passed_on(files, frames, c
 
 def test_spm_saves_maps_and_png_slices(files, frames, tmp_path, capsys):
     output = tmp_path / "maps.npz"
-    status, out, _ = run(["spm", files / "trajectory.extxyz", "-o", output, "--frame", "1",
+    status, out, _ = run(["spm", files / "trajectory.extxyz", "-o", output, "--frames", "1",
                           *SCAN, "--prototypes", "bcc, L1_2 (Cu3Au)", "--no-progress"], capsys)
     assert status == 0
     assert out[0] == "8 boxes on a 2 x 2 x 2 grid (fast mode), 8 with a prediction"
@@ -95,7 +95,9 @@ def test_help_explains_units(command, units, capsys):
     (["label", "{files}/fcc.xyz", "-o", "out.cfg"], 1, "Cannot tell the output format"),
     (["spm", "{files}/fcc.xyz", "-o", "maps.npz", "--prototypes", "fcc,fcx"], 1,
      "Unknown prototype(s) ['fcx'] in '--prototypes'"),
-    (["spm", "{files}/fcc.xyz", "-o", "maps.npz", "--frame", "1"], 1, "--frame 1 is out of range"),
+    (["spm", "{files}/fcc.xyz", "-o", "maps.npz", "--frames", "1"], 1,
+     "--frames selects none of the 1 frame(s)"),
+    (["classify", "{files}/fcc.xyz", "-o", "table.txt"], 1, "is .csv or .json"),
     (["spm", "{files}/fcc.xyz", "-o", "maps.png"], 1, "is a NumPy .npz file"),
     (["prototypes", "--typo"], 2, "unrecognized arguments: --typo"),
 ])
@@ -190,3 +192,41 @@ def test_label_frames_picks_frames_and_keeps_the_file_numbers(files, frames, tmp
     status, _, err = run(["label", trajectory, "-o", tmp_path / "x.xyz", "--frames", "1:2:0"],
                          capsys)
     assert status == 2 and "START:STOP:STEP" in err[-1]
+
+
+def test_classify_writes_its_table_as_csv_and_json(files, frames, tmp_path, capsys):
+    expected = classify(read_frames(files / "trajectory.extxyz"), top_k=2)
+    status, out, _ = run(["classify", files / "trajectory.extxyz", "--top-k", "2", "-o",
+                          tmp_path / "table.csv", "--no-progress"], capsys)
+    assert status == 0 and out[-1] == f"wrote {tmp_path / 'table.csv'}"
+    import csv
+    with open(tmp_path / "table.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["class"] for row in rows] == [r.name for r in expected]
+    assert [int(row["atoms"]) for row in rows] == [len(a) for a in frames]
+    assert rows[1]["prototype_1"] == "bcc" and float(rows[1]["probability_1"]) == \
+        expected[1].top_k[0][1]
+    assert float(rows[2]["mutual_information"]) == expected[2].mutual_information
+    status, _, _ = run(["classify", files / "trajectory.extxyz", "--top-k", "2", "-o",
+                        tmp_path / "table.json", "--no-progress"], capsys)
+    records = json.loads((tmp_path / "table.json").read_text())
+    assert status == 0 and len(records) == 3
+    assert records[0]["structure"].endswith("trajectory.extxyz[0]")
+    assert records[0]["top_k"] == [list(pair) for pair in expected[0].top_k]
+    assert records[2]["anisotropy"] == expected[2].anisotropy
+
+
+def test_spm_of_several_frames_writes_one_file_each(files, frames, tmp_path, capsys):
+    output = tmp_path / "maps.npz"
+    status, out, _ = run(["spm", files / "trajectory.extxyz", "-o", output, "--frames", "0:2",
+                          *SCAN, "--no-png", "--no-progress"], capsys)
+    assert status == 0 and "frame 0:" in out and "frame 1:" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["maps_frame0.npz", "maps_frame1.npz"]
+    for k in (0, 1):
+        saved = np.load(tmp_path / f"maps_frame{k}.npz")
+        assert json.loads(str(saved["settings"]))["frame"] == k
+        np.testing.assert_array_equal(saved["probabilities"],
+                                      spm(frames[k], box=12.0, stride=6.0).probabilities)
+    status, _, err = run(["spm", files / "trajectory.extxyz", "-o", output, "--frame", "2",
+                          *SCAN, "--no-png", "--no-progress"], capsys)
+    assert status == 0 and "--frame is renamed --frames" in err[0]

@@ -10,15 +10,17 @@ import signal
 import numpy as np
 import pytest
 from ase.build import bulk
-from ase.io import write
+from ase.io import read, write
+import ase.db
 from conftest import run_cli
 from threadpoolctl import threadpool_limits
 
-from ase_arise import Settings, classify, label, load_prototypes
+from ase_arise import Settings, classify, label, load_prototypes, spm
 from ase_arise.build import polycrystal
 from ase_arise.cli import main
-from ase_arise.distributed import check_client, label_frames
-from ase_arise.errors import InputTypeError
+from ase_arise.distributed import check_client, frame_results
+from ase_arise.errors import InputError, InputTypeError
+from ase_arise.io import open_trajectory
 
 distributed = pytest.importorskip("distributed")
 
@@ -52,7 +54,7 @@ def test_frames_on_workers_in_frame_order_as_in_one_process(client):
         atoms.rattle(0.05, seed=seed)
         frames.append(atoms)
     settings = Settings(box=12.0, stride=4.0, random_state=np.random.default_rng(7))
-    done = list(label_frames(frames, client=client, settings=settings, probabilities=True))
+    done = list(frame_results(frames, range(3), settings, client=client, probabilities=True))
     assert [k for k, _ in done] == [0, 1, 2]
     seed = int(np.random.default_rng(7).integers(2 ** 63))  # drawn once for all frames
     for (k, there), atoms in zip(done, frames):
@@ -97,9 +99,9 @@ def test_a_killed_worker_changes_nothing(client):
     restarts it), and every frame comes back, in order, equal to the undisturbed run."""
     frames = [polycrystal(24.0, random_state=seed) for seed in range(4)]
     settings = Settings(box=12.0, stride=4.0, random_state=5)
-    calm = [labels.class_id for _, labels in label_frames(frames, client=client,
-                                                          settings=settings)]
-    results = label_frames(frames, client=client, settings=settings)
+    calm = [labels.class_id for _, labels in frame_results(frames, range(4), settings,
+                                                           client=client)]
+    results = frame_results(frames, range(4), settings, client=client)
     k, labels = next(results)  # every task is submitted by now
     disturbed = [(k, labels.class_id)]
     victim = sorted(client.scheduler_info()["workers"])[0]
@@ -108,3 +110,81 @@ def test_a_killed_worker_changes_nothing(client):
     assert [k for k, _ in disturbed] == [0, 1, 2, 3]
     for (_, a), b in zip(disturbed, calm):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def trajectory(tmp_path_factory):
+    """Three polycrystal frames in an extended XYZ file, the middle one with an unreadable
+    coordinate."""
+    frames = [polycrystal(20.0, random_state=seed) for seed in range(3)]
+    for atoms in frames:
+        atoms.rattle(0.03, seed=1)
+    path = tmp_path_factory.mktemp("trajectory") / "traj.extxyz"
+    write(path, frames)
+    good = path.with_name("good.extxyz")
+    good.write_text(path.read_text())
+    lines = path.read_text().splitlines(keepends=True)
+    second = len(frames[0]) + 2 + 2 + 5  # a line of frame 1's atoms
+    parts = lines[second].split()
+    parts[1] = "1.2.3"
+    lines[second] = " ".join(parts) + "\n"
+    path.write_text("".join(lines))
+    return frames, good, path
+
+
+def test_workers_read_their_own_frames_and_scan_them_as_one_process(client, trajectory):
+    """The trajectory reaches the workers as byte offsets; labels and SPM maps equal one
+    process's of the same frames."""
+    _, good, _ = trajectory
+    frames = read(good, index=":")  # as written (8 decimals)
+    settings = Settings(box=12.0, stride=4.0, random_state=2)
+    lazy = open_trajectory(good)
+    assert type(lazy).__name__ == "TextFrames"
+    labels = dict(frame_results(lazy, [2, 0], settings, client=client))
+    maps = dict(frame_results(lazy, [1], settings, client=client, work="spm"))
+    with threadpool_limits(limits=1, user_api="blas"):
+        for k in (0, 2):
+            here = label(frames[k], box=12.0, stride=4.0, random_state=2)
+            np.testing.assert_array_equal(labels[k].class_id, here.class_id)
+            np.testing.assert_array_equal(labels[k].atoms.positions, frames[k].positions)
+        here = spm(frames[1], box=12.0, stride=4.0, random_state=2)
+    np.testing.assert_array_equal(maps[1].probabilities, here.probabilities)
+    np.testing.assert_array_equal(maps[1].mutual_information, here.mutual_information)
+
+
+def test_a_failing_frame_is_reported_by_number_and_the_rest_completes(client, trajectory,
+                                                                      tmp_path, capsys):
+    _, good, bad = trajectory
+    frames = read(good, index=":")
+    settings = Settings(box=12.0, stride=4.0, random_state=2)
+    results = list(frame_results(open_trajectory(bad), range(3), settings, client=client))
+    assert [k for k, _ in results] == [0, 1, 2]
+    assert isinstance(results[1][1], InputError) and "frame 1 of" in str(results[1][1])
+    here = list(frame_results(open_trajectory(bad), range(3), settings))  # one process alike
+    assert isinstance(here[1][1], InputError)
+    np.testing.assert_array_equal(here[2][1].class_id, results[2][1].class_id)
+    out = tmp_path / "labels.xyz"
+    status, printed, err = run_cli(main, ["label", bad, "-o", out, "--box", "12",
+                                          "--no-progress", "--workers", "2"], capsys)
+    assert status == 1
+    assert any(line.startswith("arise label: error: frame 1: Cannot read frame 1") for line in err)
+    assert "frame(s) 1 failed" in err[-1] and printed[-1] == f"wrote {out} (2 frames)"
+    written = read(out, index=":")
+    assert [atoms.info["frame"] for atoms in written] == [0, 2]
+    np.testing.assert_array_equal(written[1].positions, frames[2].positions)
+
+
+def test_classify_of_a_database_on_workers_reads_it_there(client, tmp_path):
+    structures = [p.supercells()[0] for p in load_prototypes()[:12]]
+    path = tmp_path / "many.db"
+    with ase.db.connect(path) as db:
+        for atoms in structures:
+            db.write(atoms)
+    with threadpool_limits(limits=1, user_api="blas"):
+        here = classify(structures, random_state=4)
+    from ase_arise import distributed as module
+    there = module.classify_on(client, open_trajectory(path), dict(random_state=4), 5)
+    assert [r.class_id for r in there] == [r.class_id for r in here]
+    for a, b in zip(here, classify(path, random_state=4, client=client)):
+        np.testing.assert_array_equal(a.probabilities, b.probabilities)
+        assert a.n_atoms == b.n_atoms

@@ -96,3 +96,20 @@ def test_label_per_atom_cluster_to_dump_with_one_line_warning(tmp_path, capsys):
     assert np.array_equal(data.particles["arise_class"], expected.class_id)
     assert {-1, FCC} == set(expected.class_id)
     assert np.allclose(data.particles.positions, cluster.positions, atol=1e-8)
+
+
+def test_ovito_formats_are_read_one_frame_at_a_time(files, tmp_path):
+    """A LAMMPS data file (ASE cannot guess it) opens as OVITO's lazy trajectory, which a Dask
+    worker gets pickled (its pipeline reopened there) and reads as read_frames does."""
+    import pickle
+
+    from ase_arise.io import open_trajectory, read_frames
+
+    trajectory = open_trajectory(files / "fcc.lmp")
+    assert type(trajectory).__name__ == "OvitoFrames" and len(trajectory) == 1
+    again = pickle.loads(pickle.dumps(trajectory))
+    whole = read_frames(files / "fcc.lmp")[0]
+    np.testing.assert_array_equal(again[0].positions, whole.positions)
+    np.testing.assert_array_equal(again[-1].numbers, whole.numbers)
+    with pytest.raises(IndexError, match="out of range"):
+        again[1]
