@@ -1,0 +1,124 @@
+"""Scaling on a Dask LocalCluster: frames of a trajectory and many structures, W workers vs one.
+
+    python -m ase_arise.benchmarks.dask_scaling [--atoms 100000] [--frames 8 64]
+        [--workers 16] [--structures 512 4096] [--workdir DIR]
+
+Frames: a periodic polycrystal of ``--atoms`` atoms (fcc/bcc/hcp/diamond grains,
+:func:`ase_arise.build.polycrystal`) rattled by 0.05 Å with a new seed per frame, written once
+as an extended XYZ trajectory; ``arise label`` defaults (box 16 Å, stride 4 Å) through
+:func:`ase_arise.distributed.frame_results`, each worker reading its own frames. Timed: 1
+worker x 1 thread on the first ``--frames`` frames, W workers x 1 thread on the second count,
+and 1 worker x W threads on the first count. Structures: ``classify`` of the 250-atom clusters
+of :mod:`.classify_speed`, 1 x 1 vs W x 1. Every cluster is warmed up first (numba's kernels
+compiled, the model loaded in every worker); each time is the wall time from submission to
+the last result. Prints a Markdown table; the speed-up is frames (structures) per second
+against 1 x 1.
+"""
+
+import argparse
+import json
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from ase.io import write
+
+from ase_arise import Settings, classify
+from ase_arise.benchmarks.classify_speed import clusters
+from ase_arise.build import cell_length, polycrystal
+from ase_arise.distributed import frame_results
+from ase_arise.io import open_trajectory
+
+
+def _warm():
+    """Compile numba's kernels and load the model in this process."""
+    from ase_arise import label
+
+    label(polycrystal(24.0, random_state=1))
+    return True
+
+
+def _peak_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def _run(workers, threads, work):
+    """(seconds, peak GB per worker) of ``work(client)`` on a warmed LocalCluster."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        client.run(_warm)
+        start = time.perf_counter()
+        work(client)
+        seconds = time.perf_counter() - start
+        peaks = client.run(_peak_gb)
+    return seconds, max(peaks.values())
+
+
+def _row(rows, row):
+    """Add and print a row (its speed-up against the first row of the same work)."""
+    row["rate"] = row["items"] / row["seconds"]
+    rows.append(row)
+    first = next(r for r in rows if r["work"] == row["work"])
+    print(f"| {row['work']} | {row['workers']} x {row['threads']} | {row['items']} | "
+          f"{row['seconds']:.1f} | {row['rate']:.3g} | {row['rate'] / first['rate']:.2f}x | "
+          f"{row['peak_gb']:.2f} |", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--atoms", type=int, default=100_000, help="atoms per frame")
+    parser.add_argument("--frames", type=int, nargs=2, default=(8, 64),
+                        help="frames for 1 worker and for W workers")
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--structures", type=int, nargs=2, default=(512, 4096),
+                        help="structures for 1 worker and for W workers (0 0: skip)")
+    parser.add_argument("--workdir", default=None, help="where the trajectory is written")
+    parser.add_argument("--json", default=None, help="also write the rows as JSON")
+    args = parser.parse_args(argv)
+    w = args.workers
+    rows = []
+    print(f"CPU: {os.cpu_count()} cores")
+    print("| work | workers x threads | items | seconds | items/s | speed-up vs 1 x 1 | "
+          "peak GB per worker |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    with tempfile.TemporaryDirectory(dir=args.workdir) as folder:
+        base = polycrystal(cell_length(args.atoms), random_state=0)
+        path = Path(folder) / "trajectory.extxyz"
+        frames = []
+        for k in range(max(args.frames)):
+            atoms = base.copy()
+            atoms.rattle(0.05, seed=k)
+            frames.append(atoms)
+        write(path, frames)
+        del frames
+        trajectory = open_trajectory(path)
+        settings = Settings(random_state=0)
+
+        def label_frames(n):
+            return lambda client: list(frame_results(trajectory, range(n), settings,
+                                                     client=client))
+
+        n1, nw = args.frames
+        for workers, threads, n in [(1, 1, n1), (w, 1, nw), (1, w, n1)]:
+            seconds, peak = _run(workers, threads, label_frames(n))
+            _row(rows, dict(work=f"label, {len(base):,}-atom frames", workers=workers,
+                            threads=threads, items=n, seconds=seconds, peak_gb=peak))
+    s1, sw = args.structures
+    if s1:
+        structures = clusters(max(s1, sw))
+        for workers, n in [(1, s1), (w, sw)]:
+            seconds, peak = _run(workers, 1, lambda client, n=n: classify(
+                structures[:n], client=client))
+            _row(rows, dict(work="classify, 250-atom clusters", workers=workers, threads=1,
+                            items=n, seconds=seconds, peak_gb=peak))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
