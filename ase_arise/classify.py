@@ -98,8 +98,9 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
     ----------
     atoms : ase.Atoms, iterable of ase.Atoms, or path
         One structure, a list, an ASE database file (.db) or a trajectory/structure file (every
-        frame; with a ``client`` the workers read their own structures of it). Periodicity per axis from ``atoms.pbc``; positions in Å (any lattice constant:
-        structures are scaled by their own nearest-neighbour distance).
+        frame; with a ``client`` the workers read their own structures of it). Periodicity
+        per axis from ``atoms.pbc``; positions in Å (any lattice constant: structures are
+        scaled by their own nearest-neighbour distance).
     model : None, path or ARISEModel
         The network; None: the shipped 108-class model.
     n_samples : int, optional
@@ -148,7 +149,7 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
         options = dict(model=model_reference(net), n_samples=n_samples, top_k=top_k,
                        min_anisotropy=min_anisotropy, random_state=shared_seed(random_state),
                        batch_size=batch_size, device=device)
-        results = classify_on(check_client(client), structures, options)
+        results = classify_on(check_client(client), structures, options, progress=progress)
         return results[0] if single else results
     X, shells = _descriptors(net, structures, progress=progress and not single, shells=True,
                              device=device)

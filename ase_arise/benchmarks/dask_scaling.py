@@ -1,18 +1,20 @@
 """Scaling on a Dask LocalCluster: frames of a trajectory and many structures, W workers vs one.
 
     python -m ase_arise.benchmarks.dask_scaling [--atoms 100000] [--frames 8 64]
-        [--workers 16] [--structures 512 4096] [--workdir DIR]
+        [--workers 16] [--structures 512 4096] [--gpu-frames N] [--workdir DIR]
 
 Frames: a periodic polycrystal of ``--atoms`` atoms (fcc/bcc/hcp/diamond grains,
 :func:`ase_arise.build.polycrystal`) rattled by 0.05 Å with a new seed per frame, written once
 as an extended XYZ trajectory; ``arise label`` defaults (box 16 Å, stride 4 Å) through
 :func:`ase_arise.distributed.frame_results`, each worker reading its own frames. Timed: 1
 worker x 1 thread on the first ``--frames`` frames, W workers x 1 thread on the second count,
-and 1 worker x W threads on the first count. Structures: ``classify`` of the 250-atom clusters
-of :mod:`.classify_speed`, 1 x 1 vs W x 1. Every cluster is warmed up first (numba's kernels
-compiled, the model loaded in every worker); each time is the wall time from submission to
-the last result. Prints a Markdown table; the speed-up is frames (structures) per second
-against 1 x 1.
+and 1 worker x W threads on the first count (with ``--gpu-frames N``, also one worker of W
+threads on GPU 0, ``device="cuda:0"``, on N frames). Structures: ``classify`` of the
+250-atom clusters of :mod:`.classify_speed`, 1 x 1 vs W x 1. Every cluster is warmed up first
+(numba's kernels compiled, the model loaded in every worker); each time is the wall time from
+submission to the last result. Prints a Markdown table; the speed-up is frames (structures)
+per second against 1 x 1. ``--contention 1 8 16`` also times one frame in N plain processes
+at once, without Dask: how much the node itself slows each process as it fills.
 """
 
 import argparse
@@ -23,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from ase.io import write
 
 from ase_arise import Settings, classify
@@ -63,19 +66,82 @@ def _row(rows, row):
     row["rate"] = row["items"] / row["seconds"]
     rows.append(row)
     first = next(r for r in rows if r["work"] == row["work"])
-    print(f"| {row['work']} | {row['workers']} x {row['threads']} | {row['items']} | "
+    where = "" if row.get("device", "cpu") == "cpu" else f" ({row['device']})"
+    print(f"| {row['work']} | {row['workers']} x {row['threads']}{where} | {row['items']} | "
           f"{row['seconds']:.1f} | {row['rate']:.3g} | {row['rate'] / first['rate']:.2f}x | "
           f"{row['peak_gb']:.2f} |", flush=True)
+
+
+def _label_alone(atoms):
+    """Seconds of one ``label`` call here (after a warm-up), numba and BLAS on one thread."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    from ase_arise import label
+
+    numba.set_num_threads(1)
+    with threadpool_limits(1):
+        _warm()
+        start = time.perf_counter()
+        label(atoms)
+        return time.perf_counter() - start
+
+
+def contention(atoms, counts):
+    """Without Dask: N plain processes labelling ``atoms`` at once, for each N of ``counts``;
+    (N, mean seconds per frame) - how the node itself slows each process as it fills."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    out = []
+    for n in counts:
+        with context.Pool(n) as pool:
+            out.append((n, float(np.mean(pool.map(_label_alone, [atoms] * n)))))
+    return out
+
+
+def _frame_rows(rows, base, path, count, args):
+    """Write ``count`` rattled copies of ``base`` to ``path`` and time the label runs."""
+    w = args.workers
+    frames = []
+    for k in range(count):
+        atoms = base.copy()
+        atoms.rattle(0.05, seed=k)
+        frames.append(atoms)
+    write(path, frames)
+    del frames
+    trajectory = open_trajectory(path)
+    settings = Settings(random_state=0)
+
+    def label_frames(n, settings=settings):
+        return lambda client: list(frame_results(trajectory, range(n), settings,
+                                                 client=client))
+
+    n1, nw = args.frames
+    runs = [(1, 1, n1, settings), (w, 1, nw, settings), (1, w, n1, settings)]
+    if args.gpu_frames:
+        runs.append((1, w, args.gpu_frames, Settings(random_state=0, device="cuda:0")))
+    for workers, threads, n, chosen in [run for run in runs if run[2]]:
+        seconds, peak = _run(workers, threads, label_frames(n, chosen))
+        _row(rows, dict(work=f"label, {len(base):,}-atom frames", workers=workers,
+                        threads=threads, items=n, seconds=seconds, peak_gb=peak,
+                        device=chosen.device))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--atoms", type=int, default=100_000, help="atoms per frame")
     parser.add_argument("--frames", type=int, nargs=2, default=(8, 64),
-                        help="frames for 1 worker and for W workers")
+                        help="frames for 1 worker and for W workers (0 0: skip)")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--structures", type=int, nargs=2, default=(512, 4096),
                         help="structures for 1 worker and for W workers (0 0: skip)")
+    parser.add_argument("--gpu-frames", type=int, default=0, metavar="N",
+                        help="also N frames on one GPU worker (1 worker x W threads, "
+                             "device='cuda:0')")
+    parser.add_argument("--contention", type=int, nargs="*", default=(), metavar="N",
+                        help="also time one frame in each of N plain processes at once (no "
+                             "Dask), for each N")
     parser.add_argument("--workdir", default=None, help="where the trajectory is written")
     parser.add_argument("--json", default=None, help="also write the rows as JSON")
     args = parser.parse_args(argv)
@@ -87,26 +153,12 @@ def main(argv=None):
     print("|---|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as folder:
         base = polycrystal(cell_length(args.atoms), random_state=0)
-        path = Path(folder) / "trajectory.extxyz"
-        frames = []
-        for k in range(max(args.frames)):
-            atoms = base.copy()
-            atoms.rattle(0.05, seed=k)
-            frames.append(atoms)
-        write(path, frames)
-        del frames
-        trajectory = open_trajectory(path)
-        settings = Settings(random_state=0)
-
-        def label_frames(n):
-            return lambda client: list(frame_results(trajectory, range(n), settings,
-                                                     client=client))
-
-        n1, nw = args.frames
-        for workers, threads, n in [(1, 1, n1), (w, 1, nw), (1, w, n1)]:
-            seconds, peak = _run(workers, threads, label_frames(n))
-            _row(rows, dict(work=f"label, {len(base):,}-atom frames", workers=workers,
-                            threads=threads, items=n, seconds=seconds, peak_gb=peak))
+        count = max(*args.frames, args.gpu_frames)
+        if count:
+            _frame_rows(rows, base, Path(folder) / "trajectory.extxyz", count, args)
+        for n, seconds in contention(base, args.contention):
+            print(f"| label, {len(base):,}-atom frame, {n} plain processes at once (no Dask) "
+                  f"| {n} x 1 | {n} | {seconds:.1f} s per frame | | | |", flush=True)
     s1, sw = args.structures
     if s1:
         structures = clusters(max(s1, sw))

@@ -188,3 +188,15 @@ def test_classify_of_a_database_on_workers_reads_it_there(client, tmp_path):
     for a, b in zip(here, classify(path, random_state=4, client=client)):
         np.testing.assert_array_equal(a.probabilities, b.probabilities)
         assert a.n_atoms == b.n_atoms
+
+
+def test_the_cluster_shows_its_progress(client, capsys):
+    """tqdm bars of the frames and structures done on the cluster (stderr)."""
+    frames = [polycrystal(16.0, random_state=seed) for seed in range(2)]
+    settings = Settings(box=12.0, stride=6.0)
+    assert len(list(frame_results(frames, range(2), settings, client=client,
+                                  progress=True))) == 2
+    classify(frames, client=client, progress=True)
+    err = capsys.readouterr().err
+    assert "ARISE label: frames on the cluster" in err and "2/2" in err
+    assert "ARISE classification on the cluster" in err
