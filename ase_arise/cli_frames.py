@@ -123,6 +123,8 @@ def label_command(args, extra, settings):
                                        probabilities=args.probabilities, client=client,
                                        progress=not args.no_progress):
             if isinstance(result, AriseError):
+                if len(numbers) == 1:  # one frame: its error is the command's
+                    raise result
                 print(f"arise label: error: frame {k}: {one_line(result)}", file=sys.stderr)
                 writer.skip(k)
                 continue

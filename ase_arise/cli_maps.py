@@ -29,6 +29,8 @@ def spm_command(args, extra, settings):
         for k, maps in frame_results(trajectory, numbers, settings, work="spm", client=client,
                                      progress=not args.no_progress):
             if isinstance(maps, AriseError):
+                if len(numbers) == 1:  # one frame: its error is the command's
+                    raise maps
                 print(f"arise spm: error: frame {k}: {one_line(maps)}", file=sys.stderr)
                 failed.append(k)
                 continue

@@ -17,6 +17,7 @@ centred on it (costly: one box per atom).
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from ase import Atoms
 from scipy.spatial import cKDTree
@@ -169,7 +170,7 @@ def _best_boxes(tree, centres, points, k, half, penalties):
     for start in range(0, len(points), _CHUNK):
         chunk = points[start:start + _CHUNK]
         distance, nearest = tree.query(chunk, k=k, distance_upper_bound=half * math.sqrt(3)
-                                       + 1e-9, workers=-1)
+                                       + 1e-9, workers=numba.get_num_threads())
         best_containing(chunk, distance.reshape(len(chunk), k), nearest.reshape(len(chunk), k),
                         centres, half, penalties, out[:, start:start + len(chunk)])
     return list(out)

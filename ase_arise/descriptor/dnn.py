@@ -138,7 +138,9 @@ def nearest_distances(centres, points, cell, pbc):
             images = periodic_images(points, cell, pbc, reach)[0]
         k = min(2, len(images))
         # threads pay off only for many centres (starting them costs ~1 ms)
-        dist, _ = cKDTree(images).query(centres, k=k, workers=-1 if len(centres) > 20000 else 1)
+        # numba's thread count is this process's budget (a Dask worker's own threads)
+        dist, _ = cKDTree(images).query(
+            centres, k=k, workers=numba.get_num_threads() if len(centres) > 20000 else 1)
         dist = dist.reshape(len(centres), k)
         nearest = np.where(dist[:, 0] > 0.0, dist[:, 0], dist[:, -1] if k > 1 else np.inf)
         if np.all(nearest <= reach) or not np.isfinite(reach):
@@ -217,7 +219,8 @@ def local_length_units(atoms, *, n_local=N_LOCAL):
         points, index = periodic_images(wrapped[own], cell, pbc, reach)
         k = min(n_local, len(points))
         dist, near = cKDTree(points).query(wrapped[own], k=k, distance_upper_bound=reach,
-                                           workers=-1 if len(own) > 20000 else 1)
+                                           workers=numba.get_num_threads()
+                                           if len(own) > 20000 else 1)
         near = near.reshape(len(own), k)
         found = np.isfinite(dist.reshape(len(own), k))
         members = np.where(found, index[np.minimum(near, len(points) - 1)], 0)

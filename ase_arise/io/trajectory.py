@@ -61,6 +61,8 @@ def open_trajectory(path):
             return trajectory
         except InputError:
             pass  # other readers may read it: read_frames tries them and names every problem
+    if _ase_format(path) is not None:  # ASE reads it, whole (as read_frames would)
+        return LoadedFrames(read_frames(path))
     for reader in entry_points(group=TRAJECTORIES_GROUP):
         try:
             trajectory = reader.load()(path)
@@ -83,15 +85,20 @@ def _indexed(path):
     with open(path, "rb") as handle:
         if handle.read(6).startswith(_COMPRESSED):
             return None
-    try:
-        format = ase.io.formats.filetype(str(path), guess=False)
-    except Exception:  # ASE does not know the name or the content
-        return None
+    format = _ase_format(path)
     if format not in _TEXT_FORMATS:
         return None
     with open(path, "rb") as handle:
         offsets = (_dump_offsets if format == "lammps-dump-text" else _xyz_offsets)(handle)
     return TextFrames(str(path), format, offsets) if offsets and len(offsets) > 1 else None
+
+
+def _ase_format(path):
+    """The name of ``path``'s format as ASE knows it, or None."""
+    try:
+        return ase.io.formats.filetype(str(path), guess=False)
+    except Exception:  # ASE does not know the name or the content
+        return None
 
 
 def _skip(handle, n_lines):
