@@ -51,6 +51,25 @@ def frame_numbers(trajectory, frames, path):
     return numbers
 
 
+def completed_frames(args, command, trajectory, numbers, settings, failed, *, single,
+                     **options):
+    """(frame number, result) of each of the frames ``numbers`` that completes, in order, on
+    this process or the cluster of ``args`` (:func:`ase_arise.distributed.frame_results`
+    with ``options``). A frame that fails is told on stderr and passed to ``failed``; with
+    ``single`` (one frame selected) its error is the command's."""
+    with cluster(args) as client:
+        for k, result in frame_results(trajectory, numbers, settings, client=client,
+                                       progress=not args.no_progress, **options):
+            if not isinstance(result, AriseError):
+                yield k, result
+            elif single:
+                raise result
+            else:
+                print(f"arise {command}: error: frame {k}: {one_line(result)}",
+                      file=sys.stderr)
+                failed(k)
+
+
 def classify_command(args, extra):
     table = None
     if args.output is not None:
@@ -118,21 +137,14 @@ def label_command(args, extra, settings):
                          format=format)
     if writer.done:
         print(f"resuming {writer.partial}: {writer.done} of {len(numbers)} frame(s) already done")
-    with cluster(args) as client:  # frames on the workers, written in frame order
-        for k, result in frame_results(trajectory, numbers[writer.done:], settings,
-                                       probabilities=args.probabilities, client=client,
-                                       progress=not args.no_progress):
-            if isinstance(result, AriseError):
-                if len(numbers) == 1:  # one frame: its error is the command's
-                    raise result
-                print(f"arise label: error: frame {k}: {one_line(result)}", file=sys.stderr)
-                writer.skip(k)
-                continue
-            result.atoms.info["frame"] = k  # the file's frame number
-            writer.write(result.atoms, step=k)
-            counts = ", ".join(f"{name} {n}" for name, n in result.counts().items())
-            print(f"frame {k}: {len(result.atoms)} atoms, {result.spm.mode} mode, "
-                  f"{len(result.spm.centres)} boxes; atoms per prototype: {counts}")
+    for k, result in completed_frames(args, "label", trajectory, numbers[writer.done:],
+                                      settings, writer.skip, single=len(numbers) == 1,
+                                      probabilities=args.probabilities):
+        result.atoms.info["frame"] = k  # the file's frame number
+        writer.write(result.atoms, step=k)  # in frame order, as the frames complete
+        counts = ", ".join(f"{name} {n}" for name, n in result.counts().items())
+        print(f"frame {k}: {len(result.atoms)} atoms, {result.spm.mode} mode, "
+              f"{len(result.spm.centres)} boxes; atoms per prototype: {counts}")
     if len(writer.failed) == len(numbers):
         raise InputError(f"Every frame failed ({_listed(writer.failed)}): nothing to write.")
     writer.close()

@@ -3,13 +3,11 @@ of a plane of the scan grid, one set per frame (the parser is
 :func:`ase_arise.cli.build_parser`'s)."""
 
 import re
-import sys
 
 import numpy as np
 
-from .cli_frames import cluster, frame_numbers
-from .distributed import frame_results
-from .errors import AriseError, InputError, one_line
+from .cli_frames import completed_frames, frame_numbers
+from .errors import InputError
 from .io import atomic_output, check_output_path, open_trajectory
 from .prototypes import class_indices
 
@@ -25,20 +23,13 @@ def spm_command(args, extra, settings):
     numbers = frame_numbers(trajectory, args.frames, args.file)
     width = len(str(numbers[-1] if numbers.step > 0 else numbers[0]))
     failed = []
-    with cluster(args) as client:
-        for k, maps in frame_results(trajectory, numbers, settings, work="spm", client=client,
-                                     progress=not args.no_progress):
-            if isinstance(maps, AriseError):
-                if len(numbers) == 1:  # one frame: its error is the command's
-                    raise maps
-                print(f"arise spm: error: frame {k}: {one_line(maps)}", file=sys.stderr)
-                failed.append(k)
-                continue
-            path = output if len(numbers) == 1 else \
-                output.with_name(f"{output.stem}_frame{k:0{width}d}.npz")
-            if len(numbers) > 1:
-                print(f"frame {k}:")
-            _save(maps, path, args, k, names)
+    for k, maps in completed_frames(args, "spm", trajectory, numbers, settings, failed.append,
+                                    single=len(numbers) == 1, work="spm"):
+        path = output if len(numbers) == 1 else \
+            output.with_name(f"{output.stem}_frame{k:0{width}d}.npz")
+        if len(numbers) > 1:
+            print(f"frame {k}:")
+        _save(maps, path, args, k, names)
     if failed:
         raise InputError(f"frame(s) {', '.join(map(str, failed))} failed (messages above); "
                          "the other frames are written.")
