@@ -81,13 +81,11 @@ def classify_command(args, extra):
     rows = []
     with cluster(args) as client:
         for path in args.files:
-            trajectory = open_trajectory(path)  # with a client, the workers read the frames
-            results = classify(path if client is not None else list(trajectory),
-                               model=args.model, n_samples=args.n_samples, top_k=args.top_k,
-                               min_anisotropy=args.min_anisotropy, device=args.device,
-                               random_state=args.random_state, progress=not args.no_progress,
-                               client=client)
-            results = results if isinstance(results, list) else [results]
+            # a path: every frame, a list (with a client, the workers read the frames)
+            results = classify(path, model=args.model, n_samples=args.n_samples,
+                               top_k=args.top_k, min_anisotropy=args.min_anisotropy,
+                               device=args.device, random_state=args.random_state,
+                               progress=not args.no_progress, client=client)
             rows += [(path if len(results) == 1 else f"{path}[{i}]", result)
                      for i, result in enumerate(results)]
     width = max(len("structure"), *(len(name) for name, _ in rows))
