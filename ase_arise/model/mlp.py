@@ -4,8 +4,8 @@ The graph that :mod:`ase_arise.training.export` writes is a ReLU MLP whose input
 layers are multiplied by dropout masks (inputs of the graph, one row per pass) and whose output
 is a softmax. :class:`DropoutMLP` reads its weights out of the file (:func:`read_initializers`:
 the few protobuf fields they need) and runs the passes in numpy (BLAS) and serial numba kernels
-(parallel ones would contend with BLAS's threads), three ways faster than the graph in
-onnxruntime (docs/DECISIONS.md, "The network outside onnxruntime"):
+that release the GIL (the model runs batches on threads, each with one BLAS thread), three ways
+faster than the graph in onnxruntime (docs/DECISIONS.md, "The network outside onnxruntime"):
 
 * the input layer's product X W_0 is shared by every pass: dropout removes ~3 % of the 316
   inputs of a pass, and a pass subtracts only their rows of W_0 (~10 of 316);
@@ -206,7 +206,7 @@ class _Passes:
                        [m[passes] for m in self.hidden])
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def _input_layer(x, base, index, counts, w0, scale, bias, mask, out):
     """out[t, n] = ReLU(scale[t] (base[n] - sum over the dropped inputs i of pass t of
     x[n, i] w0[i]) + bias) * mask[t]: the input layer of pass t and its next dropout mask."""
@@ -227,7 +227,7 @@ def _input_layer(x, base, index, counts, w0, scale, bias, mask, out):
             row[j] = z * mask[t, j] if z > 0.0 else 0.0
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def _hidden_layer(z, bias, mask, n_rows):
     """In place: z[r] = ReLU(z[r] + bias) * mask[r // n_rows] (rows ordered pass by pass)."""
     for r in range(z.shape[0]):
@@ -237,7 +237,7 @@ def _hidden_layer(z, bias, mask, n_rows):
             z[r, j] = v * mask[t, j] if v > 0.0 else 0.0
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def _output_sums(v, exp, n_rows, sum_p, sum_entropy):
     """From the logits less their maximum ``v`` and ``exp`` = e^v (rows ordered pass by pass),
     add each input's softmax probabilities and entropy (bits) of every pass, in pass order, to
