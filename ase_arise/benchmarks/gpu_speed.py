@@ -33,8 +33,10 @@ STAGES = {
     "local d_NN": (("dnn.py", "local_length_units"),),
     "neighbour cells": (("arise.py", "neighbor_cells"),),
     "coefficients (kernel + transfers)": (("arise.py", "center_coefficients"),),
-    "box sums": (("boxes.py", "_grid_sums"), ("boxes.py", "_box_sums")),
-    "power spectra": (("soap.py", "power_spectrum"),),
+    "box sums (on the GPU with the spectra)": (("boxes.py", "_grid_sums"),
+                                               ("boxes.py", "_box_sums"),
+                                               ("cuda.py", "box_descriptors")),
+    "power spectra": (("soap.py", "power_spectrum"), ("cuda.py", "power_spectra")),
     "network (passes + transfers)": (("network.py", "predict"),),
     "per-atom rule": (("labels.py", "nearest_boxes"),),
 }
@@ -93,6 +95,8 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
     print("|---|---:|")
     for stage, seconds in stages.items():
         print(f"| {stage} | {seconds:.2f} |")
+    if not n_structures:
+        return
     structures = clusters(n_structures)
     print(f"\n## classify, {n_structures:,} non-periodic 250-atom clusters, T = 100, one call\n")
     print("| device | s | structures/s |")
@@ -105,7 +109,7 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--atoms", type=int, default=1_000_000)
-    parser.add_argument("--structures", type=int, default=10_000)
+    parser.add_argument("--structures", type=int, default=10_000, help="0: no classify")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--strides", default="4,2", help="strides (Å), comma-separated")

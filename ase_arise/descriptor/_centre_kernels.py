@@ -16,7 +16,7 @@ from ._soap_kernels import (_FAST, contract_harmonics, gaussian_factors, legendr
 _DISTANCE_BINS = 64
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _squared_gap(x, start, width):
     """Squared distance from ``x`` to the interval [start, start + width]."""
     if x < start:
@@ -26,7 +26,7 @@ def _squared_gap(x, start, width):
     return 0.0
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=_FAST)
 def center_coefficients(centres, inv_scale, grid_of, self_index, points, point_index, cell_start,
                         grid_origin, grid_step, grid_dims, cell_base, r_cut, cutoff_width, alpha,
                         nodes, transform, l_max, ylm_norm, bounds, summed, out, n_neighbors):
@@ -207,7 +207,7 @@ def center_coefficients(centres, inv_scale, grid_of, self_index, points, point_i
             _to_basis(transform, node_sum, 1.0, out[block])
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def _to_basis(transform, nodes, weight, out):
     """out[n, lm] = weight * sum over nodes a of transform[a, n] nodes[a, lm] (rows of lm
     contiguous: vectorised)."""
@@ -221,7 +221,7 @@ def _to_basis(transform, nodes, weight, out):
                 target[lm] += t * source[lm]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _scratch(capacity, n_max, n_l):
     """Per-neighbour work arrays: unit vectors, distances, harmonics, Gaussian factors, Legendre
     and (x + iy)^m terms, radial factors of one node, 1/x."""
@@ -231,14 +231,14 @@ def _scratch(capacity, n_max, n_l):
             np.empty(capacity))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _order_scratch(capacity):
     """Per-neighbour shell, sorted order and 1 / distance."""
     return (np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64),
             np.empty(capacity))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _grow(rows, capacity):
     bigger = np.empty((rows.shape[0], capacity))
     bigger[:, :rows.shape[1]] = rows

@@ -25,7 +25,7 @@ _SERIES_BELOW = 24.0
 _FAST = {"reassoc", "contract", "arcp"}
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, fastmath=False)
 def scaled_spherical_bessel_i(x, l_max, out):
     """Fill ``out[l] = exp(-x) * i_l(x)`` for l = 0..l_max (modified spherical Bessel, 1st kind).
 
@@ -62,7 +62,7 @@ def scaled_spherical_bessel_i(x, l_max, out):
         out[l + 1] = out[l - 1] - (2 * l + 1) * inv_x * out[l]
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, fastmath=False)
 def legendre_factors(l_max):
     """Factors of the recurrence q[l, m] = f1[l, m] z q[l-1, m] - f2[l, m] q[l-2, m]:
     f1 = (2l - 1) / (l - m), f2 = (l + m - 1) / (l - m), shape (l_max + 1, l_max + 1)."""
@@ -75,7 +75,7 @@ def legendre_factors(l_max):
     return f1, f2
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def real_spherical_harmonics(u, count, l_max, norm, f1, f2, q, cos_m, sin_m, out):
     """Real orthonormal Y_lm of ``count`` unit vectors, vectorised over the vectors.
 
@@ -126,7 +126,7 @@ def real_spherical_harmonics(u, count, l_max, norm, f1, f2, q, cos_m, sin_m, out
                 out[base - m, p] = c * q[l, m, p] * sin_m[m, p]
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def gaussian_factors(dist, count, r_cut, cutoff_width, alpha, nodes, out, first, last):
     """Cutoff times Gaussian factors f_cut(r) exp(-alpha (r - r_a)^2) of ``count`` neighbours at
     nearly sorted distances ``dist`` (d_NN), into ``out[a, p]``; zero where negligible.
@@ -163,7 +163,7 @@ def gaussian_factors(dist, count, r_cut, cutoff_width, alpha, nodes, out, first,
             last[a] = max(last[a], p + 1)
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def node_radial_terms(scale, dist, inv_dist, gauss, l_max, inv_x, bessel, out):
     """Radial factors gauss[p] exp(-x) i_l(x), x = ``scale`` dist[p], for l = 0..l_max into
     ``out[l, p]``; ``dist`` > 0 with ``inv_dist`` = 1 / dist, ``scale`` = 2 alpha r_a for node
@@ -208,7 +208,7 @@ def node_radial_terms(scale, dist, inv_dist, gauss, l_max, inv_x, bessel, out):
             out[l, p] = gauss[p] * bessel[l]
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def contract_harmonics(radial, ylm, lo, hi, l_max, even_only, out):
     """out[lm] = sum over neighbours lo <= p < hi of radial[l, p - lo] ylm[lm, p]; with
     ``even_only``, zero for odd l."""

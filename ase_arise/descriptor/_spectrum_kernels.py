@@ -9,7 +9,7 @@ import math
 import numba
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, fastmath=False)
 def power_spectrum(coefficients, l_max, out):
     """Fill ``out`` (length n_max (n_max + 1) / 2 * (l_max + 1) + 1) with QUIP's normalised
     power spectrum of the summed coefficients (shape (n_max, (l_max + 1)**2)).
@@ -39,7 +39,7 @@ def power_spectrum(coefficients, l_max, out):
             out[k] *= inv
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def power_spectra(coefficients, l_max, out):
     """:func:`power_spectrum` of each of a batch of coefficient sums (shape (k, n_max,
     (l_max + 1)**2)) into the rows of ``out`` (shape (k, n_features)), in parallel."""

@@ -12,6 +12,7 @@ Leitherer, Ziletti & Ghiringhelli, Nature Communications 12, 6234 (2021), Supple
 Cutoff and Gaussian width are in units of d_NN (defaults 4.0 and 0.1); 316 numbers per structure.
 """
 
+import contextlib
 import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -194,7 +195,7 @@ class ARISEDescriptor:
             rows, n_neighbors = cuda.center_coefficients(
                 self.basis, cupy, centres, inv_scale, cells, out if direct else None, **options)
         if out is not None and not direct:
-            out[...] = rows
+            out[...] = cupy.asarray(rows) if isinstance(out, cupy.ndarray) else rows
             rows = out
         return rows, n_neighbors
 
@@ -220,7 +221,8 @@ class ARISEDescriptor:
         cells : sequence of CellList or None
             Per neighbour species, from :meth:`neighbor_cells` (None: no such pair anywhere).
         out : ndarray of shape (n, n_species, n_max, (l_max + 1)**2), float64, optional
-            Written in place and returned.
+            Written in place and returned; on a CUDA device it may be a CuPy array (the rows
+            then never leave the card).
 
         Returns
         -------
@@ -230,21 +232,28 @@ class ARISEDescriptor:
         n, s = units.shape
         shape = (n, s, self.basis.n_max, (self.basis.l_max + 1) ** 2)
         coefficients = np.empty(shape) if out is None else out
+        xp = np if isinstance(coefficients, np.ndarray) else self._cuda[0]  # CuPy: on the card
         n_neighbors = np.zeros((n, s), dtype=np.int64)
+        with contextlib.nullcontext() if xp is np else self._cuda[1]:
+            self._species_rows(centres, units, cells, coefficients, n_neighbors, xp)
+        return coefficients, n_neighbors
+
+    def _species_rows(self, centres, units, cells, coefficients, n_neighbors, xp):
+        """:meth:`species_rows` per neighbour species, into ``coefficients`` (numpy, or CuPy
+        when ``xp`` is CuPy) and ``n_neighbors``."""
         for j, species_cells in enumerate(cells):
             usable = np.isfinite(units[:, j])
             if species_cells is None or not usable.any():
                 coefficients[:, j] = 0.0
                 continue
             if not usable.all():
-                coefficients[~usable, j] = 0.0
-            rows = coefficients[:, j] if usable.all() else np.empty(
+                coefficients[xp.asarray(np.flatnonzero(~usable)), j] = 0.0
+            rows = coefficients[:, j] if usable.all() else xp.empty(
                 (int(usable.sum()),) + coefficients.shape[2:])  # a view: written in place
             n_neighbors[usable, j] = self.coefficient_rows(centres[usable], units[usable, j],
                                                            species_cells, rows)
             if not usable.all():
-                coefficients[usable, j] = rows
-        return coefficients, n_neighbors
+                coefficients[xp.asarray(np.flatnonzero(usable)), j] = rows
 
     def create(self, atoms, *, progress=False):
         """The descriptor of one structure, or of each structure in a list.

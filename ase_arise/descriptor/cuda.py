@@ -33,7 +33,7 @@ def center_coefficients(basis, cupy, centres, inv_scale, cells, out=None, *, gri
 
     ``cupy`` is the CuPy module (:func:`ase_arise.device.cuda_module`); the other parameters
     and the results are those of the CPU method (numpy arrays in and out; ``out``, if given,
-    C-contiguous).
+    C-contiguous, and a CuPy array to keep the rows on the card).
     """
     n = len(centres)
     n_max, n_l = basis.n_max, basis.l_max + 1
@@ -59,6 +59,7 @@ def center_coefficients(basis, cupy, centres, inv_scale, cells, out=None, *, gri
             k = k2
     rows = None if segments is not None else np.empty((n, n_max, n_l * n_l)) if out is None \
         else out
+    on_card = isinstance(rows, cupy.ndarray)
     parts = []
     n_neighbors = np.empty(n, dtype=np.int64)
     for start, stop, local in pieces:
@@ -82,6 +83,8 @@ def center_coefficients(basis, cupy, centres, inv_scale, cells, out=None, *, gri
                 nodes_out, cupy.asarray(local), np.int64(len(local) - 1), np.int64(width),
                 summed))
             parts.append(cupy.matmul(transform, summed).get())
+        elif on_card:  # the rows stay on the card (fast mode's box sums, ase_arise.spm.cuda)
+            cupy.matmul(transform, nodes_out, out=rows[start:stop])
         else:
             cupy.matmul(transform, nodes_out).get(out=rows[start:stop])
     if segments is None:
@@ -108,3 +111,50 @@ def _segment_sums(cupy):
     if key not in _MODULES:
         _MODULES[key] = cupy.RawKernel(_SEGMENT_SUMS, "segment_sums")
     return _MODULES[key]
+
+
+_POWER_SPECTRA = r"""
+extern "C" __global__ void power_spectra(const double* coefficients, const long long n_sums,
+                                         const int n_max, const int l_max, double* out) {
+    const long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= n_sums) return;
+    const int n_l = l_max + 1, n_lm = n_l * n_l;
+    const long long n_features = (long long)n_max * (n_max + 1) / 2 * n_l + 1;
+    const double* c = coefficients + k * n_max * n_lm;
+    double* row = out + k * n_features;
+    double norm2 = 0.0;
+    for (int n1 = 0; n1 < n_max; ++n1)
+        for (int n2 = 0; n2 <= n1; ++n2) {
+            const double factor = n1 == n2 ? 1.0 : sqrt(2.0);
+            for (int l = 0; l < n_l; ++l) {
+                double s = 0.0;
+                for (int lm = l * l; lm < (l + 1) * (l + 1); ++lm)
+                    s += c[n1 * n_lm + lm] * c[n2 * n_lm + lm];
+                const double value = factor * s / sqrt(2.0 * l + 1.0);
+                row[l + n_l * (n1 * (n1 + 1) / 2 + n2)] = value;
+                norm2 += value * value;
+            }
+        }
+    row[n_features - 1] = 0.0;
+    if (norm2 > 0.0) {
+        const double inv = 1.0 / sqrt(norm2);
+        for (long long f = 0; f < n_features - 1; ++f) row[f] *= inv;
+    }
+}
+"""
+
+
+def power_spectra(basis, cupy, coefficients):
+    """:meth:`.soap.SOAPBasis.power_spectrum` of a CuPy batch of summed coefficients (shape
+    (k, n_max, (l_max + 1)**2)) on the current card: a CuPy array (k, n_features), one thread
+    per sum in the CPU kernel's order (~1e-16 relative from it: the card fuses multiply-adds)."""
+    coefficients = cupy.ascontiguousarray(coefficients, dtype=cupy.float64)
+    out = cupy.empty((len(coefficients), basis.n_features))
+    key = ("spectra", cupy.cuda.Device().id)
+    if key not in _MODULES:
+        _MODULES[key] = cupy.RawKernel(_POWER_SPECTRA, "power_spectra")
+    if len(coefficients):
+        _MODULES[key](((len(coefficients) + 127) // 128,), (128,), (
+            coefficients, np.int64(len(coefficients)), np.int32(basis.n_max),
+            np.int32(basis.l_max), out))
+    return out

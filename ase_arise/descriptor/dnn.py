@@ -62,7 +62,7 @@ def dnn_from_distances(distances, bins=DEFAULT_BINS):
     return float(_histogram_rule(distances, int(bins)))
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _histogram_rule(distances, bins):
     """:func:`dnn_from_distances` of finite distances, binned exactly as ``np.histogram``
     (edges ``low + k * step``; a value on an inner edge belongs to the upper bin, the last bin
@@ -250,7 +250,7 @@ def robust_dnn(distances):
     return float(_robust_rule(finite, DEFAULT_BINS))
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _robust_rule(finite, bins):
     return _histogram_rule(finite[finite >= OVERLAP_FRACTION * np.median(finite)], bins)
 

@@ -9,7 +9,7 @@ import numpy as np
 _COLUMNS = 64
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def box_sums(centres, half, points, rows, cell_start, grid_origin, grid_step, grid_dims, values,
              extra, out, out_extra, counts):
     """Add up, for every box, the value rows of the points inside it.
@@ -61,7 +61,7 @@ def box_sums(centres, half, points, rows, cell_start, grid_origin, grid_step, gr
                                 out_extra[b, f] += extra[r, f]
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def best_containing(points, distance, nearest, centres, half, penalties, out):
     """For each point and each row of ``penalties``, the candidate centre that contains the
     point (|p - c| <= half along x, y and z) with the lowest distance / half + penalty.
@@ -103,7 +103,7 @@ def best_containing(points, distance, nearest, centres, half, penalties, out):
                     out[s, i] = c
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _box_range(ticks, x, half):
     """Indices i0 <= i < i1 of the sorted ``ticks`` with |x - ticks[i]| <= half (the same
     test as :func:`box_sums`, so that a point on a box face is in or out alike)."""
@@ -121,7 +121,7 @@ def _box_range(ticks, x, half):
     return i0, i1
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def box_blocks(ticks_x, ticks_y, ticks_z, half, points, out):
     """For each point, the block [i0, i1) x [j0, j1) x [k0, k1) of the tensor grid of centres
     ``ticks_x`` x ``ticks_y`` x ``ticks_z`` (sorted, Å) whose boxes contain it, into the rows
@@ -132,7 +132,7 @@ def box_blocks(ticks_x, ticks_y, ticks_z, half, points, out):
         out[p, 4], out[p, 5] = _box_range(ticks_z, points[p, 2], half)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def corner_sums(blocks, rows, values, extra, diff, diff_extra, diff_counts):
     """Box sums on a tensor grid of centres, as a 3D difference array.
 
@@ -184,7 +184,7 @@ def corner_sums(blocks, rows, values, extra, diff, diff_extra, diff_counts):
             start = stop
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _same(blocks, a, b):
     for d in range(6):
         if blocks[a, d] != blocks[b, d]:
