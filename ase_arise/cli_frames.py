@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .classify import classify
-from .distributed import frame_results
+from .distributed import frame_results, local_cluster
 from .errors import AriseError, InputError, one_line
 from .io import FrameWriter, atomic_output, check_output_path, open_trajectory, output_format
 from .io.write import check_frame
@@ -27,7 +27,7 @@ def cluster(args):
         yield None
         return
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise InputError("--workers and --scheduler need Dask: pip install \"arise[dask]\"."
                          ) from None
@@ -38,8 +38,7 @@ def cluster(args):
     if args.workers < 1:
         raise InputError(f"--workers must be 1 or more; got {args.workers}.")
     threads = max(1, (os.cpu_count() or 1) // args.workers)
-    with LocalCluster(n_workers=args.workers, threads_per_worker=threads, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with local_cluster(args.workers, threads) as client:
         yield client
 
 

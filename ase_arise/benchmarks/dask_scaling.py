@@ -31,7 +31,7 @@ from ase.io import write
 from ase_arise import Settings, classify
 from ase_arise.benchmarks.classify_speed import clusters
 from ase_arise.build import cell_length, polycrystal
-from ase_arise.distributed import frame_results
+from ase_arise.distributed import frame_results, local_cluster
 from ase_arise.io import open_trajectory
 
 
@@ -49,10 +49,7 @@ def _peak_gb():
 
 def _run(workers, threads, work):
     """(seconds, peak GB per worker) of ``work(client)`` on a warmed LocalCluster."""
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with local_cluster(workers, threads) as client:
         client.run(_warm)
         start = time.perf_counter()
         work(client)
