@@ -17,7 +17,9 @@ from scipy.spatial import cKDTree
 
 from .._deprecation import renamed_parameters
 from .._validation import check_atoms
+from ..device import check_device
 from ..errors import InputError, OverlappingAtomsWarning
+from .cuda import NEAREST_K_MAX, nearest_points
 from .neighbors import cell_heights, periodic_images, wrap_positions
 
 DEFAULT_BINS = 100
@@ -117,37 +119,51 @@ def sample_volume(points, cell, pbc):
     return float(np.prod(np.maximum(extent * cell_heights(full), 1.0)))
 
 
-def nearest_distances(centres, points, cell, pbc):
+def nearest_distances(centres, points, cell, pbc, device="cpu"):
     """Distance from each centre to its nearest point at non-zero distance, images included (Å).
 
     ``centres`` and ``points`` are wrapped positions; inf where there is no such point.
+    ``device`` ("cpu" or "cuda:N", checked) runs the search (:func:`_nearest`); on a card an
+    open sample is searched within a widening reach too.
     """
     if len(points) == 0:
         return np.full(len(centres), np.inf)
-    if not np.any(pbc):
-        reach = np.inf
-        images = points
-    else:
+    spacing = (sample_volume(points, cell, pbc) / len(points)) ** (1 / 3)
+    if np.any(pbc):
         # Start at a few mean atomic spacings (or one lattice vector, where an atom's own image
         # lies), widen until every answer lies inside the image shell (then no image farther
         # out can be nearer).
-        spacing = (sample_volume(points, cell, pbc) / len(points)) ** (1 / 3)
         reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), 3.0 * spacing)
+    else:
+        reach = np.inf if device == "cpu" else 3.0 * spacing
     while True:
-        if np.isfinite(reach):
-            images = periodic_images(points, cell, pbc, reach)[0]
+        images = periodic_images(points, cell, pbc, reach)[0] if np.any(pbc) else points
         k = min(2, len(images))
-        # threads pay off only for many centres (starting them costs ~1 ms)
-        # numba's thread count is this process's budget (a Dask worker's own threads)
-        dist, _ = cKDTree(images).query(
-            centres, k=k, workers=numba.get_num_threads() if len(centres) > 20000 else 1)
-        dist = dist.reshape(len(centres), k)
+        dist = _nearest(images, centres, k, np.inf if device == "cpu" else reach, device)[0]
         nearest = np.where(dist[:, 0] > 0.0, dist[:, 0], dist[:, -1] if k > 1 else np.inf)
         if np.all(nearest <= reach) or not np.isfinite(reach):
             return np.where(nearest > 0.0, nearest, np.inf)
         if reach > 1e4:
             return np.where(nearest <= reach, nearest, np.inf)
         reach *= 2.0
+
+
+def _nearest(points, centres, k, reach, device):
+    """The ``k`` nearest of ``points`` within ``reach`` (Å; inf: no bound, CPU only) of each
+    centre: distances (n, k), inf where fewer, and point indices (n, k), ``len(points)``
+    there; scipy's k-d tree on the CPU, :func:`.cuda.nearest_points` on a card."""
+    if device == "cpu" or k > NEAREST_K_MAX:
+        # threads pay off only for many centres (starting them costs ~1 ms)
+        # numba's thread count is this process's budget (a Dask worker's own threads)
+        dist, near = cKDTree(points).query(
+            centres, k=k, distance_upper_bound=reach,
+            workers=numba.get_num_threads() if len(centres) > 20000 else 1)
+        return dist.reshape(len(centres), k), near.reshape(len(centres), k)
+    from ..device import cuda_module
+
+    cupy, card = cuda_module(device)
+    with card:
+        return nearest_points(cupy, points, centres, k, reach)
 
 
 @renamed_parameters(center_species="centre_species")
@@ -194,11 +210,12 @@ def nearest_neighbor_distance(atoms, *, centre_species=None, neighbor_species=No
         atoms, centre_species=centre_species, neighbor_species=neighbor_species), bins)
 
 
-def local_length_units(atoms, *, n_local=N_LOCAL):
+def local_length_units(atoms, *, n_local=N_LOCAL, device="cpu"):
     """Each atom's local d_NN towards each species (Å): the fast-mode length unit.
 
     For an atom of species a and a neighbour species b: the median, over the atom and its
-    ``n_local - 1`` nearest a-atoms, of their distances to their nearest b-atom.
+    ``n_local - 1`` nearest a-atoms, of their distances to their nearest b-atom. ``device``
+    ("cpu" or "cuda:N", checked) runs the neighbour searches.
 
     Returns
     -------
@@ -207,26 +224,24 @@ def local_length_units(atoms, *, n_local=N_LOCAL):
     units : ndarray of shape (n_atoms, n_species), float64
         NaN where an atom has no b-atom at all.
     """
+    device = check_device(device)
     positions, numbers_, cell, pbc = check_atoms(atoms)
     wrapped = wrap_positions(positions, cell, pbc)
     species = tuple(int(z) for z in np.unique(numbers_))
     units = np.full((len(wrapped), len(species)), np.nan)
     for a in species:
         own = np.flatnonzero(numbers_ == a)
-        spacing = nearest_distances(wrapped[own], wrapped[own], cell, pbc)
+        spacing = nearest_distances(wrapped[own], wrapped[own], cell, pbc, device)
         finite = spacing[np.isfinite(spacing)]
         reach = 3.0 * float(np.median(finite)) if len(finite) else 1.0
         points, index = periodic_images(wrapped[own], cell, pbc, reach)
         k = min(n_local, len(points))
-        dist, near = cKDTree(points).query(wrapped[own], k=k, distance_upper_bound=reach,
-                                           workers=numba.get_num_threads()
-                                           if len(own) > 20000 else 1)
-        near = near.reshape(len(own), k)
-        found = np.isfinite(dist.reshape(len(own), k))
+        dist, near = _nearest(points, wrapped[own], k, reach, device)
+        found = np.isfinite(dist)
         members = np.where(found, index[np.minimum(near, len(points) - 1)], 0)
         for j, b in enumerate(species):
             nearest_b = spacing if b == a else nearest_distances(
-                wrapped[own], wrapped[numbers_ == b], cell, pbc)
+                wrapped[own], wrapped[numbers_ == b], cell, pbc, device)
             values = np.where(found, nearest_b[members], np.nan)
             gaps = ~np.isfinite(values)
             if not gaps.any():  # the usual case: median is nanmedian's result, 4x faster
@@ -316,12 +331,12 @@ def warn_overlaps(wrapped, numbers, cell, pbc, nearest=None, *, stacklevel=3):
     return len(pairs)
 
 
-def sample_spacing(wrapped, numbers, cell, pbc):
+def sample_spacing(wrapped, numbers, cell, pbc, device="cpu"):
     """d_NN of a whole sample (any species, Å; NaN when no atom has a neighbour), warning about
     overlapping atoms (:func:`warn_overlaps`). The robust rule (:func:`robust_dnn`): a few
     overlapping pairs, or the many close pairs of a gas, do not make it a fraction of the
     typical spacing (an ideal gas's histogram d_NN is ~0.2 Å, which made its random gaps look
-    like vacuum)."""
-    nearest = nearest_distances(wrapped, wrapped, cell, pbc)
+    like vacuum). ``device`` runs the nearest-neighbour search."""
+    nearest = nearest_distances(wrapped, wrapped, cell, pbc, device)
     warn_overlaps(wrapped, numbers, cell, pbc, nearest, stacklevel=4)
     return robust_dnn(nearest)

@@ -43,7 +43,8 @@ class FastBoxes:
         self.calculator = calculator
         self.wrapped, self.numbers = wrapped, numbers
         self.species = tuple(int(z) for z in np.unique(numbers))
-        self.units = local_length_units(atoms)[1] * calculator.extrinsic_scaling
+        self.units = local_length_units(atoms, device=calculator.device)[1] \
+            * calculator.extrinsic_scaling
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
                           len(wrapped))

@@ -82,7 +82,7 @@ def scan_sample(atoms, settings):
     positions, numbers, cell, pbc = check_atoms(atoms)
     check_species(numbers)  # before the species pairs' neighbour searches
     wrapped = wrap_positions(positions, cell, pbc)
-    dnn = sample_spacing(wrapped, numbers, cell, pbc)
+    dnn = sample_spacing(wrapped, numbers, cell, pbc, settings.device)
     if not pbc.any() or not np.isfinite(dnn):
         return atoms
     vacuum = vacuum_axes(wrapped, cell, pbc, settings.network.metadata["descriptor"]["r_cut"] * dnn)

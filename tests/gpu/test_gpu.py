@@ -13,10 +13,11 @@ from ase.build import bulk
 from ase_arise import classify, label, load_prototypes, spm
 from ase_arise.build import polycrystal
 from ase_arise.descriptor import ARISEDescriptor, cuda
-from ase_arise.descriptor.dnn import local_length_units
+from ase_arise.descriptor.dnn import local_length_units, nearest_distances, sample_spacing
 from ase_arise.descriptor.neighbors import wrap_positions
 from ase_arise.device import cuda_module
 from ase_arise.errors import InputError
+from scipy.spatial import cKDTree
 
 try:
     cuda_module("cuda:0")
@@ -88,6 +89,46 @@ def _box_agreement(cpu, gpu):
     same = cpu.probabilities[valid].argmax(1) == gpu.probabilities[valid].argmax(1)
     mi = np.abs(cpu.mutual_information[valid] - gpu.mutual_information[valid]) <= 1e-3
     return same[confident].mean(), mi.mean(), int((~confident).sum())
+
+
+def test_nearest_points_on_the_card_equal_scipys_k_d_tree():
+    rng = np.random.default_rng(5)
+    points, queries = rng.uniform(0, 30, (20000, 3)), rng.uniform(-2, 32, (3000, 3))
+    cupy, card = cuda_module("cuda:0")
+    for k, reach in ((16, 3.0), (2, 1.0), (1, 50.0)):
+        want_d, want_i = cKDTree(points).query(queries, k=k, distance_upper_bound=reach)
+        with card:
+            d, i = cuda.nearest_points(cupy, points, queries, k, reach)
+        want_d, want_i = want_d.reshape(len(queries), k), want_i.reshape(len(queries), k)
+        np.testing.assert_array_equal(np.isinf(d), np.isinf(want_d))
+        found = np.isfinite(want_d)
+        assert found.any() and _relative(d[found], want_d[found]) < 1e-14
+        np.testing.assert_array_equal(i, want_i)  # random points: no ties
+
+
+@pytest.mark.filterwarnings("ignore::ase_arise.errors.OverlappingAtomsWarning")
+@pytest.mark.parametrize("atoms", [polycrystal(40.0, random_state=3),
+                                   bulk("NaCl", "rocksalt", a=5.64, cubic=True) * (5, 5, 5),
+                                   bulk("Cu", "fcc", a=3.6, cubic=True) * (4, 4, 4)],
+                         ids=["polycrystal", "NaCl", "open-Cu"])
+def test_local_length_units_and_sample_spacing_on_the_card(atoms):
+    atoms = atoms.copy()
+    atoms.rattle(0.05, seed=6)
+    if len(atoms) == 256:
+        atoms.pbc = False  # an open cluster: the card widens its reach
+    _, cpu = local_length_units(atoms)
+    _, gpu = local_length_units(atoms, device="cuda")
+    np.testing.assert_array_equal(np.isnan(gpu), np.isnan(cpu))
+    assert _relative(gpu[np.isfinite(cpu)], cpu[np.isfinite(cpu)]) < 1e-12
+    wrapped = wrap_positions(atoms.positions, atoms.cell, atoms.pbc)
+    args = (wrapped, atoms.numbers, atoms.cell.array, atoms.pbc)
+    assert sample_spacing(*args, "cuda:0") == pytest.approx(sample_spacing(*args), rel=1e-12)
+    if not atoms.pbc.any():
+        far = np.vstack([wrapped, wrapped[:1] + 500.0])  # one atom 870 Å from the rest
+        distances = [nearest_distances(far, far, atoms.cell.array, atoms.pbc, device)
+                     for device in ("cpu", "cuda:0")]
+        assert distances[0][-1] > 800.0
+        np.testing.assert_allclose(distances[1], distances[0], rtol=1e-12)
 
 
 @pytest.mark.parametrize("atoms", [polycrystal(40.0, random_state=3),
