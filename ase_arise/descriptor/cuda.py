@@ -162,6 +162,7 @@ def power_spectra(basis, cupy, coefficients):
 
 _NEAREST = r"""
 #define K_MAX 32
+#define INF_D __longlong_as_double(0x7ff0000000000000LL)
 extern "C" __global__ void nearest(
         const double* queries, const long long n_queries, const double* points,
         const long long* cell_start, const double* origin, const double* step,
@@ -171,7 +172,7 @@ extern "C" __global__ void nearest(
     if (q >= n_queries) return;
     double best[K_MAX];
     long long which[K_MAX];
-    for (int j = 0; j < k; ++j) { best[j] = INFINITY; which[j] = missing; }
+    for (int j = 0; j < k; ++j) { best[j] = INF_D; which[j] = missing; }
     const double x = queries[3 * q], y = queries[3 * q + 1], z = queries[3 * q + 2];
     const double c[3] = {x, y, z};
     long long lo[3], hi[3];
@@ -202,7 +203,7 @@ extern "C" __global__ void nearest(
         }
     }
     for (int j = 0; j < k; ++j) {
-        out_dist[q * k + j] = isinf(best[j]) ? INFINITY : sqrt(best[j]);
+        out_dist[q * k + j] = isinf(best[j]) ? INF_D : sqrt(best[j]);
         out_index[q * k + j] = which[j];
     }
 }
