@@ -16,6 +16,7 @@ evaluator against it on every load.
 import hashlib
 import numbers
 import queue
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from ..errors import InputError, ModelError, one_line
 from ..prototypes import load_prototypes
 from ..device import check_device, cuda_module
 from .cuda import CudaMLP
-from .mlp import DropoutMLP
+from .mlp import PASS_CHUNK, DropoutMLP
 from .other import anisotropy
 from .record import check_graph, check_passes, read_record
 
@@ -57,6 +58,19 @@ def default_model_path():
     raise ModelError(f"The shipped model {DEFAULT_MODEL_NAME} was not found in {package / 'models'}"
                      f" or {package.parent / 'models'}. Reinstall the package, or pass the path of"
                      " a model file.")
+
+
+def _in_order(pool, function, items, ahead):
+    """``function`` of each of ``items`` on the threads of ``pool``, results in order, with at
+    most ``ahead`` items submitted and not yet returned (the items of a long call are never
+    all pending at once)."""
+    pending = deque()
+    for item in items:
+        pending.append(pool.submit(function, item))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 @dataclass(frozen=True)
@@ -279,7 +293,8 @@ class ARISEModel:
                 return self._predict(len(X), n_samples, tolerance, on_card)
         network = self._network
         all_passes = network.passes(masks)
-        with self._pool() as pool:
+        n_threads = self.n_threads or numba.get_num_threads()
+        with self._pool(n_threads) as pool:
             starts = range(0, len(X), batch_size)
             base = np.concatenate(list(pool.map(
                 lambda s: network.input_products(X[s:s + batch_size]), starts)) or
@@ -297,20 +312,31 @@ class ARISEModel:
                     workspaces.put(work)
 
             def evaluate(active, first, last):
-                chunk = all_passes[first:last]
-                yield from pool.map(lambda s: batch(active[s:s + batch_size], chunk),
-                                    range(0, len(active), batch_size))
+                # work items: a batch of inputs x PASS_CHUNK passes, each summed on its own
+                # and added in pass order (so that few inputs still fill every thread)
+                chunks = [all_passes[c:min(c + PASS_CHUNK, last)]
+                          for c in range(first, last, PASS_CHUNK)]
+                items = ((s, chunk) for s in range(0, len(active), batch_size)
+                         for chunk in chunks)
+                sums = _in_order(pool, lambda item: batch(active[item[0]:item[0] + batch_size],
+                                                          item[1]), items, 4 * n_threads)
+                for _ in range(0, len(active), batch_size):
+                    p, entropy = next(sums)
+                    for _ in chunks[1:]:
+                        more_p, more_entropy = next(sums)
+                        p += more_p
+                        entropy += more_entropy
+                    yield p, entropy
 
             return self._predict(len(X), n_samples, tolerance, evaluate)
 
     @contextmanager
-    def _pool(self):
-        """Threads that each evaluate whole batches with one BLAS thread: a batch's result is
-        the same whichever thread and however many run (BLAS's blocking depends on its thread
-        count), and the network's serial numba kernels run in parallel too (they release the
-        GIL). Measured 15-18 % faster than one thread driving two BLAS threads on 2 cores
-        (docs/DECISIONS.md)."""
-        n_threads = self.n_threads or numba.get_num_threads()
+    def _pool(self, n_threads):
+        """Threads that each evaluate whole work items (a batch of inputs x ``PASS_CHUNK``
+        passes) with one BLAS thread: an item's result is the same whichever thread and
+        however many run (BLAS's blocking depends on its thread count), and the network's
+        serial numba kernels run in parallel too (they release the GIL). Measured 15-18 %
+        faster than one thread driving two BLAS threads on 2 cores (docs/DECISIONS.md)."""
         with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
             yield pool
 
@@ -365,7 +391,7 @@ class ARISEModel:
         X = self._check_inputs(descriptors)
         layer = check_scalar(layer, "layer", kind=numbers.Integral, low=1, low_inclusive=True,
                              high=len(self.widths) - 2)
-        with self._pool() as pool:
+        with self._pool(self.n_threads or numba.get_num_threads()) as pool:
             out = list(pool.map(lambda s: self._network.pre_activation(X[s:s + batch_size], layer),
                                 range(0, len(X), batch_size)))
         return np.concatenate(out) if out else np.empty((0, self.widths[layer]), np.float32)
