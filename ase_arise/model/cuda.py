@@ -64,8 +64,8 @@ class CudaMLP:
 
     def sums(self, x, masks):
         """Sums over the passes of ``masks`` (list of (T, width) float32 arrays, numpy) of the
-        class probabilities (N, n_classes) and their entropies (N,), bits, float64 numpy, for
-        inputs ``x`` ((N, 316) float32 on the card)."""
+        class probabilities (N, n_classes) and their entropies (N,), bits, float64 CuPy
+        arrays (they stay on the card), for inputs ``x`` ((N, 316) float32 on the card)."""
         cp = self.cupy
         output_sums, relu_mask = _kernels(cp)
         n, n_passes = len(x), len(masks[0])
@@ -84,4 +84,4 @@ class CudaMLP:
             output_sums(((m + 127) // 128,), (128,),
                         (h, self.biases[-1], np.int32(n_passes), np.int64(m),
                          np.int32(n_classes), sum_p[start:start + m], sum_h[start:start + m]))
-        return sum_p.get(), sum_h.get()
+        return sum_p, sum_h

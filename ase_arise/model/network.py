@@ -98,9 +98,9 @@ class Prediction:
     passes: np.ndarray
 
 
-def _entropy_bits(p, axis=-1):
-    p = np.clip(p, np.finfo(p.dtype).tiny, 1.0)
-    return -(p * np.log2(p)).sum(axis=axis)
+def _entropy_bits(p, axis=-1, xp=np):
+    p = xp.clip(p, np.finfo(p.dtype).tiny, 1.0)
+    return -(p * xp.log2(p)).sum(axis=axis)
 
 
 class ARISEModel:
@@ -288,9 +288,9 @@ class ARISEModel:
                 gpu, rows = CudaMLP(self._network, cupy), cupy.asarray(X)
 
                 def on_card(active, first, last):
-                    yield gpu.sums(rows[cupy.asarray(active)], [m[first:last] for m in masks])
+                    yield gpu.sums(rows[active], [m[first:last] for m in masks])
 
-                return self._predict(len(X), n_samples, tolerance, on_card)
+                return self._predict(len(X), n_samples, tolerance, on_card, xp=cupy)
         network = self._network
         all_passes = network.passes(masks)
         n_threads = self.n_threads or numba.get_num_threads()
@@ -340,14 +340,15 @@ class ARISEModel:
         with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
             yield pool
 
-    def _predict(self, n_inputs, n_samples, tolerance, evaluate):
+    def _predict(self, n_inputs, n_samples, tolerance, evaluate, xp=np):
         """The adaptive loop over blocks of passes; ``evaluate(active, first, last)`` yields
-        the sums of passes first..last-1 for the inputs ``active``, in order, by batch."""
+        the sums of passes first..last-1 for the inputs ``active``, in order, by batch. With
+        ``xp`` CuPy the loop's arrays stay on the card (the result comes back as numpy)."""
         block = n_samples if tolerance is None else ADAPTIVE_BLOCK
-        sum_p = np.zeros((n_inputs, self.widths[-1]))
-        sum_entropy = np.zeros(n_inputs)
-        passes = np.zeros(n_inputs, dtype=np.int64)
-        active = np.arange(n_inputs)
+        sum_p = xp.zeros((n_inputs, self.widths[-1]))
+        sum_entropy = xp.zeros(n_inputs)
+        passes = xp.zeros(n_inputs, dtype=np.int64)
+        active = xp.arange(n_inputs)
         previous = None
         for first in range(0, n_samples, block):
             last = min(first + block, n_samples)
@@ -359,21 +360,25 @@ class ARISEModel:
                 done += len(p)
             passes[active] += last - first
             mean = sum_p[active] / passes[active, None]
-            mutual_information = _entropy_bits(mean) - sum_entropy[active] / passes[active]
+            mutual_information = (_entropy_bits(mean, xp=xp)
+                                  - sum_entropy[active] / passes[active])
             if previous is not None:
                 old_mean, old_mi = previous
                 converged = ((mean.argmax(axis=1) == old_mean.argmax(axis=1))
-                             & (np.abs(mean - old_mean).max(axis=1) < tolerance)
-                             & (np.abs(mutual_information - old_mi) < tolerance))
+                             & (xp.abs(mean - old_mean).max(axis=1) < tolerance)
+                             & (xp.abs(mutual_information - old_mi) < tolerance))
                 active, mean, mutual_information = (
                     active[~converged], mean[~converged], mutual_information[~converged])
             if tolerance is None or not len(active):
                 break
             previous = mean, mutual_information
         mean = sum_p / passes[:, None]
-        entropy = _entropy_bits(mean)
-        return Prediction(mean, entropy, np.maximum(entropy - sum_entropy / passes, 0.0),
-                          n_samples, passes)
+        entropy = _entropy_bits(mean, xp=xp)
+        mutual_information = xp.maximum(entropy - sum_entropy / passes, 0.0)
+        if xp is not np:
+            mean, entropy, mutual_information, passes = (
+                a.get() for a in (mean, entropy, mutual_information, passes))
+        return Prediction(mean, entropy, mutual_information, n_samples, passes)
 
     def representations(self, descriptors, *, layer=DEFAULT_LAYER, batch_size=1024):
         """Hidden-layer activations before ReLU, with dropout off (the mean network).
