@@ -17,6 +17,7 @@ faster than the graph in onnxruntime (docs/DECISIONS.md, "The network outside on
 """
 
 import math
+from collections import deque
 from itertools import pairwise
 
 import numba
@@ -99,6 +100,19 @@ def _unpack_varints(data):
     while pos < len(data):
         value, pos = _varint(data, pos)
         yield value
+
+
+def in_order(pool, function, items, ahead):
+    """``function`` of each of ``items`` on the threads of ``pool``, results in order, with at
+    most ``ahead`` items submitted and not yet returned (the items of a long call are never
+    all pending at once)."""
+    pending = deque()
+    for item in items:
+        pending.append(pool.submit(function, item))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 class DropoutMLP:

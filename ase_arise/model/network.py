@@ -16,7 +16,6 @@ evaluator against it on every load.
 import hashlib
 import numbers
 import queue
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from ..errors import InputError, ModelError, one_line
 from ..prototypes import load_prototypes
 from ..device import check_device, cuda_module
 from .cuda import CudaMLP
-from .mlp import PASS_CHUNK, DropoutMLP
+from .mlp import PASS_CHUNK, DropoutMLP, in_order
 from .other import anisotropy
 from .record import check_graph, check_passes, read_record
 
@@ -58,19 +57,6 @@ def default_model_path():
     raise ModelError(f"The shipped model {DEFAULT_MODEL_NAME} was not found in {package / 'models'}"
                      f" or {package.parent / 'models'}. Reinstall the package, or pass the path of"
                      " a model file.")
-
-
-def _in_order(pool, function, items, ahead):
-    """``function`` of each of ``items`` on the threads of ``pool``, results in order, with at
-    most ``ahead`` items submitted and not yet returned (the items of a long call are never
-    all pending at once)."""
-    pending = deque()
-    for item in items:
-        pending.append(pool.submit(function, item))
-        if len(pending) > ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 @dataclass(frozen=True)
@@ -318,8 +304,8 @@ class ARISEModel:
                           for c in range(first, last, PASS_CHUNK)]
                 items = ((s, chunk) for s in range(0, len(active), batch_size)
                          for chunk in chunks)
-                sums = _in_order(pool, lambda item: batch(active[item[0]:item[0] + batch_size],
-                                                          item[1]), items, 4 * n_threads)
+                sums = in_order(pool, lambda item: batch(active[item[0]:item[0] + batch_size],
+                                                         item[1]), items, 4 * n_threads)
                 for _ in range(0, len(active), batch_size):
                     p, entropy = next(sums)
                     for _ in chunks[1:]:
