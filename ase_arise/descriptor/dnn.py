@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 
 from .._deprecation import renamed_parameters
 from .._validation import check_atoms
-from ..device import check_device
+from ..device import check_device, cuda_module
 from ..errors import InputError, OverlappingAtomsWarning
 from .cuda import NEAREST_K_MAX, nearest_points
 from .neighbors import cell_heights, periodic_images, wrap_positions
@@ -128,16 +128,17 @@ def nearest_distances(centres, points, cell, pbc, device="cpu"):
     """
     if len(points) == 0:
         return np.full(len(centres), np.inf)
-    spacing = (sample_volume(points, cell, pbc) / len(points)) ** (1 / 3)
-    if np.any(pbc):
+    periodic = bool(np.any(pbc))
+    reach = np.inf  # an open sample on the CPU: one unbounded query
+    if periodic or device != "cpu":
         # Start at a few mean atomic spacings (or one lattice vector, where an atom's own image
         # lies), widen until every answer lies inside the image shell (then no image farther
         # out can be nearer).
-        reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), 3.0 * spacing)
-    else:
-        reach = np.inf if device == "cpu" else 3.0 * spacing
+        reach = 3.0 * (sample_volume(points, cell, pbc) / len(points)) ** (1 / 3)
+        if periodic:
+            reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), reach)
     while True:
-        images = periodic_images(points, cell, pbc, reach)[0] if np.any(pbc) else points
+        images = periodic_images(points, cell, pbc, reach)[0] if periodic else points
         k = min(2, len(images))
         dist = _nearest(images, centres, k, np.inf if device == "cpu" else reach, device)[0]
         nearest = np.where(dist[:, 0] > 0.0, dist[:, 0], dist[:, -1] if k > 1 else np.inf)
@@ -159,8 +160,6 @@ def _nearest(points, centres, k, reach, device):
             centres, k=k, distance_upper_bound=reach,
             workers=numba.get_num_threads() if len(centres) > 20000 else 1)
         return dist.reshape(len(centres), k), near.reshape(len(centres), k)
-    from ..device import cuda_module
-
     cupy, card = cuda_module(device)
     with card:
         return nearest_points(cupy, points, centres, k, reach)
