@@ -5,10 +5,6 @@ import math
 import numba
 import numpy as np
 
-# Value columns per thread's block in corner_sums.
-_COLUMNS = 64
-
-
 @numba.njit(cache=True, nogil=True, parallel=True)
 def box_sums(centres, half, points, rows, cell_start, grid_origin, grid_step, grid_dims, values,
              extra, out, out_extra, counts):
@@ -133,60 +129,76 @@ def box_blocks(ticks_x, ticks_y, ticks_z, half, points, out):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def corner_sums(blocks, rows, values, extra, diff, diff_extra, diff_counts):
-    """Box sums on a tensor grid of centres, as a 3D difference array.
+def pair_sums(pair_x, run_x, run_py, run_start, point_pz, rows, values, extra, lists_y,
+              lists_z, x_lo, y_lo, out, out_extra, out_counts):
+    """Box sums on a tensor grid of centres, in an order that no partition of the grid changes.
 
-    The boxes that contain a point form a block of the grid (``blocks``, from
-    :func:`box_blocks`, sorted so that equal blocks are adjacent): the rows of ``values`` (and
-    ``extra``, and a count) of a run of points with one block are added up and put, with
-    alternating signs, at the block's 8 corners of ``diff`` (shape (nx + 1, ny + 1, nz + 1,
-    n_values)). Prefix sums along the three axes then give every box's sum: 8 additions per
-    run of points instead of one per box containing each point (64 at box 16 / stride 4 Å,
-    512 at stride 2 Å). Threads take disjoint blocks of columns, so nothing races.
+    Along each axis, a point's *pair* is the range [i0, i1) of box indices (of the whole
+    grid) whose boxes contain it; pairs are numbered in (i0, i1) order. A box's sum is a
+    fixed-order sum: over its x-pairs (ascending) of the sums over its y-pairs of the sums
+    over its z-pairs of the block sums, each block summing its points in input order. A slab
+    or spatial domain that holds every point of its boxes gives the same bits as the whole
+    grid (a pair it lacks is empty there, and adding 0.0 changes nothing).
+
+    The points come sorted by (x-pair, y-pair, z-pair), stably: run r of them (one x-pair
+    ``run_x[r]``, one y-pair ``run_py[r]``) is ``run_start[r]:run_start[r + 1]``, each point
+    with its z-pair (``point_pz``) and row of ``values`` and ``extra``. ``pair_x`` (P_x, 2)
+    holds the x-pairs' ranges, ``lists_y``/``lists_z`` = (start, ids): for box index i, the
+    pairs containing it are ids[start[i]:start[i + 1]], ascending. Adds into ``out``
+    (nx, ny, nz, n_values), ``out_extra`` and ``out_counts`` for the boxes
+    [x_lo, x_lo + nx) x [y_lo, y_lo + ny) x all z.
     """
-    n_values = values.shape[1]
+    nx, ny, nz, n_values = out.shape
     n_extra = extra.shape[1]
-    n_blocks = (n_values + _COLUMNS - 1) // _COLUMNS
-    n_points = blocks.shape[0]
-    for block in numba.prange(n_blocks + 1):
-        first = block * _COLUMNS
-        last = min(first + _COLUMNS, n_values) if block < n_blocks else first
-        run = np.zeros(_COLUMNS + n_extra)
-        start = 0
-        while start < n_points:
-            stop = start + 1
-            while stop < n_points and _same(blocks, start, stop):
-                stop += 1
-            i0, i1, j0, j1, k0, k1 = (blocks[start, 0], blocks[start, 1], blocks[start, 2],
-                                      blocks[start, 3], blocks[start, 4], blocks[start, 5])
-            if i0 < i1 and j0 < j1 and k0 < k1:
-                run[:] = 0.0
-                for q in range(start, stop):
-                    r = rows[q]
-                    if block < n_blocks:
-                        for f in range(first, last):
-                            run[f - first] += values[r, f]
-                    else:
-                        for f in range(n_extra):
-                            run[f] += extra[r, f]
-                for corner in range(8):
-                    i = i1 if corner & 4 else i0
-                    j = j1 if corner & 2 else j0
-                    k = k1 if corner & 1 else k0
-                    sign = 1.0 - 2.0 * (((corner >> 2) + (corner >> 1) + corner) & 1)
-                    if block < n_blocks:
-                        for f in range(first, last):
-                            diff[i, j, k, f] += sign * run[f - first]
-                    else:
-                        for f in range(n_extra):
-                            diff_extra[i, j, k, f] += sign * run[f]
-                        diff_counts[i, j, k] += int(sign) * (stop - start)
-            start = stop
-
-
-@numba.njit(cache=True, nogil=True)
-def _same(blocks, a, b):
-    for d in range(6):
-        if blocks[a, d] != blocks[b, d]:
-            return False
-    return True
+    width = n_values + n_extra + 1
+    y_start, y_ids = lists_y
+    z_start, z_ids = lists_z
+    n_py = int(y_ids.max()) + 1 if y_ids.shape[0] else 0
+    n_pz = int(z_ids.max()) + 1 if z_ids.shape[0] else 0
+    blocks = np.zeros((n_py, n_pz, width))
+    sums_z = np.zeros((n_py, nz, width))
+    sums_y = np.zeros((ny, nz, width))
+    n_runs = run_x.shape[0]
+    first = 0
+    while first < n_runs:
+        last = first + 1
+        while last < n_runs and run_x[last] == run_x[first]:
+            last += 1
+        px = run_x[first]
+        lo, hi = max(pair_x[px, 0], x_lo), min(pair_x[px, 1], x_lo + nx)
+        if lo < hi:
+            touched = np.zeros(n_py, dtype=np.bool_)
+            for r in range(first, last):
+                touched[run_py[r]] = True
+            for r in numba.prange(first, last):  # one y-pair per run: no races
+                block = blocks[run_py[r]]
+                block[:] = 0.0
+                for q in range(run_start[r], run_start[r + 1]):
+                    row = block[point_pz[q]]
+                    i = rows[q]
+                    for f in range(n_values):
+                        row[f] += values[i, f]
+                    for f in range(n_extra):
+                        row[n_values + f] += extra[i, f]
+                    row[width - 1] += 1.0
+            for py in numba.prange(n_py):
+                if touched[py]:
+                    for iz in range(nz):
+                        target = sums_z[py, iz]
+                        target[:] = 0.0
+                        for k in range(z_start[iz], z_start[iz + 1]):
+                            target += blocks[py, z_ids[k]]
+            for iy in numba.prange(ny):
+                for iz in range(nz):
+                    target = sums_y[iy, iz]
+                    target[:] = 0.0
+                    for k in range(y_start[y_lo + iy], y_start[y_lo + iy + 1]):
+                        if touched[y_ids[k]]:
+                            target += sums_z[y_ids[k], iz]
+                for ix in range(lo, hi):
+                    for iz in range(nz):
+                        source = sums_y[iy, iz]
+                        out[ix - x_lo, iy, iz] += source[:n_values]
+                        out_extra[ix - x_lo, iy, iz] += source[n_values:n_values + n_extra]
+                        out_counts[ix - x_lo, iy, iz] += int(source[width - 1])
+        first = last

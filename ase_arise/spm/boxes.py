@@ -34,13 +34,19 @@ class FastBoxes:
         Positions wrapped into the cell along periodic axes (Å).
     numbers, cell, pbc
         As from ``check_atoms``.
+    scan : ndarray of shape (n_boxes, 3), optional
+        Every box centre of the scan (Å); when they form a tensor grid, the slabs' centres
+        must be among them.
 
     Every atom is expanded once however the slabs overlap: the rows of the previous slab are
     kept and reused (``_cache``).
     """
 
-    def __init__(self, calculator, atoms, wrapped, numbers, cell, pbc):
+    def __init__(self, calculator, atoms, wrapped, numbers, cell, pbc, scan=None):
         self.calculator = calculator
+        # the whole scan's tensor grid: box sums that no slab or domain boundary changes
+        grid = None if scan is None else tensor_grid(scan)
+        self.ticks = None if grid is None else grid[0]
         self.wrapped, self.numbers = wrapped, numbers
         self.species = tuple(int(z) for z in np.unique(numbers))
         self.units = local_length_units(atoms, device=calculator.device)[1] \
@@ -75,7 +81,8 @@ class FastBoxes:
             yield len(centres)
             return out, counts
         neighbors = n_neighbors.astype(np.float64)
-        grid = tensor_grid(centres)
+        grid = None if self.ticks is None else (self.ticks, tuple(
+            np.searchsorted(t, centres[:, d]) for d, t in enumerate(self.ticks)))
         if grid is None:
             sums, neighbor_sums, counts = self._box_sums(centres, half, points, index, rows,
                                                          values, neighbors)
@@ -110,28 +117,49 @@ class FastBoxes:
         return sums, neighbor_sums, counts
 
     def _grid_sums(self, grid, half, points, index, rows, values, neighbors):
-        """The same sums for centres on a tensor grid (``tensor_grid``), by a difference
-        array and prefix sums (``_kernels.corner_sums``): 8 additions per atom whatever the
-        boxes' overlap. Equal to :meth:`_box_sums` to rounding (~1e-13 relative)."""
+        """The same sums for centres on a tensor grid (``tensor_grid`` of the whole scan, and
+        these centres' grid indices), as fixed-order sums over the pairs of box ranges that
+        contain each point (``_kernels.pair_sums``): whatever slab or spatial domain the
+        centres come in, a box gets the same bits. Equal to :meth:`_box_sums` to rounding
+        (~1e-13 relative)."""
         ticks, where = grid
         species = self.species
-        shape = tuple(len(t) + 1 for t in ticks)
-        diff = np.zeros(shape + (len(species), values.shape[1]))
-        diff_extra = np.zeros(shape + (len(species), len(species)))
-        diff_counts = np.zeros(shape, dtype=np.int64)
-        blocks = np.empty((len(points), 6), dtype=np.int64)
-        _kernels.box_blocks(*ticks, half, points, blocks)
+        ranges = np.empty((len(points), 6), dtype=np.int64)
+        _kernels.box_blocks(*ticks, half, points, ranges)
+        lo = [int(w.min()) for w in where[:2]]
+        hi = [int(w.max()) + 1 for w in where[:2]]
+        inside = np.all(ranges[:, 0::2] < ranges[:, 1::2], axis=1)
+        for d in range(2):
+            inside &= (ranges[:, 2 * d + 1] > lo[d]) & (ranges[:, 2 * d] < hi[d])
+        ranges = ranges[inside]
+        pair_of, pairs = [], []
+        for d, t in enumerate(ticks):
+            key = ranges[:, 2 * d] * (len(t) + 1) + ranges[:, 2 * d + 1]
+            unique, inverse = np.unique(key, return_inverse=True)
+            pair_of.append(inverse.astype(np.int64))
+            pairs.append(np.stack([unique // (len(t) + 1), unique % (len(t) + 1)], axis=1))
+        lists = [_pairs_of_boxes(pairs[d], len(ticks[d])) for d in (1, 2)]
+        shape = (hi[0] - lo[0], hi[1] - lo[1], len(ticks[2]))
+        sums = np.zeros((len(species),) + shape + (values.shape[1],))
+        neighbor_sums = np.zeros((len(species),) + shape + (len(species),))
+        counts = np.zeros(shape, dtype=np.int64)
+        kept_species = self.numbers[index[inside]]
+        kept_rows = rows[inside]
+        n_py, n_pz = len(pairs[1]), len(pairs[2])
         for a, z in enumerate(species):
-            mine = np.flatnonzero(self.numbers[index] == z)
-            if len(mine):
-                # points with equal blocks next to each other: summed before they scatter
-                mine = mine[np.lexsort(blocks[mine].T[::-1])]
-                _kernels.corner_sums(blocks[mine], rows[mine], values, neighbors,
-                                     diff[..., a, :], diff_extra[..., a, :], diff_counts)
-        for array in (diff, diff_extra, diff_counts):
-            for axis in range(3):
-                np.cumsum(array, axis=axis, out=array)
-        return diff[where], diff_extra[where], diff_counts[where]
+            mine = np.flatnonzero(kept_species == z)
+            if not len(mine):
+                continue
+            px, py, pz = (p[mine] for p in pair_of)
+            order = np.argsort((px * n_py + py) * n_pz + pz, kind="stable")
+            px, py, pz, mine = px[order], py[order], pz[order], mine[order]
+            run = np.flatnonzero(np.r_[True, (px[1:] != px[:-1]) | (py[1:] != py[:-1])])
+            _kernels.pair_sums(pairs[0], px[run], py[run], np.r_[run, len(mine)], pz,
+                               kept_rows[mine], values, neighbors, lists[0], lists[1], lo[0],
+                               lo[1], sums[a], neighbor_sums[a], counts)
+        at = (where[0] - lo[0], where[1] - lo[1], where[2])
+        return (np.moveaxis(sums[(slice(None),) + at], 0, 1),
+                np.moveaxis(neighbor_sums[(slice(None),) + at], 0, 1), counts[at])
 
     def _slab_coefficients(self, needed):
         """(needed, slot, coefficients, neighbour counts) of the atoms ``needed`` (sorted
@@ -187,6 +215,19 @@ def tensor_grid(centres):
     if len(np.unique(flat)) != len(centres):
         return None
     return ticks, where
+
+
+def _pairs_of_boxes(pairs, n_boxes):
+    """(start, ids): the pairs (rows (i0, i1) of ``pairs``, sorted) that contain box i are
+    ids[start[i]:start[i + 1]], ascending."""
+    widths = pairs[:, 1] - pairs[:, 0]
+    ids = np.repeat(np.arange(len(pairs)), widths)
+    boxes = np.repeat(pairs[:, 0], widths) + np.arange(int(widths.sum())) - np.repeat(
+        np.cumsum(widths) - widths, widths)
+    order = np.lexsort((ids, boxes))
+    start = np.zeros(n_boxes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(boxes, minlength=n_boxes), out=start[1:])
+    return start, ids[order].astype(np.int64)
 
 
 # Exact-mode boxes described together (their clusters share kernel calls).

@@ -27,6 +27,8 @@ from .result import SPMResult
 
 # Box accumulators of one slab stay below this many float64 numbers (~128 MB).
 _SLAB_VALUES = 16_000_000
+# Boxes the network classifies together, at least (whole planes of the grid).
+CHUNK_BOXES = 2048
 
 
 def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
@@ -158,7 +160,6 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
                              f"{type(settings).__name__} instead.")
     check_bool(keep_descriptors, "keep_descriptors")
     net = settings.network
-    n_samples = settings.passes
     positions, numbers_, cell, pbc = check_atoms(atoms)
     mode = settings.mode
     if mode == "auto":
@@ -174,7 +175,7 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
     species = tuple(check_species(numbers_))
     if mode == "fast":
         yield "ARISE SPM (fast): local length scales", 0, len(centres)
-        describer = FastBoxes(calculator, atoms, wrapped, numbers_, cell, pbc)
+        describer = FastBoxes(calculator, atoms, wrapped, numbers_, cell, pbc, centres)
     else:
         describer = ExactBoxes(calculator, numbers_, settings.min_atoms)
     random_state = settings.random_state
@@ -184,54 +185,94 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
     n_boxes = len(centres)
     n_atoms = np.zeros(n_boxes, dtype=np.int64)
     valid = np.zeros(n_boxes, dtype=bool)
-    probabilities = np.full((n_boxes, len(net.class_names)), np.nan, dtype=np.float32)
-    mutual_information = np.full(n_boxes, np.nan)
-    entropy = np.full(n_boxes, np.nan)
-    passes = np.zeros(n_boxes, dtype=np.int64)
-    score = np.full(n_boxes, np.nan)
+    outputs = empty_outputs(n_boxes, len(net.class_names))
     kept = np.full((n_boxes, calculator.n_features), np.nan) if keep_descriptors else None
-    slab = max(1, _SLAB_VALUES // (len(species) ** 2 * calculator.basis.n_max
-                                   * (calculator.basis.l_max + 1) ** 2 + len(species) ** 2))
-    if len(shape) == 3 and slab >= shape[1] * shape[2]:
-        # whole planes of the scan grid: a slab of them is a tensor grid (FastBoxes sums it
-        # by a difference array) when the cell is orthorhombic
-        slab -= slab % (shape[1] * shape[2])
+    slab, chunk = partition(shape, len(species), calculator.basis)
     order = np.argsort(centres[:, 0], kind="stable")
     stage = f"ARISE SPM ({mode})"
     for start in range(0, n_boxes, slab):
-        chunk = order[start:start + slab]
-        lower = centres[chunk].min(axis=0) - half
-        upper = centres[chunk].max(axis=0) + half
+        boxes = order[start:start + slab]
+        lower = centres[boxes].min(axis=0) - half
+        upper = centres[boxes].max(axis=0) + half
         near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
-        steps = describer.describe(centres[chunk], half, points[near], index[near])
+        steps = describer.describe(centres[boxes], half, points[near], index[near])
         while True:
             try:
                 done = next(steps)
             except StopIteration as stop:
-                descriptors, n_atoms[chunk] = stop.value
+                descriptors, n_atoms[boxes] = stop.value
                 break
             yield stage, start + done, n_boxes
-        ok = (n_atoms[chunk] >= settings.min_atoms) & np.isfinite(descriptors).all(axis=1)
-        valid[chunk] = ok
-        if ok.any():
-            boxes = chunk[ok]
-            if keep_descriptors:
-                kept[boxes] = descriptors[ok]
-            prediction = net.predict(descriptors[ok], n_samples=n_samples,
-                                     random_state=random_state, tolerance=settings.tolerance,
-                                     device=settings.device)
-            probabilities[boxes] = prediction.probabilities
-            mutual_information[boxes] = prediction.mutual_information
-            entropy[boxes] = prediction.entropy
-            passes[boxes] = prediction.passes
-            score[boxes] = net.anisotropy(descriptors[ok])
-        yield stage, start + len(chunk), n_boxes
+        for first in range(0, len(boxes), chunk):
+            part = slice(first, first + chunk)
+            found = classify_boxes(net, descriptors[part], n_atoms[boxes[part]], settings,
+                                   random_state)
+            valid[boxes[part]] = found.pop("valid")
+            for name, values in found.items():
+                outputs[name][boxes[part][valid[boxes[part]]]] = values
+        if keep_descriptors:
+            kept[boxes[valid[boxes]]] = descriptors[valid[boxes]]
+        yield stage, start + len(boxes), n_boxes
     if not valid.all():
         warnings.warn(f"{int((~valid).sum())} of {n_boxes} boxes hold fewer than "
                       f"{settings.min_atoms} atoms (or no neighbour pair) and have no "
                       "prediction (NaN).", IsolatedAtomsWarning, stacklevel=2)
-    return SPMResult(np.array(centres, dtype=np.float64), tuple(shape), probabilities,
-                     mutual_information, entropy, n_atoms, tuple(net.class_names),
+    return spm_result(centres, shape, outputs, n_atoms, settings, mode, kept)
+
+
+def spm_result(centres, shape, outputs, n_atoms, settings, mode, descriptors=None):
+    """The :class:`SPMResult` of a scan from the boxes' ``outputs`` (:func:`empty_outputs`,
+    filled), atom counts, settings and mode ("fast" or "exact")."""
+    return SPMResult(np.array(centres, dtype=np.float64), tuple(shape),
+                     outputs["probabilities"], outputs["mutual_information"],
+                     outputs["entropy"], n_atoms, tuple(settings.network.class_names),
                      settings.box, None if settings.per_atom else settings.stride, mode,
-                     n_samples, settings.tolerance, passes, settings.min_atoms, kept,
-                     anisotropy=score, min_anisotropy=settings.threshold)
+                     settings.passes, settings.tolerance, outputs["passes"],
+                     settings.min_atoms, descriptors, anisotropy=outputs["anisotropy"],
+                     min_anisotropy=settings.threshold)
+
+
+def empty_outputs(n_boxes, n_classes):
+    """The per-box network outputs of a scan, NaN (no prediction) until filled: dict of
+    probabilities (n_boxes, n_classes) float32, mutual_information, entropy (bits),
+    passes, anisotropy."""
+    return {"probabilities": np.full((n_boxes, n_classes), np.nan, dtype=np.float32),
+            "mutual_information": np.full(n_boxes, np.nan),
+            "entropy": np.full(n_boxes, np.nan), "passes": np.zeros(n_boxes, dtype=np.int64),
+            "anisotropy": np.full(n_boxes, np.nan)}
+
+
+def partition(shape, n_species, basis):
+    """(slab, chunk): boxes described together (their box sums in memory, below
+    ``_SLAB_VALUES`` float64 numbers) and boxes classified together, both counted along
+    the scan's x-sorted order; a slab is whole chunks.
+
+    A chunk is whole planes of the grid, at least ``CHUNK_BOXES`` boxes where a slab holds
+    that many. It depends on the grid alone: the network's products (BLAS) give a row
+    slightly other bits in another batch, so one process and spatial domains
+    (:mod:`ase_arise.spm.domains`) classify the same chunks."""
+    slab = max(1, _SLAB_VALUES // (n_species ** 2 * basis.n_max * (basis.l_max + 1) ** 2
+                                   + n_species ** 2))
+    chunk = min(slab, CHUNK_BOXES)
+    plane = math.prod(shape[1:]) if len(shape) == 3 else 0
+    if plane and slab >= plane:
+        # whole planes of the scan grid: FastBoxes sums them as a tensor grid
+        chunk = min(slab // plane, -(-CHUNK_BOXES // plane)) * plane
+    return slab - slab % chunk, chunk
+
+
+def classify_boxes(net, descriptors, n_atoms, settings, random_state):
+    """The network's outputs for one chunk of boxes (``descriptors`` (n, 316), atoms per
+    box): dict of ``valid`` (enough atoms and a finite descriptor) and, for the valid boxes,
+    the entries of :func:`empty_outputs`."""
+    ok = (n_atoms >= settings.min_atoms) & np.isfinite(descriptors).all(axis=1)
+    out = {"valid": ok}
+    if ok.any():
+        prediction = net.predict(descriptors[ok], n_samples=settings.passes,
+                                 random_state=random_state, tolerance=settings.tolerance,
+                                 device=settings.device)
+        out.update(probabilities=prediction.probabilities,
+                   mutual_information=prediction.mutual_information,
+                   entropy=prediction.entropy, passes=prediction.passes,
+                   anisotropy=net.anisotropy(descriptors[ok]))
+    return out

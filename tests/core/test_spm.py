@@ -227,16 +227,25 @@ def test_grid_box_sums_equal_the_per_box_sums():
     positions, numbers_, cell, pbc = check_atoms(atoms)
     wrapped = wrap_positions(positions, cell, pbc)
     points, index = periodic_images(wrapped, cell, pbc, 8.0 * 3 ** 0.5)
-    boxes = FastBoxes(ARISEModel().descriptor(), atoms, wrapped, numbers_, cell, pbc)
+    boxes = FastBoxes(ARISEModel().descriptor(), atoms, wrapped, numbers_, cell, pbc, centres)
     needed, rows = np.unique(index, return_inverse=True)
     _, slot, coefficients, counts = boxes._slab_coefficients(needed)
-    args = (8.0, points, index, slot[rows], coefficients.reshape(len(needed), -1),
-            counts.astype(np.float64))
-    direct = boxes._box_sums(centres, *args)
-    by_grid = boxes._grid_sums(grid, *args)
+    values = (slot[rows], coefficients.reshape(len(needed), -1), counts.astype(np.float64))
+    direct = boxes._box_sums(centres, 8.0, points, index, *values)
+    by_grid = boxes._grid_sums(grid, 8.0, points, index, *values)
     assert_allclose(by_grid[0], direct[0], rtol=0, atol=1e-12 * np.abs(direct[0]).max())
     np.testing.assert_array_equal(by_grid[1], direct[1])
     np.testing.assert_array_equal(by_grid[2], direct[2])
+    # any slab or domain of the grid (here x-planes 3-5, y-rows 2-6 of one plane) that holds
+    # the points of its boxes gets the whole grid's bits
+    ticks, where = grid
+    part = np.flatnonzero((where[0] >= 3) & (where[0] < 6) & (where[1] >= 2) & (where[1] < 7))
+    lower, upper = centres[part].min(axis=0) - 8.0, centres[part].max(axis=0) + 8.0
+    near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
+    sub = (ticks, tuple(w[part] for w in where))
+    alone = boxes._grid_sums(sub, 8.0, points[near], index[near], values[0][near], *values[1:])
+    for a, b in zip(alone, by_grid):
+        np.testing.assert_array_equal(a, b[part])
     tilted = atoms.copy()
     tilted.set_cell(atoms.cell[:] + [[0, 0, 0], [6.0, 0, 0], [0, 0, 0]], scale_atoms=True)
     assert tensor_grid(box_centres(tilted, settings)[0]) is None
