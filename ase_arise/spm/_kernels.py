@@ -129,76 +129,70 @@ def box_blocks(ticks_x, ticks_y, ticks_z, half, points, out):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def pair_sums(pair_x, run_x, run_py, run_start, point_pz, rows, values, extra, lists_y,
-              lists_z, x_lo, y_lo, out, out_extra, out_counts):
-    """Box sums on a tensor grid of centres, in an order that no partition of the grid changes.
+def pair_planes(run_x, run_py, run_start, point_pz, rows, values, extra, lists_y, lists_z,
+                y_lo, planes):
+    """The (y, z) box sums of each x-pair: part of box sums on a tensor grid in an order that
+    no partition of the grid changes.
 
     Along each axis, a point's *pair* is the range [i0, i1) of box indices (of the whole
     grid) whose boxes contain it; pairs are numbered in (i0, i1) order. A box's sum is a
-    fixed-order sum: over its x-pairs (ascending) of the sums over its y-pairs of the sums
-    over its z-pairs of the block sums, each block summing its points in input order. A slab
-    or spatial domain that holds every point of its boxes gives the same bits as the whole
-    grid (a pair it lacks is empty there, and adding 0.0 changes nothing).
+    fixed-order sum over its x-pairs (ascending, :func:`ase_arise.spm.boxes.add_planes`) of
+    these planes: sums over its y-pairs of sums over its z-pairs of block sums, each block
+    summing its points in input order. A slab or spatial domain that holds every point of its
+    x-pairs gets the same bits as the whole grid (a y- or z-pair it lacks is empty there, and
+    adding 0.0 changes nothing).
 
     The points come sorted by (x-pair, y-pair, z-pair), stably: run r of them (one x-pair
     ``run_x[r]``, one y-pair ``run_py[r]``) is ``run_start[r]:run_start[r + 1]``, each point
-    with its z-pair (``point_pz``) and row of ``values`` and ``extra``. ``pair_x`` (P_x, 2)
-    holds the x-pairs' ranges, ``lists_y``/``lists_z`` = (start, ids): for box index i, the
-    pairs containing it are ids[start[i]:start[i + 1]], ascending. Adds into ``out``
-    (nx, ny, nz, n_values), ``out_extra`` and ``out_counts`` for the boxes
-    [x_lo, x_lo + nx) x [y_lo, y_lo + ny) x all z.
+    with its z-pair (``point_pz``) and row of ``values`` and ``extra``; ``lists_y`` and
+    ``lists_z`` = (start, ids): the pairs containing box index i are ids[start[i]:start[i + 1]],
+    ascending. Writes the k-th x-pair of the runs to ``planes[k]`` (shape (ny, nz, n_values
+    + n_extra + 1): the rows, the extra columns, the point count) for the boxes
+    [y_lo, y_lo + ny) x all z.
     """
-    nx, ny, nz, n_values = out.shape
-    n_extra = extra.shape[1]
-    width = n_values + n_extra + 1
+    ny, nz, width = planes.shape[1:]
+    n_values, n_extra = values.shape[1], extra.shape[1]
     y_start, y_ids = lists_y
     z_start, z_ids = lists_z
     n_py = int(y_ids.max()) + 1 if y_ids.shape[0] else 0
     n_pz = int(z_ids.max()) + 1 if z_ids.shape[0] else 0
     blocks = np.zeros((n_py, n_pz, width))
     sums_z = np.zeros((n_py, nz, width))
-    sums_y = np.zeros((ny, nz, width))
     n_runs = run_x.shape[0]
     first = 0
+    plane = 0
     while first < n_runs:
         last = first + 1
         while last < n_runs and run_x[last] == run_x[first]:
             last += 1
-        px = run_x[first]
-        lo, hi = max(pair_x[px, 0], x_lo), min(pair_x[px, 1], x_lo + nx)
-        if lo < hi:
-            touched = np.zeros(n_py, dtype=np.bool_)
-            for r in range(first, last):
-                touched[run_py[r]] = True
-            for r in numba.prange(first, last):  # one y-pair per run: no races
-                block = blocks[run_py[r]]
-                block[:] = 0.0
-                for q in range(run_start[r], run_start[r + 1]):
-                    row = block[point_pz[q]]
-                    i = rows[q]
-                    for f in range(n_values):
-                        row[f] += values[i, f]
-                    for f in range(n_extra):
-                        row[n_values + f] += extra[i, f]
-                    row[width - 1] += 1.0
-            for py in numba.prange(n_py):
-                if touched[py]:
-                    for iz in range(nz):
-                        target = sums_z[py, iz]
-                        target[:] = 0.0
-                        for k in range(z_start[iz], z_start[iz + 1]):
-                            target += blocks[py, z_ids[k]]
-            for iy in numba.prange(ny):
+        touched = np.zeros(n_py, dtype=np.bool_)
+        for r in range(first, last):
+            touched[run_py[r]] = True
+        for r in numba.prange(first, last):  # one y-pair per run: no races
+            block = blocks[run_py[r]]
+            block[:] = 0.0
+            for q in range(run_start[r], run_start[r + 1]):
+                row = block[point_pz[q]]
+                i = rows[q]
+                for f in range(n_values):
+                    row[f] += values[i, f]
+                for f in range(n_extra):
+                    row[n_values + f] += extra[i, f]
+                row[width - 1] += 1.0
+        for py in numba.prange(n_py):
+            if touched[py]:
                 for iz in range(nz):
-                    target = sums_y[iy, iz]
+                    target = sums_z[py, iz]
                     target[:] = 0.0
-                    for k in range(y_start[y_lo + iy], y_start[y_lo + iy + 1]):
-                        if touched[y_ids[k]]:
-                            target += sums_z[y_ids[k], iz]
-                for ix in range(lo, hi):
-                    for iz in range(nz):
-                        source = sums_y[iy, iz]
-                        out[ix - x_lo, iy, iz] += source[:n_values]
-                        out_extra[ix - x_lo, iy, iz] += source[n_values:n_values + n_extra]
-                        out_counts[ix - x_lo, iy, iz] += int(source[width - 1])
+                    for k in range(z_start[iz], z_start[iz + 1]):
+                        target += blocks[py, z_ids[k]]
+        out = planes[plane]
+        for iy in numba.prange(ny):
+            for iz in range(nz):
+                target = out[iy, iz]
+                target[:] = 0.0
+                for k in range(y_start[y_lo + iy], y_start[y_lo + iy + 1]):
+                    if touched[y_ids[k]]:
+                        target += sums_z[y_ids[k], iz]
+        plane += 1
         first = last

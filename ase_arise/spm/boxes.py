@@ -119,47 +119,17 @@ class FastBoxes:
     def _grid_sums(self, grid, half, points, index, rows, values, neighbors):
         """The same sums for centres on a tensor grid (``tensor_grid`` of the whole scan, and
         these centres' grid indices), as fixed-order sums over the pairs of box ranges that
-        contain each point (``_kernels.pair_sums``): whatever slab or spatial domain the
-        centres come in, a box gets the same bits. Equal to :meth:`_box_sums` to rounding
-        (~1e-13 relative)."""
+        contain each point (:func:`grid_planes`, :func:`add_planes`): whatever slab or spatial
+        domain the centres come in, a box gets the same bits. Equal to :meth:`_box_sums` to
+        rounding (~1e-13 relative)."""
         ticks, where = grid
-        species = self.species
-        ranges = np.empty((len(points), 6), dtype=np.int64)
-        _kernels.box_blocks(*ticks, half, points, ranges)
         lo = [int(w.min()) for w in where[:2]]
         hi = [int(w.max()) + 1 for w in where[:2]]
-        inside = np.all(ranges[:, 0::2] < ranges[:, 1::2], axis=1)
-        for d in range(2):
-            inside &= (ranges[:, 2 * d + 1] > lo[d]) & (ranges[:, 2 * d] < hi[d])
-        ranges = ranges[inside]
-        pair_of, pairs = [], []
-        for d, t in enumerate(ticks):
-            key = ranges[:, 2 * d] * (len(t) + 1) + ranges[:, 2 * d + 1]
-            unique, inverse = np.unique(key, return_inverse=True)
-            pair_of.append(inverse.astype(np.int64))
-            pairs.append(np.stack([unique // (len(t) + 1), unique % (len(t) + 1)], axis=1))
-        lists = [_pairs_of_boxes(pairs[d], len(ticks[d])) for d in (1, 2)]
-        shape = (hi[0] - lo[0], hi[1] - lo[1], len(ticks[2]))
-        sums = np.zeros((len(species),) + shape + (values.shape[1],))
-        neighbor_sums = np.zeros((len(species),) + shape + (len(species),))
-        counts = np.zeros(shape, dtype=np.int64)
-        kept_species = self.numbers[index[inside]]
-        kept_rows = rows[inside]
-        n_py, n_pz = len(pairs[1]), len(pairs[2])
-        for a, z in enumerate(species):
-            mine = np.flatnonzero(kept_species == z)
-            if not len(mine):
-                continue
-            px, py, pz = (p[mine] for p in pair_of)
-            order = np.argsort((px * n_py + py) * n_pz + pz, kind="stable")
-            px, py, pz, mine = px[order], py[order], pz[order], mine[order]
-            run = np.flatnonzero(np.r_[True, (px[1:] != px[:-1]) | (py[1:] != py[:-1])])
-            _kernels.pair_sums(pairs[0], px[run], py[run], np.r_[run, len(mine)], pz,
-                               kept_rows[mine], values, neighbors, lists[0], lists[1], lo[0],
-                               lo[1], sums[a], neighbor_sums[a], counts)
-        at = (where[0] - lo[0], where[1] - lo[1], where[2])
-        return (np.moveaxis(sums[(slice(None),) + at], 0, 1),
-                np.moveaxis(neighbor_sums[(slice(None),) + at], 0, 1), counts[at])
+        pairs, planes = grid_planes(ticks, half, points, self.numbers[index], rows, values,
+                                    neighbors, self.species, (lo[0], hi[0]), (lo[1], hi[1]))
+        sums = add_planes(pairs, planes, lo[0], hi[0] - lo[0])
+        return split_sums(sums[(slice(None), where[0] - lo[0], where[1] - lo[1], where[2])],
+                          values.shape[1])
 
     def _slab_coefficients(self, needed):
         """(needed, slot, coefficients, neighbour counts) of the atoms ``needed`` (sorted
@@ -215,6 +185,70 @@ def tensor_grid(centres):
     if len(np.unique(flat)) != len(centres):
         return None
     return ticks, where
+
+
+def grid_planes(ticks, half, points, point_species, rows, values, extra, species, x_range,
+                y_range):
+    """The (y, z) box sums of each x-pair (``_kernels.pair_planes``) of the ``points`` (Å,
+    with their species and rows of ``values`` and ``extra``) whose boxes on the tensor grid
+    ``ticks`` (Å, the whole scan's) meet x indices ``x_range`` and y indices ``y_range``
+    ((start, stop)), for the y boxes of ``y_range``.
+
+    Returns (pairs, planes): the x-pairs, rows (i0, i1) ascending, and their planes, shape
+    (n_species, n_pairs, ny, nz, n_values + n_extra + 1)."""
+    ranges = np.empty((len(points), 6), dtype=np.int64)
+    _kernels.box_blocks(*ticks, half, points, ranges)
+    inside = np.all(ranges[:, 0::2] < ranges[:, 1::2], axis=1)
+    for d, (lo, hi) in enumerate((x_range, y_range)):
+        inside &= (ranges[:, 2 * d + 1] > lo) & (ranges[:, 2 * d] < hi)
+    ranges = ranges[inside]
+    pair_of, pairs = [], []
+    for d, t in enumerate(ticks):
+        key = ranges[:, 2 * d] * (len(t) + 1) + ranges[:, 2 * d + 1]
+        unique, inverse = np.unique(key, return_inverse=True)
+        pair_of.append(inverse.astype(np.int64).ravel())
+        pairs.append(np.stack([unique // (len(t) + 1), unique % (len(t) + 1)], axis=1))
+    lists = [_pairs_of_boxes(pairs[d], len(ticks[d])) for d in (1, 2)]
+    width = values.shape[1] + extra.shape[1] + 1
+    planes = np.zeros((len(species), len(pairs[0]), y_range[1] - y_range[0], len(ticks[2]),
+                       width))
+    kept_species, kept_rows = point_species[inside], rows[inside]
+    n_py, n_pz = len(pairs[1]), len(pairs[2])
+    for a, z in enumerate(species):
+        mine = np.flatnonzero(kept_species == z)
+        if not len(mine):
+            continue
+        px, py, pz = (p[mine] for p in pair_of)
+        order = np.argsort((px * n_py + py) * n_pz + pz, kind="stable")
+        px, py, pz, mine = px[order], py[order], pz[order], mine[order]
+        run = np.flatnonzero(np.r_[True, (px[1:] != px[:-1]) | (py[1:] != py[:-1])])
+        present = np.unique(px)
+        out = np.empty((len(present),) + planes.shape[2:])
+        _kernels.pair_planes(px[run], py[run], np.r_[run, len(mine)], pz, kept_rows[mine],
+                             values, extra, lists[0], lists[1], y_range[0], out)
+        planes[a, present] = out
+    return pairs[0], planes
+
+
+def add_planes(pairs, planes, x_lo, nx):
+    """Box sums (n_species, nx, ny, nz, width) of the x boxes [x_lo, x_lo + nx) from the
+    planes of :func:`grid_planes` (x-pairs ``pairs``, ascending): each box adds its x-pairs'
+    planes in pair order, starting from 0."""
+    sums = np.zeros((planes.shape[0], nx) + planes.shape[2:])
+    for (i0, i1), plane in zip(pairs, planes.swapaxes(0, 1)):
+        lo, hi = max(int(i0), x_lo), min(int(i1), x_lo + nx)
+        if lo < hi:
+            sums[:, lo - x_lo:hi - x_lo] += plane[:, None]
+    return sums
+
+
+def split_sums(sums, n_values):
+    """(sums, neighbour sums, counts) per box from combined sums (n_species, n_boxes, width)
+    of :func:`add_planes` picked at the boxes: (n_boxes, n_species, n_values), (n_boxes,
+    n_species, n_extra), (n_boxes,) int64."""
+    sums = np.moveaxis(sums, 0, 1)
+    return (sums[..., :n_values], sums[..., n_values:-1],
+            np.rint(sums[..., -1].sum(axis=1)).astype(np.int64))
 
 
 def _pairs_of_boxes(pairs, n_boxes):
