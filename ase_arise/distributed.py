@@ -125,7 +125,7 @@ def in_flight(client, tasks):
         yield futures.pop(future), future
 
 
-def _worker_threads():
+def worker_threads():
     """Numba's threads on a worker: the worker's own thread count, so that workers x threads
     = cores (Dask's nanny already gives BLAS one thread per worker)."""
     import numba
@@ -143,7 +143,7 @@ def _classify_batch(structures, options, start, stop=None):
     from .classify import classify
     from .errors import AriseError
 
-    _worker_threads()
+    worker_threads()
     if stop is not None:
         structures = structures[start:stop]
     try:
@@ -226,7 +226,7 @@ def _frame_result(trajectory, k, fields, work, probabilities, progress=False):
     from .settings import Settings
     from .spm import iter_spm, run_steps
 
-    _worker_threads()
+    worker_threads()
     atoms, settings = trajectory[k], Settings(**fields)
     steps = (iter_label(atoms, settings, probabilities=probabilities) if work == "label"
              else iter_spm(atoms, settings))

@@ -139,26 +139,44 @@ def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, order_weight=ORDER_WEIG
         Box index, -1 where no box with a prediction contains the atom.
     """
     positions, _, cell, pbc = check_atoms(atoms)
-    wrapped = wrap_positions(positions, cell, pbc)
-    valid = np.flatnonzero(result.valid)
-    box = np.full(len(wrapped), -1, dtype=np.int64)
-    if len(valid) == 0:
+    choice = BoxChoice(result, cell, pbc, mi_weight=mi_weight, order_weight=order_weight,
+                       candidates=candidates)
+    return choice(wrap_positions(positions, cell, pbc))
+
+
+class BoxChoice:
+    """The rule of :func:`nearest_boxes` for an :class:`SPMResult` of a sample with ``cell``
+    and ``pbc``: calling it on wrapped positions (Å) gives their box indices. An atom's box
+    depends on nothing but its position and the boxes, so the atoms can be taken in parts
+    (spatial domains do)."""
+
+    def __init__(self, result, cell, pbc, *, mi_weight=MI_WEIGHT, order_weight=ORDER_WEIGHT,
+                 candidates=CANDIDATES):
+        valid = np.flatnonzero(result.valid)
+        self.half = result.box / 2
+        self.centres, index = periodic_images(result.centres[valid], cell, pbc,
+                                              self.half * math.sqrt(3))
+        self.boxes = valid[index]
+        uncertain = mi_weight * result.mutual_information[self.boxes]
+        self.other = result.other[self.boxes]
+        ordered = uncertain
+        if order_weight and result.anisotropy is not None:
+            order = np.log(np.maximum(result.anisotropy[self.boxes], _TINY_ANISOTROPY))
+            ordered = np.where(self.other, np.inf, uncertain - order_weight * order)
+        self.penalties = (uncertain, ordered)
+        self.k = 1 if mi_weight == 0 and order_weight == 0 else min(candidates,
+                                                                   len(self.centres))
+
+    def __call__(self, wrapped):
+        box = np.full(len(wrapped), -1, dtype=np.int64)
+        if len(self.boxes) == 0:
+            return box
+        first, second = _best_boxes(cKDTree(self.centres), self.centres, wrapped, self.k,
+                                    self.half, self.penalties)
+        chosen = np.where((first < 0) | (second < 0) | self.other[np.maximum(first, 0)],
+                          first, second)
+        box[chosen >= 0] = self.boxes[chosen[chosen >= 0]]
         return box
-    half = result.box / 2
-    centres, index = periodic_images(result.centres[valid], cell, pbc, half * math.sqrt(3))
-    boxes = valid[index]
-    uncertain = mi_weight * result.mutual_information[boxes]
-    other = result.other[boxes]
-    ordered = uncertain
-    if order_weight and result.anisotropy is not None:
-        order = np.log(np.maximum(result.anisotropy[boxes], _TINY_ANISOTROPY))
-        ordered = np.where(other, np.inf, uncertain - order_weight * order)
-    k = 1 if mi_weight == 0 and order_weight == 0 else min(candidates, len(centres))
-    first, second = _best_boxes(cKDTree(centres), centres, wrapped, k, half,
-                                (uncertain, ordered))
-    chosen = np.where((first < 0) | (second < 0) | other[np.maximum(first, 0)], first, second)
-    box[chosen >= 0] = boxes[chosen[chosen >= 0]]
-    return box
 
 
 def _best_boxes(tree, centres, points, k, half, penalties):
@@ -201,7 +219,8 @@ def gather(values, box_index, fill=np.nan):
 
 def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
           n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, min_anisotropy=None,
-          probabilities=False, random_state=0, inplace=False, progress=False, device="cpu"):
+          probabilities=False, random_state=0, inplace=False, progress=False, device="cpu",
+          client=None):
     """Per-atom prototype, probability and uncertainty from strided pattern matching.
 
     Parameters
@@ -219,6 +238,10 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
         Write the arrays to ``atoms`` itself rather than to a copy.
     progress : bool, default=False
         Show a tqdm progress bar.
+    client : dask.distributed.Client, optional
+        Split the sample into spatial domains on its workers (:mod:`ase_arise.spm.domains`):
+        the same labels, bit for bit, as without it. Needs the scan grid of an orthorhombic
+        cell, not ``per_atom``, and device "cpu".
 
     Returns
     -------
@@ -234,6 +257,14 @@ def label(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None
                         model=model, n_samples=n_samples, tolerance=tolerance,
                         min_atoms=min_atoms, min_anisotropy=min_anisotropy,
                         random_state=random_state, device=device)
+    if client is not None:
+        from .spm.domains import label_box_index, spm_on
+
+        check_bool(probabilities, "probabilities")
+        check_bool(inplace, "inplace")
+        sample, result = spm_on(client, atoms, settings, progress=progress)
+        return atom_labels(atoms, result, label_box_index(client, sample, result),
+                           probabilities, inplace)
     steps = iter_label(atoms, settings, probabilities=probabilities, inplace=inplace)
     return run_steps(steps, progress)
 
@@ -252,6 +283,12 @@ def iter_label(atoms, settings, *, probabilities=False, inplace=False):
         box_index = np.where(result.valid, np.arange(len(result.centres)), -1)
     else:
         box_index = nearest_boxes(sample, result)
+    return atom_labels(atoms, result, box_index, probabilities, inplace)
+
+
+def atom_labels(atoms, result, box_index, probabilities=False, inplace=False):
+    """The :class:`AtomLabels` of ``atoms`` (a copy, or themselves with ``inplace``) whose
+    boxes in ``result`` are ``box_index`` (-1: none), their arrays set."""
     out = AtomLabels(
         atoms=atoms if inplace else atoms.copy(),
         class_id=gather(result.class_id, box_index, NO_PREDICTION),

@@ -226,34 +226,65 @@ def local_length_units(atoms, *, n_local=N_LOCAL, device="cpu"):
     device = check_device(device)
     positions, numbers_, cell, pbc = check_atoms(atoms)
     wrapped = wrap_positions(positions, cell, pbc)
+    every = np.arange(len(wrapped))
+    nearest = nearest_by_species(wrapped, numbers_, cell, pbc, every, device)
     species = tuple(int(z) for z in np.unique(numbers_))
-    units = np.full((len(wrapped), len(species)), np.nan)
-    for a in species:
-        own = np.flatnonzero(numbers_ == a)
-        spacing = nearest_distances(wrapped[own], wrapped[own], cell, pbc, device)
+    return species, units_of(wrapped, numbers_, cell, pbc, nearest, unit_reach(nearest, numbers_),
+                             every, n_local)
+
+
+def nearest_by_species(wrapped, numbers, cell, pbc, centres, device="cpu"):
+    """Distance (Å) from each atom of ``centres`` (indices) to its nearest atom of each
+    species (columns in sorted order; :func:`nearest_distances`, images included, itself
+    not): shape (len(centres), n_species). A row depends on nothing but the sample, so a
+    subset of centres gets the rows of the whole."""
+    species = np.unique(numbers)
+    out = np.empty((len(centres), len(species)))
+    for j, b in enumerate(species):
+        out[:, j] = nearest_distances(wrapped[centres], wrapped[numbers == b], cell, pbc, device)
+    return out
+
+
+def unit_reach(nearest, numbers):
+    """Per species a, the search reach of the local d_NN (Å): 3 x the median of the a-atoms'
+    distances to their nearest a-atom (``nearest`` of every atom, from
+    :func:`nearest_by_species`); 1 Å where none has one."""
+    reach = []
+    for j, a in enumerate(np.unique(numbers)):
+        spacing = nearest[numbers == a, j]
         finite = spacing[np.isfinite(spacing)]
-        reach = 3.0 * float(np.median(finite)) if len(finite) else 1.0
-        points, index = periodic_images(wrapped[own], cell, pbc, reach)
+        reach.append(3.0 * float(np.median(finite)) if len(finite) else 1.0)
+    return reach
+
+
+def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOCAL):
+    """The local length units (Å, :func:`local_length_units`) of the atoms ``centres``
+    (indices), from every atom's ``nearest`` (:func:`nearest_by_species`) and the species'
+    ``reach`` (:func:`unit_reach`): shape (len(centres), n_species)."""
+    species = np.unique(numbers)
+    units = np.full((len(centres), len(species)), np.nan)
+    for i, a in enumerate(species):
+        own = np.flatnonzero(numbers == a)
+        mine = np.flatnonzero(numbers[centres] == a)
+        points, index = periodic_images(wrapped[own], cell, pbc, reach[i])
         k = min(n_local, len(points))
         # the k-d tree's members on every device: equal distances (a pristine crystal) make
         # the members depend on how ties are broken, and the card's scan breaks them
         # otherwise (measured: 15 % of a pristine polycrystal's boxes moved their MI)
-        dist, near = _nearest(points, wrapped[own], k, reach, "cpu")
+        dist, near = _nearest(points, wrapped[centres[mine]], k, reach[i], "cpu")
         found = np.isfinite(dist)
-        members = np.where(found, index[np.minimum(near, len(points) - 1)], 0)
-        for j, b in enumerate(species):
-            nearest_b = spacing if b == a else nearest_distances(
-                wrapped[own], wrapped[numbers_ == b], cell, pbc, device)
-            values = np.where(found, nearest_b[members], np.nan)
+        members = own[np.where(found, index[np.minimum(near, len(points) - 1)], 0)]
+        for j in range(len(species)):
+            values = np.where(found, nearest[members, j], np.nan)
             gaps = ~np.isfinite(values)
             if not gaps.any():  # the usual case: median is nanmedian's result, 4x faster
-                units[own, j] = np.median(values, axis=1)
+                units[mine, j] = np.median(values, axis=1)
                 continue
             values[gaps] = np.nan
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
-                units[own, j] = np.nanmedian(values, axis=1)
-    return species, units
+                units[mine, j] = np.nanmedian(values, axis=1)
+    return units
 
 
 def robust_dnn(distances):
@@ -272,7 +303,7 @@ def _robust_rule(finite, bins):
     return _histogram_rule(finite[finite >= OVERLAP_FRACTION * np.median(finite)], bins)
 
 
-def find_overlaps(wrapped, numbers, cell, pbc, nearest=None):
+def find_overlaps(wrapped, numbers, cell, pbc, nearest=None, by_species=None):
     """Pairs of overlapping atoms: closer than ``OVERLAP_FRACTION`` × the d_NN of their species
     pair (:func:`robust_dnn`), so that a C-H bond beside Si-Si bonds is no overlap.
 
@@ -285,6 +316,9 @@ def find_overlaps(wrapped, numbers, cell, pbc, nearest=None):
         As from ``check_atoms``.
     nearest : ndarray of shape (n,), optional
         Each atom's nearest-neighbour distance (Å), if known (used for one species).
+    by_species : ndarray of shape (n, n_species), optional
+        Each atom's distance to its nearest atom of each species (Å,
+        :func:`nearest_by_species`), if known.
 
     Returns
     -------
@@ -299,8 +333,12 @@ def find_overlaps(wrapped, numbers, cell, pbc, nearest=None):
     suspect = False
     for i, a in enumerate(species):
         for j, b in enumerate(species):
-            pair = nearest if nearest is not None and len(species) == 1 else nearest_distances(
-                wrapped[numbers == a], wrapped[numbers == b], cell, pbc)
+            if by_species is not None:
+                pair = by_species[numbers == a, j]
+            elif nearest is not None and len(species) == 1:
+                pair = nearest
+            else:
+                pair = nearest_distances(wrapped[numbers == a], wrapped[numbers == b], cell, pbc)
             threshold[i, j] = OVERLAP_FRACTION * robust_dnn(pair)
             suspect |= bool(np.any(pair < threshold[i, j]))
     if not suspect:
@@ -319,10 +357,11 @@ def find_overlaps(wrapped, numbers, cell, pbc, nearest=None):
     return pairs[order], distances[order]
 
 
-def warn_overlaps(wrapped, numbers, cell, pbc, nearest=None, *, stacklevel=3):
+def warn_overlaps(wrapped, numbers, cell, pbc, nearest=None, *, by_species=None,
+                  stacklevel=3):
     """Warn (OverlappingAtomsWarning) naming the pairs of :func:`find_overlaps`; returns their
     number."""
-    pairs, distance = find_overlaps(wrapped, numbers, cell, pbc, nearest)
+    pairs, distance = find_overlaps(wrapped, numbers, cell, pbc, nearest, by_species)
     if len(pairs):
         shown = "; ".join(f"atoms {i} and {j}: {d:.3g} Å" for (i, j), d in
                           zip(pairs[:5].tolist(), distance[:5]))
@@ -333,12 +372,16 @@ def warn_overlaps(wrapped, numbers, cell, pbc, nearest=None, *, stacklevel=3):
     return len(pairs)
 
 
-def sample_spacing(wrapped, numbers, cell, pbc, device="cpu"):
+def sample_spacing(wrapped, numbers, cell, pbc, device="cpu", *, nearest=None,
+                   by_species=None):
     """d_NN of a whole sample (any species, Å; NaN when no atom has a neighbour), warning about
     overlapping atoms (:func:`warn_overlaps`). The robust rule (:func:`robust_dnn`): a few
     overlapping pairs, or the many close pairs of a gas, do not make it a fraction of the
     typical spacing (an ideal gas's histogram d_NN is ~0.2 Å, which made its random gaps look
-    like vacuum). ``device`` runs the nearest-neighbour search."""
-    nearest = nearest_distances(wrapped, wrapped, cell, pbc, device)
-    warn_overlaps(wrapped, numbers, cell, pbc, nearest, stacklevel=4)
+    like vacuum). ``device`` runs the nearest-neighbour search; ``nearest`` (every atom's
+    nearest-neighbour distance, Å) and ``by_species`` (:func:`nearest_by_species`) spare it
+    where known."""
+    if nearest is None:
+        nearest = nearest_distances(wrapped, wrapped, cell, pbc, device)
+    warn_overlaps(wrapped, numbers, cell, pbc, nearest, by_species=by_species, stacklevel=4)
     return robust_dnn(nearest)

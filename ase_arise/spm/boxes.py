@@ -37,20 +37,23 @@ class FastBoxes:
     scan : ndarray of shape (n_boxes, 3), optional
         Every box centre of the scan (Å); when they form a tensor grid, the slabs' centres
         must be among them.
+    units : ndarray of shape (n_atoms, n_species), optional
+        The atoms' local d_NN (Å, :func:`~ase_arise.descriptor.local_length_units`), if known.
 
     Every atom is expanded once however the slabs overlap: the rows of the previous slab are
     kept and reused (``_cache``).
     """
 
-    def __init__(self, calculator, atoms, wrapped, numbers, cell, pbc, scan=None):
+    def __init__(self, calculator, atoms, wrapped, numbers, cell, pbc, scan=None, units=None):
         self.calculator = calculator
         # the whole scan's tensor grid: box sums that no slab or domain boundary changes
         grid = None if scan is None else tensor_grid(scan)
         self.ticks = None if grid is None else grid[0]
         self.wrapped, self.numbers = wrapped, numbers
         self.species = tuple(int(z) for z in np.unique(numbers))
-        self.units = local_length_units(atoms, device=calculator.device)[1] \
-            * calculator.extrinsic_scaling
+        if units is None:
+            units = local_length_units(atoms, device=calculator.device)[1]
+        self.units = units * calculator.extrinsic_scaling
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
                           len(wrapped))
@@ -67,7 +70,7 @@ class FastBoxes:
         shape (n_boxes, n_features), atoms per box of shape (n_boxes,))."""
         calculator, species = self.calculator, self.species
         needed, rows = np.unique(index, return_inverse=True)
-        self._cache = self._slab_coefficients(needed)
+        self._cache = self.coefficients(needed)
         _, slot, coefficients, n_neighbors = self._cache
         rows = slot[rows]
         width = coefficients[0].size
@@ -89,15 +92,8 @@ class FastBoxes:
         else:
             sums, neighbor_sums, counts = self._grid_sums(grid, half, points, index, rows,
                                                           values, neighbors)
-        pair_sums = sums.reshape(len(centres), len(species), len(species),
-                                 calculator.basis.n_max, -1)
-        has_pair = neighbor_sums > 0
-        spectra = calculator.basis.power_spectrum(pair_sums)
-        n_pairs = has_pair.sum(axis=(1, 2))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = (spectra * has_pair[..., None]).sum(axis=(1, 2)) / n_pairs[:, None]
         yield len(centres)  # progress, as ExactBoxes.describe reports it
-        return out, counts
+        return box_spectra(calculator.basis, sums, neighbor_sums), counts
 
     def _box_sums(self, centres, half, points, index, rows, values, neighbors):
         """Per-box sums of the atoms' rows by species (any centres): each box adds up the
@@ -131,9 +127,9 @@ class FastBoxes:
         return split_sums(sums[(slice(None), where[0] - lo[0], where[1] - lo[1], where[2])],
                           values.shape[1])
 
-    def _slab_coefficients(self, needed):
+    def coefficients(self, needed):
         """(needed, slot, coefficients, neighbour counts) of the atoms ``needed`` (sorted
-        indices): atom ``needed[k]`` has row ``slot[k]``. The rows of the previous slab come
+        indices): atom ``needed[k]`` has row ``slot[k]``. The rows of the cached slab come
         first (copied once), then the new atoms' rows, computed in place: no zero-filled or
         temporary copies of arrays of ~3.5 kB per atom (they cost 13 s of a 137 s 10^6-atom
         label)."""
@@ -185,6 +181,19 @@ def tensor_grid(centres):
     if len(np.unique(flat)) != len(centres):
         return None
     return ticks, where
+
+
+def box_spectra(basis, sums, neighbor_sums):
+    """Box descriptors (n_boxes, n_features) from the boxes' coefficient sums (n_boxes,
+    n_species, n_values) and neighbour counts (n_boxes, n_species, n_species): the power
+    spectrum of each species pair with a neighbour pair in the box, averaged over those pairs
+    (NaN where none)."""
+    n_boxes, n_species = sums.shape[:2]
+    has_pair = neighbor_sums > 0
+    spectra = basis.power_spectrum(sums.reshape(n_boxes, n_species, n_species, basis.n_max, -1))
+    n_pairs = has_pair.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (spectra * has_pair[..., None]).sum(axis=(1, 2)) / n_pairs[:, None]
 
 
 def grid_planes(ticks, half, points, point_species, rows, values, extra, species, x_range,

@@ -18,7 +18,7 @@ from .._random import check_random_state
 from .._validation import check_atoms, check_bool
 from ..descriptor.dnn import sample_spacing, sample_volume
 from ..descriptor.neighbors import periodic_images, vacuum_axes, wrap_positions
-from ..errors import InputTypeError, IsolatedAtomsWarning
+from ..errors import InputError, InputTypeError, IsolatedAtomsWarning
 from ..limits import check_species, check_work
 from ..settings import DEFAULT_TOLERANCE, Settings
 from .boxes import ExactBoxes, FastBoxes
@@ -33,7 +33,7 @@ CHUNK_BOXES = 2048
 
 def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, model=None,
         n_samples=None, tolerance=DEFAULT_TOLERANCE, min_atoms=50, min_anisotropy=None,
-        random_state=0, keep_descriptors=False, progress=False, device="cpu"):
+        random_state=0, keep_descriptors=False, progress=False, device="cpu", client=None):
     """Strided pattern matching: classify every box of a scan over the sample.
 
     Parameters
@@ -49,6 +49,10 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, 
         the input of :mod:`ase_arise.analysis`.
     progress : bool, default=False
         Show a tqdm progress bar.
+    client : dask.distributed.Client, optional
+        Split the sample into spatial domains on its workers (:mod:`ase_arise.spm.domains`):
+        the same result, bit for bit, as without it (not with ``keep_descriptors``). Needs
+        the scan grid of an orthorhombic cell, not ``per_atom``, and device "cpu".
 
     Returns
     -------
@@ -59,6 +63,13 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, 
                         model=model, n_samples=n_samples, tolerance=tolerance,
                         min_atoms=min_atoms, min_anisotropy=min_anisotropy,
                         random_state=random_state, device=device)
+    if client is not None:
+        from .domains import spm_on
+
+        if check_bool(keep_descriptors, "keep_descriptors"):
+            raise InputError("keep_descriptors=True keeps every box's descriptor in one "
+                             "process; with client= leave it False.")
+        return spm_on(client, atoms, settings, progress=progress)[1]
     return run_steps(iter_spm(atoms, settings, keep_descriptors=keep_descriptors), progress)
 
 
@@ -71,7 +82,7 @@ def iter_spm(atoms, settings, *, keep_descriptors=False):
                                         keep_descriptors=keep_descriptors))
 
 
-def scan_sample(atoms, settings):
+def scan_sample(atoms, settings, *, nearest=None, by_species=None):
     """The sample as SPM sees it: ``atoms`` itself, or a copy whose periodic axes across a
     vacuum are open.
 
@@ -79,12 +90,15 @@ def scan_sample(atoms, settings):
     (r_cut × the sample's d_NN) is vacuum: a slab or a nanoparticle in a periodic box. It is
     scanned as an open axis (boxes cover the atoms, not the empty cell), and mode "auto" takes
     exact mode for it. Overlapping atoms (closer than half the sample's d_NN) are reported
-    with an OverlappingAtomsWarning that names them.
+    with an OverlappingAtomsWarning that names them. ``nearest`` and ``by_species`` (each
+    atom's nearest-neighbour distance, and towards each species, Å) spare the searches where
+    known (:func:`~ase_arise.descriptor.dnn.sample_spacing`).
     """
     positions, numbers, cell, pbc = check_atoms(atoms)
     check_species(numbers)  # before the species pairs' neighbour searches
     wrapped = wrap_positions(positions, cell, pbc)
-    dnn = sample_spacing(wrapped, numbers, cell, pbc, settings.device)
+    dnn = sample_spacing(wrapped, numbers, cell, pbc, settings.device, nearest=nearest,
+                         by_species=by_species)
     if not pbc.any() or not np.isfinite(dnn):
         return atoms
     vacuum = vacuum_axes(wrapped, cell, pbc, settings.network.metadata["descriptor"]["r_cut"] * dnn)
@@ -166,10 +180,7 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
         mode = "fast" if pbc.all() else "exact"
     wrapped = wrap_positions(positions, cell, pbc)
     half = settings.box / 2
-    per_box = len(wrapped) * settings.box ** 3 / sample_volume(wrapped, cell, pbc)
-    check_work("max_box_atoms", len(centres) * per_box,
-               f"Atoms summed over the {len(centres):,} boxes (~{per_box:.3g} per "
-               f"{settings.box:g} Å box)", "Use a smaller box or a larger stride")
+    check_box_work(wrapped, cell, pbc, len(centres), settings.box)
     points, index = periodic_images(wrapped, cell, pbc, half * math.sqrt(3))
     calculator = net.descriptor(device=settings.device)
     species = tuple(check_species(numbers_))
@@ -178,10 +189,7 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
         describer = FastBoxes(calculator, atoms, wrapped, numbers_, cell, pbc, centres)
     else:
         describer = ExactBoxes(calculator, numbers_, settings.min_atoms)
-    random_state = settings.random_state
-    if not isinstance(random_state, numbers.Integral):
-        # one seed for every slab: all boxes see the same dropout masks
-        random_state = int(check_random_state(random_state).integers(2 ** 63))
+    random_state = scan_seed(settings.random_state)
     n_boxes = len(centres)
     n_atoms = np.zeros(n_boxes, dtype=np.int64)
     valid = np.zeros(n_boxes, dtype=bool)
@@ -213,11 +221,33 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
         if keep_descriptors:
             kept[boxes[valid[boxes]]] = descriptors[valid[boxes]]
         yield stage, start + len(boxes), n_boxes
-    if not valid.all():
-        warnings.warn(f"{int((~valid).sum())} of {n_boxes} boxes hold fewer than "
-                      f"{settings.min_atoms} atoms (or no neighbour pair) and have no "
-                      "prediction (NaN).", IsolatedAtomsWarning, stacklevel=2)
+    warn_empty(valid, settings.min_atoms)
     return spm_result(centres, shape, outputs, n_atoms, settings, mode, kept)
+
+
+def check_box_work(wrapped, cell, pbc, n_boxes, box):
+    """The work limit ``max_box_atoms`` on the atoms summed over ``n_boxes`` boxes of edge
+    ``box`` (Å) in a sample of uniform density (InputError beyond it)."""
+    per_box = len(wrapped) * box ** 3 / sample_volume(wrapped, cell, pbc)
+    check_work("max_box_atoms", n_boxes * per_box,
+               f"Atoms summed over the {n_boxes:,} boxes (~{per_box:.3g} per "
+               f"{box:g} Å box)", "Use a smaller box or a larger stride")
+
+
+def scan_seed(random_state):
+    """The one integer seed of a scan (a Generator or None is drawn from once): every box
+    sees the same dropout masks, whatever slab or domain it comes in."""
+    if isinstance(random_state, numbers.Integral):
+        return random_state
+    return int(check_random_state(random_state).integers(2 ** 63))
+
+
+def warn_empty(valid, min_atoms):
+    """One IsolatedAtomsWarning with the number of boxes without a prediction."""
+    if not valid.all():
+        warnings.warn(f"{int((~valid).sum())} of {len(valid)} boxes hold fewer than "
+                      f"{min_atoms} atoms (or no neighbour pair) and have no "
+                      "prediction (NaN).", IsolatedAtomsWarning, stacklevel=3)
 
 
 def spm_result(centres, shape, outputs, n_atoms, settings, mode, descriptors=None):

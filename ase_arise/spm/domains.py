@@ -1,0 +1,250 @@
+"""One sample split into spatial domains on a Dask cluster: ``spm(atoms, client=...)`` and
+``label(atoms, client=...)``, bit for bit the results of one process.
+
+The sample reaches each worker once (scattered); tasks take ranges of atoms or of the scan
+grid's x-planes, in five phases:
+
+1. nearest distances of atom ranges (to any atom, to each species): the sample's d_NN, its
+   vacuum axes and overlaps, and each species' reach for the local d_NN;
+2. (fast mode) the local d_NN of atom ranges;
+3. (fast mode) x-slices of the grid: the per-atom coefficients of the atoms whose x-pair
+   (the x box indices whose boxes contain them) starts in the slice, and their planes
+   (:func:`.boxes.grid_planes`); an atom is expanded once, in one slice (twice where a
+   periodic image lies in another);
+4. the slices' boxes, in the network's chunks: box sums from the planes of the slice and
+   the slice before (:func:`.boxes.add_planes`), descriptors, the network (exact mode: the
+   boxes cut out and described, then the network);
+5. (label) the per-atom rule (:class:`~ase_arise.labels.BoxChoice`) of atom ranges.
+
+Every sum sees the same terms in the same order as in one process: box sums are fixed-order
+over pairs, the network classifies the same chunks (:func:`.driver.partition`), the k-d
+trees are built from the same points. Needs a tensor scan grid (an orthorhombic cell), not
+``per_atom``.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._validation import check_atoms
+from ..descriptor.dnn import nearest_by_species, nearest_distances, unit_reach, units_of
+from ..descriptor.neighbors import periodic_images, wrap_positions
+from ..distributed import check_client, model_reference, worker_threads
+from ..errors import InputError
+from ..limits import check_species
+from . import _kernels
+from .boxes import ExactBoxes, FastBoxes, add_planes, box_spectra, grid_planes, split_sums, \
+    tensor_grid
+from .driver import (box_centres, check_box_work, classify_boxes, empty_outputs, partition,
+                     scan_sample, scan_seed, spm_result, warn_empty)
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """What the tasks need of the sample: wrapped positions (Å), numbers, cell, pbc."""
+    wrapped: np.ndarray
+    numbers: np.ndarray
+    cell: np.ndarray
+    pbc: np.ndarray
+
+
+def spm_on(client, atoms, settings, *, progress=False):
+    """:func:`ase_arise.spm` of one sample in spatial domains on ``client``'s workers.
+
+    Returns (the scanned sample, the :class:`SPMResult`); InputError for a scan that is not
+    a tensor grid (a tilted cell, ``per_atom``)."""
+    check_client(client)
+    if settings.per_atom:
+        raise InputError("client= splits one sample into domains of its scan grid; per_atom "
+                         "boxes have no grid. Run without client=, or scan a grid.")
+    if settings.device != "cpu":
+        raise InputError("client= splits one sample into domains on CPU workers; for a GPU, "
+                         "run without client= (device=\"cuda\" takes the whole sample).")
+    fields = {name: getattr(settings, name) for name in type(settings).fields()}
+    fields["model"] = model_reference(settings.network)
+    fields["random_state"] = scan_seed(settings.random_state)
+    slots = max(1, sum(client.nthreads().values()))
+    sample, shared, nearest = _phase_nearest(client, atoms, slots)
+    scanned = scan_sample(atoms, settings, nearest=nearest[0], by_species=nearest[1])
+    if scanned is not atoms:  # periodic axes across a vacuum are open: wrapped otherwise
+        sample, shared, nearest = _phase_nearest(client, scanned, slots)
+    centres, shape = box_centres(scanned, settings)
+    grid = tensor_grid(centres)
+    if grid is None:
+        raise InputError("client= splits one sample into domains of its scan grid, which needs "
+                         "an orthorhombic cell (this one is tilted). Run without client=.")
+    ticks, where = grid
+    check_box_work(sample.wrapped, sample.cell, sample.pbc, len(centres), settings.box)
+    mode = settings.mode
+    if mode == "auto":
+        mode = "fast" if sample.pbc.all() else "exact"
+    calculator = settings.network.descriptor()
+    slab, chunk = partition(shape, len(np.unique(sample.numbers)), calculator.basis)
+    order = np.argsort(centres[:, 0], kind="stable")
+    # x-slices of whole chunks, about two per worker thread
+    per_slice = chunk * max(1, math.ceil(len(centres) / chunk / (2 * slots)))
+    groups = [order[s:s + per_slice] for s in range(0, len(centres), per_slice)]
+    bounds = [(int(where[0][g].min()), int(where[0][g].max()) + 1) for g in groups]
+    if mode == "fast":
+        reach = unit_reach(nearest[1], sample.numbers)
+        by_species = client.scatter(nearest[1], broadcast=True, hash=False)
+        units = np.concatenate(client.gather([
+            client.submit(_units_task, shared, by_species, reach, start, stop, pure=False)
+            for start, stop in _ranges(len(sample.numbers), 2 * slots)]))
+        units = client.scatter(units, broadcast=True, hash=False)
+        starts = [lo for lo, _ in bounds] + [len(ticks[0])]
+        slices = [client.submit(_planes_task, shared, fields, units, ticks, starts[k],
+                                starts[k + 1], pure=False)
+                  if starts[k] < starts[k + 1] else None for k in range(len(groups))]
+        width = math.ceil(settings.box / settings.stride) + 2  # boxes an x-pair spans, at most
+        futures = [client.submit(_chunks_task, fields, ticks, tuple(w[g] for w in where),
+                                 chunk, *[slices[j] for j in range(len(groups))
+                                          if slices[j] is not None
+                                          and starts[j + 1] > bounds[k][0] - width
+                                          and starts[j] < bounds[k][1]], pure=False)
+                   for k, g in enumerate(groups)]
+    else:
+        futures = [client.submit(_exact_task, shared, fields, centres[g], chunk, pure=False)
+                   for g in groups]
+    n_atoms = np.zeros(len(centres), dtype=np.int64)
+    valid = np.zeros(len(centres), dtype=bool)
+    outputs = empty_outputs(len(centres), len(settings.network.class_names))
+    with tqdm(total=len(centres), desc=f"ARISE SPM ({mode}) on the cluster", unit="box",
+              disable=not progress) as bar:
+        for boxes, future in zip(groups, futures):
+            n_atoms[boxes], found = future.result()
+            for first, part in zip(range(0, len(boxes), chunk), found):
+                at = boxes[first:first + chunk]
+                valid[at] = part.pop("valid")
+                for name, values in part.items():
+                    outputs[name][at[valid[at]]] = values
+            bar.update(len(boxes))
+    warn_empty(valid, settings.min_atoms)
+    return scanned, spm_result(centres, shape, outputs, n_atoms, settings, mode)
+
+
+def label_box_index(client, sample, result):
+    """Phase 5: each atom's box (:func:`ase_arise.labels.nearest_boxes`) on the workers."""
+    from ..labels import BoxChoice
+
+    positions, _, cell, pbc = check_atoms(sample)
+    wrapped = wrap_positions(positions, cell, pbc)
+    choice = client.scatter(BoxChoice(result, cell, pbc), broadcast=True, hash=False)
+    slots = max(1, sum(client.nthreads().values()))
+    return np.concatenate(client.gather([
+        client.submit(_choice_task, choice, wrapped[start:stop], pure=False)
+        for start, stop in _ranges(len(wrapped), 2 * slots)]))
+
+
+def _ranges(n, parts):
+    edges = np.linspace(0, n, max(1, min(parts, n)) + 1).astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+
+def _phase_nearest(client, atoms, slots):
+    """Phase 1: the scattered sample and every atom's nearest distances (to any atom, to
+    each species)."""
+    positions, numbers_, cell, pbc = check_atoms(atoms)
+    check_species(numbers_)
+    sample = _Sample(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)
+    shared = client.scatter(sample, broadcast=True, hash=False)
+    parts = client.gather([client.submit(_nearest_task, shared, start, stop, pure=False)
+                           for start, stop in _ranges(len(numbers_), 2 * slots)])
+    return sample, shared, (np.concatenate([p[0] for p in parts]),
+                            np.concatenate([p[1] for p in parts]))
+
+
+def _nearest_task(sample, start, stop):
+    worker_threads()
+    centres = np.arange(start, stop)
+    by_species = nearest_by_species(sample.wrapped, sample.numbers, sample.cell, sample.pbc,
+                                    centres)
+    if by_species.shape[1] == 1:  # the same search
+        return by_species[:, 0], by_species
+    return nearest_distances(sample.wrapped[centres], sample.wrapped, sample.cell,
+                             sample.pbc), by_species
+
+
+def _units_task(sample, by_species, reach, start, stop):
+    worker_threads()
+    return units_of(sample.wrapped, sample.numbers, sample.cell, sample.pbc, by_species, reach,
+                    np.arange(start, stop))
+
+
+def _settings(fields):
+    from ..settings import Settings
+
+    worker_threads()
+    return Settings(**fields)
+
+
+def _planes_task(sample, fields, units, ticks, first, stop):
+    """Phase 3: (pairs, planes) of the points whose x-pair starts at an x box index in
+    [first, stop)."""
+    settings = _settings(fields)
+    calculator = settings.network.descriptor(device=settings.device)
+    half = settings.box / 2
+    points, index = periodic_images(sample.wrapped, sample.cell, sample.pbc,
+                                    half * math.sqrt(3))
+    window = np.flatnonzero((points[:, 0] >= ticks[0][first] - half - 1.0)
+                            & (points[:, 0] <= ticks[0][stop - 1] + half + 1.0))
+    ranges = np.empty((len(window), 6), dtype=np.int64)
+    _kernels.box_blocks(*ticks, half, points[window], ranges)
+    mine = window[(ranges[:, 0] >= first) & (ranges[:, 0] < stop)]
+    describer = FastBoxes(calculator, None, sample.wrapped, sample.numbers, sample.cell,
+                          sample.pbc, units=units)
+    needed, rows = np.unique(index[mine], return_inverse=True)
+    _, slot, coefficients, n_neighbors = describer.coefficients(needed)
+    return grid_planes(ticks, half, points[mine], sample.numbers[index[mine]], slot[rows],
+                       coefficients.reshape(len(needed), -1), n_neighbors.astype(np.float64),
+                       describer.species, (0, len(ticks[0])), (0, len(ticks[1])))
+
+
+def _chunks_task(fields, ticks, where, chunk, *slices):
+    """Phase 4 (fast mode): atom counts of the boxes at grid indices ``where`` and the
+    network's outputs of each chunk of them, from the planes of the slices they meet."""
+    settings = _settings(fields)
+    pairs = np.concatenate([p for p, _ in slices])
+    planes = np.concatenate([q for _, q in slices], axis=1)
+    lo, hi = int(where[0].min()), int(where[0].max()) + 1
+    sums = add_planes(pairs, planes, lo, hi - lo)
+    calculator = settings.network.descriptor()
+    n_values = planes.shape[-1] - planes.shape[0] - 1
+    sums, neighbor_sums, counts = split_sums(sums[(slice(None), where[0] - lo) + where[1:]],
+                                             n_values)
+    return counts, _classify(settings, box_spectra(calculator.basis, sums, neighbor_sums),
+                             counts, chunk)
+
+
+def _exact_task(sample, fields, centres, chunk):
+    """Phase 4 (exact mode): the boxes at ``centres`` (Å) cut out, described, classified."""
+    settings = _settings(fields)
+    half = settings.box / 2
+    points, index = periodic_images(sample.wrapped, sample.cell, sample.pbc,
+                                    half * math.sqrt(3))
+    lower, upper = centres.min(axis=0) - half, centres.max(axis=0) + half
+    near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
+    calculator = settings.network.descriptor(device=settings.device)
+    steps = ExactBoxes(calculator, sample.numbers, settings.min_atoms).describe(
+        centres, half, points[near], index[near])
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            descriptors, counts = stop.value
+            break
+    return counts, _classify(settings, descriptors, counts, chunk)
+
+
+def _classify(settings, descriptors, counts, chunk):
+    return [classify_boxes(settings.network, descriptors[s:s + chunk], counts[s:s + chunk],
+                           settings, settings.random_state)
+            for s in range(0, len(descriptors), chunk)]
+
+
+def _choice_task(choice, wrapped):
+    worker_threads()
+    return choice(wrapped)
+
