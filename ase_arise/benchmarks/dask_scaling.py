@@ -2,6 +2,7 @@
 
     python -m ase_arise.benchmarks.dask_scaling [--atoms 100000] [--frames 8 64]
         [--workers 16] [--structures 512 4096] [--gpu-frames N] [--workdir DIR]
+        [--domains 1000000 10000000]
 
 Frames: a periodic polycrystal of ``--atoms`` atoms (fcc/bcc/hcp/diamond grains,
 :func:`ase_arise.build.polycrystal`) rattled by 0.05 Å with a new seed per frame, written once
@@ -13,7 +14,10 @@ threads on GPU 0, ``device="cuda:0"``, on N frames). Structures: ``classify`` of
 250-atom clusters of :mod:`.classify_speed`, 1 x 1 vs W x 1. Every cluster is warmed up first
 (numba's kernels compiled, the model loaded in every worker); each time is the wall time from
 submission to the last result. Prints a Markdown table; the speed-up is frames (structures)
-per second against 1 x 1. ``--contention 1 8 16`` also times one frame in N plain processes
+per second against 1 x 1. Domains (``--domains N ...``): ``label`` of one periodic
+polycrystal of N atoms (not rattled, defaults) split into spatial domains
+(:mod:`ase_arise.spm.domains`); the first size on 1 x 1, W x 1 and 1 x W, the others on W x 1
+only; the labels are checked against the 1 x 1 run's where there is one. ``--contention 1 8 16`` also times one frame in N plain processes
 at once, without Dask: how much the node itself slows each process as it fills.
 """
 
@@ -125,6 +129,25 @@ def _frame_rows(rows, base, path, count, args):
                         device=chosen.device))
 
 
+def _domain_rows(rows, sizes, workers):
+    """Time ``label(client=)`` of one polycrystal of each size in ``sizes`` (atoms)."""
+    from ase_arise import label
+
+    for k, n in enumerate(sizes):
+        atoms = polycrystal(cell_length(n), random_state=0)
+        runs = [(1, 1), (workers, 1), (1, workers)] if k == 0 else [(workers, 1)]
+        found = []
+        for w, threads in runs:
+            seconds, peak = _run(w, threads, lambda client: found.append(
+                label(atoms, client=client).class_id))
+            _row(rows, dict(work=f"label, one {len(atoms):,}-atom sample in domains",
+                            workers=w, threads=threads, items=len(atoms), seconds=seconds,
+                            peak_gb=peak))
+        if len(found) > 1:
+            same = all(np.array_equal(f, found[0]) for f in found[1:])
+            print(f"labels of the {len(atoms):,}-atom sample identical in every run: {same}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--atoms", type=int, default=100_000, help="atoms per frame")
@@ -139,6 +162,9 @@ def main(argv=None):
     parser.add_argument("--contention", type=int, nargs="*", default=(), metavar="N",
                         help="also time one frame in each of N plain processes at once (no "
                              "Dask), for each N")
+    parser.add_argument("--domains", type=int, nargs="*", default=(), metavar="N",
+                        help="also label one N-atom sample in spatial domains, for each N "
+                             "(the first on 1 x 1, W x 1 and 1 x W, the others on W x 1)")
     parser.add_argument("--workdir", default=None, help="where the trajectory is written")
     parser.add_argument("--json", default=None, help="also write the rows as JSON")
     args = parser.parse_args(argv)
@@ -156,6 +182,7 @@ def main(argv=None):
         for n, seconds in contention(base, args.contention):
             print(f"| label, {len(base):,}-atom frame, {n} plain processes at once (no Dask) "
                   f"| {n} x 1 | {n} | {seconds:.1f} s per frame | | | |", flush=True)
+    _domain_rows(rows, args.domains, w)
     s1, sw = args.structures
     if s1:
         structures = clusters(max(s1, sw))

@@ -126,8 +126,10 @@ class CellList:
     dims: np.ndarray
 
     @classmethod
-    def build(cls, points, index, width):
-        """Bin ``points`` (shape (m, 3), Å) with labels ``index`` into cells >= ``width`` wide."""
+    def build(cls, points, index, width, keep=None):
+        """Bin ``points`` (shape (m, 3), Å) with labels ``index`` into cells >= ``width`` wide;
+        with ``keep`` (a mask), only those points, in the cells that all would have had and
+        in the same order within each."""
         points = np.asarray(points, dtype=np.float64)
         if len(points) == 0:
             zero = np.zeros(3)
@@ -139,13 +141,16 @@ class CellList:
         while np.prod(dims.astype(float)) > _MAX_CELLS_PER_POINT * len(points) + 27:
             dims = np.maximum(dims // 2, 1)
         step = np.maximum(extent / dims, width)
+        index = np.asarray(index, dtype=np.int64)
+        if keep is not None:
+            points, index = points[keep], index[keep]
         coords = np.minimum(((points - lower) / step).astype(np.int64), dims - 1)
         flat = (coords[:, 0] * dims[1] + coords[:, 1]) * dims[2] + coords[:, 2]
         order = np.argsort(flat, kind="stable")
         counts = np.bincount(flat, minlength=int(np.prod(dims)))
         cell_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return cls(np.ascontiguousarray(points[order]), np.asarray(index, dtype=np.int64)[order],
-                   cell_start, lower, step, dims)
+        return cls(np.ascontiguousarray(points[order]), index[order], cell_start, lower, step,
+                   dims)
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,16 @@ class FastBoxes:
         must be among them.
     units : ndarray of shape (n_atoms, n_species), optional
         The atoms' local d_NN (Å, :func:`~ase_arise.descriptor.local_length_units`), if known.
+    window : (float, float), optional
+        Only atoms with x (Å) in this range are expanded (a spatial domain's): the neighbour
+        cells keep the points within their reach.
 
     Every atom is expanded once however the slabs overlap: the rows of the previous slab are
     kept and reused (``_cache``).
     """
 
-    def __init__(self, calculator, atoms, wrapped, numbers, cell, pbc, scan=None, units=None):
+    def __init__(self, calculator, atoms, wrapped, numbers, cell, pbc, scan=None, units=None,
+                 window=None):
         self.calculator = calculator
         # the whole scan's tensor grid: box sums that no slab or domain boundary changes
         grid = None if scan is None else tensor_grid(scan)
@@ -56,7 +60,7 @@ class FastBoxes:
         self.units = units * calculator.extrinsic_scaling
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
-                          len(wrapped))
+                          len(wrapped), window)
                       for j, z in enumerate(self.species)]
         self._cache = (np.empty(0, dtype=np.int64), None, None, None)
         # on a CUDA device the slab's rows stay on the card (CuPy), summed there (.cuda)

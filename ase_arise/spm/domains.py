@@ -92,7 +92,7 @@ def spm_on(client, atoms, settings, *, progress=False):
         by_species = client.scatter(nearest[1], broadcast=True, hash=False)
         units = np.concatenate(client.gather([
             client.submit(_units_task, shared, by_species, reach, start, stop, pure=False)
-            for start, stop in _ranges(len(sample.numbers), 2 * slots)]))
+            for start, stop in _ranges(len(sample.numbers), slots)]))
         units = client.scatter(units, broadcast=True, hash=False)
         starts = [lo for lo, _ in bounds] + [len(ticks[0])]
         slices = [client.submit(_planes_task, shared, fields, units, ticks, starts[k],
@@ -135,7 +135,7 @@ def label_box_index(client, sample, result):
     slots = max(1, sum(client.nthreads().values()))
     return np.concatenate(client.gather([
         client.submit(_choice_task, choice, wrapped[start:stop], pure=False)
-        for start, stop in _ranges(len(wrapped), 2 * slots)]))
+        for start, stop in _ranges(len(wrapped), slots)]))
 
 
 def _ranges(n, parts):
@@ -151,7 +151,7 @@ def _phase_nearest(client, atoms, slots):
     sample = _Sample(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)
     shared = client.scatter(sample, broadcast=True, hash=False)
     parts = client.gather([client.submit(_nearest_task, shared, start, stop, pure=False)
-                           for start, stop in _ranges(len(numbers_), 2 * slots)])
+                           for start, stop in _ranges(len(numbers_), slots)])
     return sample, shared, (np.concatenate([p[0] for p in parts]),
                             np.concatenate([p[1] for p in parts]))
 
@@ -193,9 +193,11 @@ def _planes_task(sample, fields, units, ticks, first, stop):
     ranges = np.empty((len(window), 6), dtype=np.int64)
     _kernels.box_blocks(*ticks, half, points[window], ranges)
     mine = window[(ranges[:, 0] >= first) & (ranges[:, 0] < stop)]
-    describer = FastBoxes(calculator, None, sample.wrapped, sample.numbers, sample.cell,
-                          sample.pbc, units=units)
     needed, rows = np.unique(index[mine], return_inverse=True)
+    x = sample.wrapped[needed, 0]
+    describer = FastBoxes(calculator, None, sample.wrapped, sample.numbers, sample.cell,
+                          sample.pbc, units=units,
+                          window=(x.min(), x.max()) if len(x) else (0.0, 0.0))
     _, slot, coefficients, n_neighbors = describer.coefficients(needed)
     return grid_planes(ticks, half, points[mine], sample.numbers[index[mine]], slot[rows],
                        coefficients.reshape(len(needed), -1), n_neighbors.astype(np.float64),

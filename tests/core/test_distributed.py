@@ -198,3 +198,49 @@ def test_the_cluster_shows_its_progress(client, capsys):
     err = capsys.readouterr().err
     assert "ARISE label: frames on the cluster" in err and "2/2" in err
     assert "ARISE classification on the cluster" in err
+
+
+def _same_labels(here, there):
+    for name in ("class_id", "probability", "mutual_information", "probabilities",
+                 "anisotropy", "uncertainty", "box_index"):
+        np.testing.assert_array_equal(getattr(there, name), getattr(here, name), err_msg=name)
+    np.testing.assert_array_equal(there.spm.n_atoms, here.spm.n_atoms)
+    np.testing.assert_array_equal(there.spm.passes, here.spm.passes)
+
+
+@pytest.mark.parametrize("case", ["two species, fast", "open slab, exact", "box 10 / stride 3"])
+def test_one_sample_in_spatial_domains_is_bit_identical(client, monkeypatch, case):
+    """label(client=) splits one sample into x-slices and network chunks on the workers;
+    small chunks (200 boxes: two planes) give several slices and chunk boundaries here."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("ase_arise.spm.driver"), "CHUNK_BOXES", 200)
+    atoms = polycrystal(40.0, random_state=2)
+    options = dict(box=12.0, stride=4.0)
+    if case == "two species, fast":
+        atoms.numbers[::9] = 29
+    elif case == "open slab, exact":
+        atoms = atoms[atoms.positions[:, 0] < 30.0]
+        atoms.pbc = (False, True, True)
+    else:
+        atoms.rattle(0.1, seed=1)
+        options = dict(box=10.0, stride=3.0)
+    here = label(atoms, random_state=0, probabilities=True, **options)
+    there = label(atoms, random_state=0, probabilities=True, client=client, **options)
+    assert there.spm.mode == ("exact" if case.startswith("open") else "fast")
+    _same_labels(here, there)
+    if case == "two species, fast":
+        scan = spm(atoms, random_state=0, client=client, **options)
+        np.testing.assert_array_equal(scan.probabilities, here.spm.probabilities)
+
+
+def test_spatial_domains_reject_what_they_cannot_split(client):
+    atoms = polycrystal(24.0, random_state=0)
+    with pytest.raises(InputError, match="per_atom"):
+        label(atoms, per_atom=True, client=client)
+    tilted = atoms.copy()
+    tilted.set_cell(atoms.cell[:] + [[0, 0, 0], [6.0, 0, 0], [0, 0, 0]], scale_atoms=True)
+    with pytest.raises(InputError, match="orthorhombic"):
+        label(tilted, client=client)
+    with pytest.raises(InputError, match="keep_descriptors"):
+        spm(atoms, keep_descriptors=True, client=client)

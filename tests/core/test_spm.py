@@ -229,7 +229,7 @@ def test_grid_box_sums_equal_the_per_box_sums():
     points, index = periodic_images(wrapped, cell, pbc, 8.0 * 3 ** 0.5)
     boxes = FastBoxes(ARISEModel().descriptor(), atoms, wrapped, numbers_, cell, pbc, centres)
     needed, rows = np.unique(index, return_inverse=True)
-    _, slot, coefficients, counts = boxes._slab_coefficients(needed)
+    _, slot, coefficients, counts = boxes.coefficients(needed)
     values = (slot[rows], coefficients.reshape(len(needed), -1), counts.astype(np.float64))
     direct = boxes._box_sums(centres, 8.0, points, index, *values)
     by_grid = boxes._grid_sums(grid, 8.0, points, index, *values)
