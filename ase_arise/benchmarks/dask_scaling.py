@@ -129,6 +129,39 @@ def _frame_rows(rows, base, path, count, args):
                         device=chosen.device))
 
 
+def _traced(client, work):
+    """``work()``, printing per kind of task: count, summed compute seconds and the span
+    from the first start to the last end (Dask's task stream), and the phases' wall times
+    (ase_arise.spm.domains' log)."""
+    import logging
+
+    from distributed import get_task_stream
+
+    logger = logging.getLogger("ase_arise.spm.domains")
+    handler = logging.StreamHandler()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with get_task_stream(client) as stream:
+            out = work()
+    finally:
+        logger.removeHandler(handler)
+    kinds = {}
+    for task in stream.data:
+        kind = task["key"].split("-")[0] if isinstance(task["key"], str) else str(task["key"])
+        for part in task["startstops"]:
+            if part["action"] == "compute":
+                entry = kinds.setdefault(kind, [0, 0.0, np.inf, -np.inf])
+                entry[0] += 1
+                entry[1] += part["stop"] - part["start"]
+                entry[2] = min(entry[2], part["start"])
+                entry[3] = max(entry[3], part["stop"])
+    for kind, (count, busy, start, stop) in kinds.items():
+        print(f"  tasks {kind}: {count}, {busy:.1f} s of compute, {stop - start:.1f} s span",
+              flush=True)
+    return out
+
+
 def _domain_rows(rows, sizes, workers):
     """Time ``label(client=)`` of one polycrystal of each size in ``sizes`` (atoms)."""
     from ase_arise import label
@@ -139,7 +172,7 @@ def _domain_rows(rows, sizes, workers):
         found = []
         for w, threads in runs:
             seconds, peak = _run(w, threads, lambda client: found.append(
-                label(atoms, client=client).class_id))
+                _traced(client, lambda: label(atoms, client=client).class_id)))
             _row(rows, dict(work=f"label, one {len(atoms):,}-atom sample in domains",
                             workers=w, threads=threads, items=len(atoms), seconds=seconds,
                             peak_gb=peak))

@@ -119,18 +119,20 @@ def sample_volume(points, cell, pbc):
     return float(np.prod(np.maximum(extent * cell_heights(full), 1.0)))
 
 
-def nearest_distances(centres, points, cell, pbc, device="cpu"):
+def nearest_distances(centres, points, cell, pbc, device="cpu", window=False):
     """Distance from each centre to its nearest point at non-zero distance, images included (Å).
 
     ``centres`` and ``points`` are wrapped positions; inf where there is no such point.
     ``device`` ("cpu" or "cuda:N", checked) runs the search (:func:`_nearest`); on a card an
-    open sample is searched within a widening reach too.
+    open sample is searched within a widening reach too. ``window``: search only the points
+    within the reach of the centres' bounding box (the same distances: for centres that fill
+    a small part of the sample, a spatial domain's).
     """
     if len(points) == 0:
         return np.full(len(centres), np.inf)
     periodic = bool(np.any(pbc))
     reach = np.inf  # an open sample on the CPU: one unbounded query
-    if periodic or device != "cpu":
+    if periodic or device != "cpu" or window:
         # Start at a few mean atomic spacings (or one lattice vector, where an atom's own image
         # lies), widen until every answer lies inside the image shell (then no image farther
         # out can be nearer).
@@ -139,6 +141,10 @@ def nearest_distances(centres, points, cell, pbc, device="cpu"):
             reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), reach)
     while True:
         images = periodic_images(points, cell, pbc, reach)[0] if periodic else points
+        if window:
+            inside = np.all((images >= centres.min(axis=0) - reach)
+                            & (images <= centres.max(axis=0) + reach), axis=1)
+            images = images[inside] if inside.any() else images[:1]
         k = min(2, len(images))
         dist = _nearest(images, centres, k, np.inf if device == "cpu" else reach, device)[0]
         nearest = np.where(dist[:, 0] > 0.0, dist[:, 0], dist[:, -1] if k > 1 else np.inf)
@@ -233,15 +239,16 @@ def local_length_units(atoms, *, n_local=N_LOCAL, device="cpu"):
                              every, n_local)
 
 
-def nearest_by_species(wrapped, numbers, cell, pbc, centres, device="cpu"):
+def nearest_by_species(wrapped, numbers, cell, pbc, centres, device="cpu", window=False):
     """Distance (Å) from each atom of ``centres`` (indices) to its nearest atom of each
     species (columns in sorted order; :func:`nearest_distances`, images included, itself
-    not): shape (len(centres), n_species). A row depends on nothing but the sample, so a
-    subset of centres gets the rows of the whole."""
+    not, ``window`` passed on): shape (len(centres), n_species). A row depends on nothing but
+    the sample, so a subset of centres gets the rows of the whole."""
     species = np.unique(numbers)
     out = np.empty((len(centres), len(species)))
     for j, b in enumerate(species):
-        out[:, j] = nearest_distances(wrapped[centres], wrapped[numbers == b], cell, pbc, device)
+        out[:, j] = nearest_distances(wrapped[centres], wrapped[numbers == b], cell, pbc, device,
+                                      window)
     return out
 
 

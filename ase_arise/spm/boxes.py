@@ -42,13 +42,16 @@ class FastBoxes:
     window : (float, float), optional
         Only atoms with x (Å) in this range are expanded (a spatial domain's): the neighbour
         cells keep the points within their reach.
+    images : callable, optional
+        (atomic number, cutoff in Å) -> the ``periodic_images`` of that species' atoms, if
+        kept elsewhere (a Dask worker keeps them for all its slices).
 
     Every atom is expanded once however the slabs overlap: the rows of the previous slab are
     kept and reused (``_cache``).
     """
 
     def __init__(self, calculator, atoms, wrapped, numbers, cell, pbc, scan=None, units=None,
-                 window=None):
+                 window=None, images=None):
         self.calculator = calculator
         # the whole scan's tensor grid: box sums that no slab or domain boundary changes
         grid = None if scan is None else tensor_grid(scan)
@@ -60,7 +63,8 @@ class FastBoxes:
         self.units = units * calculator.extrinsic_scaling
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
-                          len(wrapped), window)
+                          len(wrapped), window,
+                          None if images is None else lambda reach, z=z: images(z, reach))
                       for j, z in enumerate(self.species)]
         self._cache = (np.empty(0, dtype=np.int64), None, None, None)
         # on a CUDA device the slab's rows stay on the card (CuPy), summed there (.cuda)

@@ -22,8 +22,11 @@ trees are built from the same points. Needs a tensor scan grid (an orthorhombic 
 ``per_atom``.
 """
 
+import logging
 import math
-from dataclasses import dataclass
+import time
+import uuid
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -40,14 +43,34 @@ from .boxes import ExactBoxes, FastBoxes, add_planes, box_spectra, grid_planes, 
 from .driver import (box_centres, check_box_work, classify_boxes, empty_outputs, partition,
                      scan_sample, scan_seed, spm_result, warn_empty)
 
+# Each phase's wall time (s) at INFO level.
+log = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class _Sample:
-    """What the tasks need of the sample: wrapped positions (Å), numbers, cell, pbc."""
+    """What the tasks need of the sample: wrapped positions (Å), numbers, cell, pbc, and a
+    token that names this scan (a worker's cache of the sample's periodic images)."""
     wrapped: np.ndarray
     numbers: np.ndarray
     cell: np.ndarray
     pbc: np.ndarray
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def images(self, cutoff, species=None):
+        """``periodic_images`` of the atoms (of atomic number ``species``) within ``cutoff``
+        (Å), computed once a worker."""
+        key = (self.token, cutoff, species)
+        if key not in _IMAGES:
+            if any(k[0] != self.token for k in _IMAGES):
+                _IMAGES.clear()  # another scan's
+            atoms = self.wrapped if species is None else self.wrapped[self.numbers == species]
+            _IMAGES[key] = periodic_images(atoms, self.cell, self.pbc, cutoff)
+        return _IMAGES[key]
+
+
+# A worker's periodic images of the sample it scans now, by cutoff and species.
+_IMAGES = {}
 
 
 def spm_on(client, atoms, settings, *, progress=False):
@@ -66,12 +89,15 @@ def spm_on(client, atoms, settings, *, progress=False):
     fields["model"] = model_reference(settings.network)
     fields["random_state"] = scan_seed(settings.random_state)
     slots = max(1, sum(client.nthreads().values()))
+    clock = _Clock()
     sample, shared, nearest = _phase_nearest(client, atoms, slots)
+    clock("nearest distances")
     scanned = scan_sample(atoms, settings, nearest=nearest[0], by_species=nearest[1])
     if scanned is not atoms:  # periodic axes across a vacuum are open: wrapped otherwise
         sample, shared, nearest = _phase_nearest(client, scanned, slots)
     centres, shape = box_centres(scanned, settings)
     grid = tensor_grid(centres)
+    clock("sample scanned")
     if grid is None:
         raise InputError("client= splits one sample into domains of its scan grid, which needs "
                          "an orthorhombic cell (this one is tilted). Run without client=.")
@@ -83,8 +109,9 @@ def spm_on(client, atoms, settings, *, progress=False):
     calculator = settings.network.descriptor()
     slab, chunk = partition(shape, len(np.unique(sample.numbers)), calculator.basis)
     order = np.argsort(centres[:, 0], kind="stable")
-    # x-slices of whole chunks, about two per worker thread
-    per_slice = chunk * max(1, math.ceil(len(centres) / chunk / (2 * slots)))
+    # x-slices of whole chunks, at least three per worker thread where there are as many
+    # chunks: with the slices' chunks they keep every worker busy to the end
+    per_slice = chunk * max(1, len(centres) // chunk // (3 * slots))
     groups = [order[s:s + per_slice] for s in range(0, len(centres), per_slice)]
     bounds = [(int(where[0][g].min()), int(where[0][g].max()) + 1) for g in groups]
     if mode == "fast":
@@ -94,6 +121,7 @@ def spm_on(client, atoms, settings, *, progress=False):
             client.submit(_units_task, shared, by_species, reach, start, stop, pure=False)
             for start, stop in _ranges(len(sample.numbers), slots)]))
         units = client.scatter(units, broadcast=True, hash=False)
+        clock("local d_NN")
         starts = [lo for lo, _ in bounds] + [len(ticks[0])]
         slices = [client.submit(_planes_task, shared, fields, units, ticks, starts[k],
                                 starts[k + 1], pure=False)
@@ -121,6 +149,7 @@ def spm_on(client, atoms, settings, *, progress=False):
                 for name, values in part.items():
                     outputs[name][at[valid[at]]] = values
             bar.update(len(boxes))
+    clock(f"{len(groups)} slices described and classified")
     warn_empty(valid, settings.min_atoms)
     return scanned, spm_result(centres, shape, outputs, n_atoms, settings, mode)
 
@@ -133,9 +162,24 @@ def label_box_index(client, sample, result):
     wrapped = wrap_positions(positions, cell, pbc)
     choice = client.scatter(BoxChoice(result, cell, pbc), broadcast=True, hash=False)
     slots = max(1, sum(client.nthreads().values()))
-    return np.concatenate(client.gather([
+    clock = _Clock()
+    out = np.concatenate(client.gather([
         client.submit(_choice_task, choice, wrapped[start:stop], pure=False)
         for start, stop in _ranges(len(wrapped), slots)]))
+    clock("atoms' boxes chosen")
+    return out
+
+
+class _Clock:
+    """Logs the wall time since the last call, with what was done."""
+
+    def __init__(self):
+        self.last = time.perf_counter()
+
+    def __call__(self, done):
+        now = time.perf_counter()
+        log.info("%s: %.2f s", done, now - self.last)
+        self.last = now
 
 
 def _ranges(n, parts):
@@ -150,21 +194,26 @@ def _phase_nearest(client, atoms, slots):
     check_species(numbers_)
     sample = _Sample(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)
     shared = client.scatter(sample, broadcast=True, hash=False)
-    parts = client.gather([client.submit(_nearest_task, shared, start, stop, pure=False)
-                           for start, stop in _ranges(len(numbers_), slots)])
-    return sample, shared, (np.concatenate([p[0] for p in parts]),
-                            np.concatenate([p[1] for p in parts]))
+    # x-sorted ranges of atoms: each task searches the points near its own (window=True)
+    order = np.argsort(sample.wrapped[:, 0], kind="stable")
+    parts = [order[start:stop] for start, stop in _ranges(len(numbers_), slots)]
+    found = client.gather([client.submit(_nearest_task, shared, part, pure=False)
+                           for part in parts])
+    nearest = np.empty(len(numbers_))
+    by_species = np.empty((len(numbers_), len(np.unique(numbers_))))
+    for part, (any_species, each) in zip(parts, found):
+        nearest[part], by_species[part] = any_species, each
+    return sample, shared, (nearest, by_species)
 
 
-def _nearest_task(sample, start, stop):
+def _nearest_task(sample, centres):
     worker_threads()
-    centres = np.arange(start, stop)
     by_species = nearest_by_species(sample.wrapped, sample.numbers, sample.cell, sample.pbc,
-                                    centres)
+                                    centres, window=True)
     if by_species.shape[1] == 1:  # the same search
         return by_species[:, 0], by_species
     return nearest_distances(sample.wrapped[centres], sample.wrapped, sample.cell,
-                             sample.pbc), by_species
+                             sample.pbc, window=True), by_species
 
 
 def _units_task(sample, by_species, reach, start, stop):
@@ -186,8 +235,7 @@ def _planes_task(sample, fields, units, ticks, first, stop):
     settings = _settings(fields)
     calculator = settings.network.descriptor(device=settings.device)
     half = settings.box / 2
-    points, index = periodic_images(sample.wrapped, sample.cell, sample.pbc,
-                                    half * math.sqrt(3))
+    points, index = sample.images(half * math.sqrt(3))
     window = np.flatnonzero((points[:, 0] >= ticks[0][first] - half - 1.0)
                             & (points[:, 0] <= ticks[0][stop - 1] + half + 1.0))
     ranges = np.empty((len(window), 6), dtype=np.int64)
@@ -197,7 +245,8 @@ def _planes_task(sample, fields, units, ticks, first, stop):
     x = sample.wrapped[needed, 0]
     describer = FastBoxes(calculator, None, sample.wrapped, sample.numbers, sample.cell,
                           sample.pbc, units=units,
-                          window=(x.min(), x.max()) if len(x) else (0.0, 0.0))
+                          window=(x.min(), x.max()) if len(x) else (0.0, 0.0),
+                          images=lambda z, reach: sample.images(reach, z))
     _, slot, coefficients, n_neighbors = describer.coefficients(needed)
     return grid_planes(ticks, half, points[mine], sample.numbers[index[mine]], slot[rows],
                        coefficients.reshape(len(needed), -1), n_neighbors.astype(np.float64),
@@ -224,8 +273,7 @@ def _exact_task(sample, fields, centres, chunk):
     """Phase 4 (exact mode): the boxes at ``centres`` (Å) cut out, described, classified."""
     settings = _settings(fields)
     half = settings.box / 2
-    points, index = periodic_images(sample.wrapped, sample.cell, sample.pbc,
-                                    half * math.sqrt(3))
+    points, index = sample.images(half * math.sqrt(3))
     lower, upper = centres.min(axis=0) - half, centres.max(axis=0) + half
     near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
     calculator = settings.network.descriptor(device=settings.device)
