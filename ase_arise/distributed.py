@@ -13,6 +13,7 @@ import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from ._random import check_random_state
@@ -198,6 +199,12 @@ def frame_results(trajectory, numbers, settings, *, work="label", probabilities=
                 yield k, error
         return
     check_client(client)
+    if len(numbers) == 1 and not settings.per_atom and settings.device == "cpu":
+        # one frame: split into spatial domains (a tilted cell's frame is one task)
+        yield _one_frame(client, trajectory, numbers[0],
+                         settings.replace(random_state=fields["random_state"]), work,
+                         probabilities, progress)
+        return
     if isinstance(trajectory, (list, LoadedFrames)):  # in memory: a task carries its frame
         tasks = {k: (_frame_result, [trajectory[k]], 0, fields, work, probabilities)
                  for k in numbers}
@@ -219,6 +226,32 @@ def frame_results(trajectory, numbers, settings, *, work="label", probabilities=
                 except AriseError as error:
                     yield following, error
                 following = next(order, None)
+
+
+def _one_frame(client, trajectory, k, settings, work, probabilities, progress):
+    """(k, result or AriseError) of frame ``k`` in spatial domains (:mod:`.spm.domains`),
+    or as one task where its cell is tilted."""
+    from ase.geometry import complete_cell
+
+    from .errors import AriseError
+    from .labels import atom_labels
+    from .spm.domains import label_box_index, spm_on
+
+    try:
+        atoms = trajectory[k]
+        cell = complete_cell(atoms.cell)
+        if np.count_nonzero(cell - np.diag(np.diag(cell))):
+            fields = {name: getattr(settings, name) for name in type(settings).fields()}
+            fields["model"] = model_reference(settings.network)
+            return k, client.submit(_frame_result, [atoms], 0, fields, work, probabilities,
+                                    pure=False).result()
+        sample, result = spm_on(client, atoms, settings, progress=progress)
+        if work == "spm":
+            return k, result
+        return k, atom_labels(atoms, result, label_box_index(client, sample, result),
+                              probabilities)
+    except AriseError as error:
+        return k, error
 
 
 def _frame_result(trajectory, k, fields, work, probabilities, progress=False):

@@ -92,6 +92,11 @@ def test_command_line_workers_give_the_same_output(tmp_path, capsys):
     assert (tmp_path / "spread.xyz").read_text() == (tmp_path / "alone.xyz").read_text()
     status, _, err = run_cli(main, ["classify", path, "--workers", "0"], capsys)
     assert status == 1 and "--workers must be 1 or more" in err[-1]
+    # one frame: split into spatial domains on the workers, the same file
+    for name, extra in (("alone1.xyz", []), ("spread1.xyz", ["--workers", "2"])):
+        assert run_cli(main, ["label", path, "-o", tmp_path / name, "--box", "12",
+                              "--frames", "1:2", "--no-progress"] + extra, capsys)[0] == 0
+    assert (tmp_path / "spread1.xyz").read_text() == (tmp_path / "alone1.xyz").read_text()
 
 
 def test_a_killed_worker_changes_nothing(client):
