@@ -87,16 +87,22 @@ def periodic_images(positions, cell, pbc, cutoff):
     reach = np.where(pbc, np.ceil(cutoff / heights), 0).astype(int)
     frac = np.linalg.solve(full.T, positions.T).T
     margin = cutoff / heights
+    # per periodic axis and shift, the atoms whose shifted copy lies within the margin: a
+    # shift's candidates are the fewest of its axes' (one pass over the atoms per axis and
+    # shift, not 26 passes over all three coordinates)
+    near = [{k: np.flatnonzero((frac[:, d] + k > -margin[d]) & (frac[:, d] + k < 1.0 + margin[d]))
+             for k in range(-reach[d], reach[d] + 1) if k} for d in range(3)]
     points, index = [positions], [np.arange(n, dtype=np.int64)]
     for shift in np.ndindex(*(2 * reach + 1)):
         shift = np.array(shift) - reach
         if not shift.any():
             continue
-        moved = frac + shift
+        some = min((near[d][shift[d]] for d in range(3) if shift[d]), key=len)
+        moved = frac[some] + shift
         keep = np.all(~pbc | ((moved > -margin) & (moved < 1.0 + margin)), axis=1)
         if keep.any():
             points.append(moved[keep] @ full)
-            index.append(np.flatnonzero(keep))
+            index.append(some[keep])
     return np.concatenate(points), np.concatenate(index)
 
 
