@@ -196,6 +196,8 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
     outputs = empty_outputs(n_boxes, len(net.class_names))
     kept = np.full((n_boxes, calculator.n_features), np.nan) if keep_descriptors else None
     slab, chunk = partition(shape, len(species), calculator.basis)
+    if settings.device != "cpu":
+        chunk = slab  # a card takes ~10^6 row-passes a call; chunks serve CPU domains
     order = np.argsort(centres[:, 0], kind="stable")
     stage = f"ARISE SPM ({mode})"
     for start in range(0, n_boxes, slab):
