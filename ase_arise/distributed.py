@@ -62,6 +62,15 @@ def shared_seed(random_state):
     return int(check_random_state(random_state).integers(2 ** 63))
 
 
+def task_fields(settings):
+    """The fields of ``settings`` as tasks take them (``Settings(**fields)`` on a worker):
+    the model as a path (:func:`model_reference`), the seed as :func:`shared_seed`."""
+    fields = {name: getattr(settings, name) for name in type(settings).fields()}
+    fields["model"] = model_reference(settings.network)
+    fields["random_state"] = shared_seed(settings.random_state)
+    return fields
+
+
 def model_reference(model):
     """What a worker loads the model from: None (the shipped one) or the model's path."""
     from .model import ARISEModel
@@ -188,9 +197,7 @@ def frame_results(trajectory, numbers, settings, *, work="label", probabilities=
     from .errors import AriseError
     from .io.trajectory import LoadedFrames
 
-    fields = {name: getattr(settings, name) for name in type(settings).fields()}
-    fields["model"] = model_reference(settings.network)
-    fields["random_state"] = shared_seed(settings.random_state)
+    fields = task_fields(settings)
     if client is None:
         for k in numbers:
             try:
@@ -241,10 +248,8 @@ def _one_frame(client, trajectory, k, settings, work, probabilities, progress):
         atoms = trajectory[k]
         cell = complete_cell(atoms.cell)
         if np.count_nonzero(cell - np.diag(np.diag(cell))):
-            fields = {name: getattr(settings, name) for name in type(settings).fields()}
-            fields["model"] = model_reference(settings.network)
-            return k, client.submit(_frame_result, [atoms], 0, fields, work, probabilities,
-                                    pure=False).result()
+            return k, client.submit(_frame_result, [atoms], 0, task_fields(settings), work,
+                                    probabilities, pure=False).result()
         sample, result = spm_on(client, atoms, settings, progress=progress)
         if work == "spm":
             return k, result

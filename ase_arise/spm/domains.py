@@ -34,14 +34,14 @@ from tqdm.auto import tqdm
 from .._validation import check_atoms
 from ..descriptor.dnn import nearest_by_species, nearest_distances, unit_reach, units_of
 from ..descriptor.neighbors import periodic_images, wrap_positions
-from ..distributed import check_client, model_reference, worker_threads
+from ..distributed import check_client, task_fields, worker_threads
 from ..errors import InputError
 from ..limits import check_species
 from . import _kernels
 from .boxes import ExactBoxes, FastBoxes, add_planes, box_spectra, grid_planes, split_sums, \
     tensor_grid
 from .driver import (box_centres, check_box_work, classify_boxes, empty_outputs, partition,
-                     scan_sample, scan_seed, spm_result, warn_empty)
+                     scan_sample, scan_seed, spm_result, store_outputs, warn_empty)
 
 # Each phase's wall time (s) at INFO level.
 log = logging.getLogger(__name__)
@@ -85,9 +85,7 @@ def spm_on(client, atoms, settings, *, progress=False):
     if settings.device != "cpu":
         raise InputError("client= splits one sample into domains on CPU workers; for a GPU, "
                          "run without client= (device=\"cuda\" takes the whole sample).")
-    fields = {name: getattr(settings, name) for name in type(settings).fields()}
-    fields["model"] = model_reference(settings.network)
-    fields["random_state"] = scan_seed(settings.random_state)
+    fields = task_fields(settings.replace(random_state=scan_seed(settings.random_state)))
     slots = max(1, sum(client.nthreads().values()))
     clock = _Clock()
     sample, shared, nearest = _phase_nearest(client, atoms, slots)
@@ -144,10 +142,7 @@ def spm_on(client, atoms, settings, *, progress=False):
         for boxes, future in zip(groups, futures):
             n_atoms[boxes], found = future.result()
             for first, part in zip(range(0, len(boxes), chunk), found):
-                at = boxes[first:first + chunk]
-                valid[at] = part.pop("valid")
-                for name, values in part.items():
-                    outputs[name][at[valid[at]]] = values
+                store_outputs(outputs, valid, boxes[first:first + chunk], part)
             bar.update(len(boxes))
     clock(f"{len(groups)} slices described and classified")
     warn_empty(valid, settings.min_atoms)
@@ -279,7 +274,7 @@ def _exact_task(sample, fields, centres, chunk):
     calculator = settings.network.descriptor(device=settings.device)
     steps = ExactBoxes(calculator, sample.numbers, settings.min_atoms).describe(
         centres, half, points[near], index[near])
-    while True:
+    while True:  # describe yields the boxes done (no stage texts: not run_steps' kind)
         try:
             next(steps)
         except StopIteration as stop:

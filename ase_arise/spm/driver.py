@@ -215,11 +215,8 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
             yield stage, start + done, n_boxes
         for first in range(0, len(boxes), chunk):
             part = slice(first, first + chunk)
-            found = classify_boxes(net, descriptors[part], n_atoms[boxes[part]], settings,
-                                   random_state)
-            valid[boxes[part]] = found.pop("valid")
-            for name, values in found.items():
-                outputs[name][boxes[part][valid[boxes[part]]]] = values
+            store_outputs(outputs, valid, boxes[part], classify_boxes(
+                net, descriptors[part], n_atoms[boxes[part]], settings, random_state))
         if keep_descriptors:
             kept[boxes[valid[boxes]]] = descriptors[valid[boxes]]
         yield stage, start + len(boxes), n_boxes
@@ -291,6 +288,15 @@ def partition(shape, n_species, basis):
         # whole planes of the scan grid: FastBoxes sums them as a tensor grid
         chunk = min(slab // plane, -(-CHUNK_BOXES // plane)) * plane
     return slab - slab % chunk, chunk
+
+
+def store_outputs(outputs, valid, boxes, found):
+    """Put one chunk's :func:`classify_boxes` result ``found`` for the boxes (indices) it
+    classified into the scan's ``outputs`` (:func:`empty_outputs`) and ``valid``."""
+    valid[boxes] = found["valid"]
+    for name, values in found.items():
+        if name != "valid":
+            outputs[name][boxes[found["valid"]]] = values
 
 
 def classify_boxes(net, descriptors, n_atoms, settings, random_state):
