@@ -30,7 +30,7 @@ from ase_arise.device import check_device, cuda_module
 # Pipeline stages: the (module file, function) whose cumulative time (cProfile) each stage is.
 STAGES = {
     "sample check": (("driver.py", "scan_sample"),),
-    "local d_NN": (("dnn.py", "local_length_units"),),
+    "local d_NN": (("local_dnn.py", "local_length_units"),),
     "neighbour cells": (("arise.py", "neighbor_cells"),),
     "coefficients (kernel + transfers)": (("arise.py", "center_coefficients"),),
     "box sums (on the GPU with the spectra)": (("boxes.py", "_grid_sums"),

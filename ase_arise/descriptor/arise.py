@@ -171,25 +171,27 @@ class ARISEDescriptor:
         return dnn, (float(np.nanmean(shells)) if np.isfinite(shells).any() else float("nan"))
 
     def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres, window=None,
-                       images=None):
+                       memo=None):
         """Cell list of ``neighbors`` (wrapped, Å) and their periodic images, for ``n_centres``
         centres whose length units (Å, extrinsic scaling included) are at most ``max_unit``;
         reusable. Raises InputError when the centre-neighbour pairs would pass the work limit
         ``max_pairs`` (estimated for a uniform density). ``window`` = (x_lo, x_hi) (Å):
         centres only there, the points within their reach kept in the cells of the whole
-        list (a spatial domain's centres get the whole list's sums, bit for bit). ``images``:
-        a function of the cutoff (Å) giving ``periodic_images`` of ``neighbors``, if kept."""
+        list (a spatial domain's centres get the whole list's sums, bit for bit). ``memo``:
+        a function (cutoff in Å, make) -> make(), computed once (a Dask worker's whole list
+        for all its slices)."""
         reach = self.r_cut * float(max_unit)
-        per_centre = len(neighbors) / sample_volume(neighbors, cell, pbc) * 4.0 / 3.0 * np.pi \
-            * reach ** 3
-        check_work("max_pairs", n_centres * per_centre,
-                   f"Neighbour pairs of {n_centres:,} centres within r_cut = {self.r_cut:g} d_NN "
-                   f"({reach:.3g} Å)", "Use a smaller r_cut, or describe fewer atoms at a time")
-        points, index = (periodic_images(neighbors, cell, pbc, reach) if images is None
-                         else images(reach))
-        keep = None if window is None else ((points[:, 0] >= window[0] - reach)
-                                            & (points[:, 0] <= window[1] + reach))
-        return CellList.build(points, index, reach / CELLS_PER_CUTOFF, keep)
+
+        def whole():
+            density = len(neighbors) / sample_volume(neighbors, cell, pbc)
+            check_work("max_pairs", n_centres * density * 4.0 / 3.0 * np.pi * reach ** 3,
+                       f"Neighbour pairs of {n_centres:,} centres within r_cut = {self.r_cut:g} "
+                       f"d_NN ({reach:.3g} Å)", "Use a smaller r_cut, or describe fewer atoms")
+            return CellList.build(*periodic_images(neighbors, cell, pbc, reach),
+                                  reach / CELLS_PER_CUTOFF)
+
+        cells = whole() if memo is None else memo(reach, whole)
+        return cells if window is None else cells.window(window[0] - reach, window[1] + reach)
 
     def center_coefficients(self, centres, inv_scale, cells, out=None, **options):
         """:meth:`.soap.SOAPBasis.center_coefficients` on this descriptor's device (the same

@@ -1,10 +1,10 @@
-"""d_NN, the length unit of the ARISE descriptor: the paper's histogram rule, and local d_NN.
+"""d_NN, the length unit of the ARISE descriptor: the paper's histogram rule, nearest distances.
 
 Leitherer, Ziletti & Ghiringhelli, Nature Communications 12, 6234 (2021), Supplementary
 Methods: for an ordered species pair (a, b), every a-atom's distance to its nearest b-atom is
 histogrammed (100 bins), each bin count divided by the square of the bin's lower edge, and the
 most populated bin gives d_NN(a, b) (:func:`dnn_from_distances`). Strided pattern matching in
-fast mode scales each atom by a *local* d_NN instead (:func:`local_length_units`). All distances
+fast mode scales each atom by a *local* d_NN instead (:mod:`.local_dnn`). All distances
 in Å; periodic images along periodic axes are included.
 """
 
@@ -23,9 +23,6 @@ from .cuda import NEAREST_K_MAX, nearest_points
 from .neighbors import cell_heights, periodic_images, wrap_positions
 
 DEFAULT_BINS = 100
-# Atoms of the same species whose distances to their nearest neighbour define an atom's local
-# d_NN in fast mode (the atom itself included).
-N_LOCAL = 16
 # Two atoms closer than this fraction of their species pair's d_NN overlap (a duplicated atom,
 # not a bond); d_NN for this rule leaves out the distances below the same fraction of their
 # median (else one duplicate would be the d_NN). They are reported by name (find_overlaps).
@@ -123,7 +120,7 @@ def nearest_distances(centres, points, cell, pbc, device="cpu", window=False):
     """Distance from each centre to its nearest point at non-zero distance, images included (Å).
 
     ``centres`` and ``points`` are wrapped positions; inf where there is no such point.
-    ``device`` ("cpu" or "cuda:N", checked) runs the search (:func:`_nearest`); on a card an
+    ``device`` ("cpu" or "cuda:N", checked) runs the search (:func:`k_nearest`); on a card an
     open sample is searched within a widening reach too. ``window``: search only the points
     within the reach of the centres' bounding box (the same distances: for centres that fill
     a small part of the sample, a spatial domain's).
@@ -146,7 +143,7 @@ def nearest_distances(centres, points, cell, pbc, device="cpu", window=False):
                             & (images <= centres.max(axis=0) + reach), axis=1)
             images = images[inside] if inside.any() else images[:1]
         k = min(2, len(images))
-        dist = _nearest(images, centres, k, np.inf if device == "cpu" else reach, device)[0]
+        dist = k_nearest(images, centres, k, np.inf if device == "cpu" else reach, device)[0]
         nearest = np.where(dist[:, 0] > 0.0, dist[:, 0], dist[:, -1] if k > 1 else np.inf)
         if np.all(nearest <= reach) or not np.isfinite(reach):
             return np.where(nearest > 0.0, nearest, np.inf)
@@ -155,7 +152,7 @@ def nearest_distances(centres, points, cell, pbc, device="cpu", window=False):
         reach *= 2.0
 
 
-def _nearest(points, centres, k, reach, device):
+def k_nearest(points, centres, k, reach, device):
     """The ``k`` nearest of ``points`` within ``reach`` (Å; inf: no bound, CPU only) of each
     centre: distances (n, k), inf where fewer, and point indices (n, k), ``len(points)``
     there; scipy's k-d tree on the CPU, :func:`.cuda.nearest_points` on a card."""
@@ -215,30 +212,6 @@ def nearest_neighbor_distance(atoms, *, centre_species=None, neighbor_species=No
         atoms, centre_species=centre_species, neighbor_species=neighbor_species), bins)
 
 
-def local_length_units(atoms, *, n_local=N_LOCAL, device="cpu"):
-    """Each atom's local d_NN towards each species (Å): the fast-mode length unit.
-
-    For an atom of species a and a neighbour species b: the median, over the atom and its
-    ``n_local - 1`` nearest a-atoms, of their distances to their nearest b-atom. ``device``
-    ("cpu" or "cuda:N", checked) runs the nearest-distance searches.
-
-    Returns
-    -------
-    species : tuple of int
-        Atomic numbers, sorted (the columns).
-    units : ndarray of shape (n_atoms, n_species), float64
-        NaN where an atom has no b-atom at all.
-    """
-    device = check_device(device)
-    positions, numbers_, cell, pbc = check_atoms(atoms)
-    wrapped = wrap_positions(positions, cell, pbc)
-    every = np.arange(len(wrapped))
-    nearest = nearest_by_species(wrapped, numbers_, cell, pbc, every, device)
-    species = tuple(int(z) for z in np.unique(numbers_))
-    return species, units_of(wrapped, numbers_, cell, pbc, nearest, unit_reach(nearest, numbers_),
-                             every, n_local)
-
-
 def nearest_by_species(wrapped, numbers, cell, pbc, centres, device="cpu", window=False):
     """Distance (Å) from each atom of ``centres`` (indices) to its nearest atom of each
     species (columns in sorted order; :func:`nearest_distances`, images included, itself
@@ -250,48 +223,6 @@ def nearest_by_species(wrapped, numbers, cell, pbc, centres, device="cpu", windo
         out[:, j] = nearest_distances(wrapped[centres], wrapped[numbers == b], cell, pbc, device,
                                       window)
     return out
-
-
-def unit_reach(nearest, numbers):
-    """Per species a, the search reach of the local d_NN (Å): 3 x the median of the a-atoms'
-    distances to their nearest a-atom (``nearest`` of every atom, from
-    :func:`nearest_by_species`); 1 Å where none has one."""
-    reach = []
-    for j, a in enumerate(np.unique(numbers)):
-        spacing = nearest[numbers == a, j]
-        finite = spacing[np.isfinite(spacing)]
-        reach.append(3.0 * float(np.median(finite)) if len(finite) else 1.0)
-    return reach
-
-
-def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOCAL):
-    """The local length units (Å, :func:`local_length_units`) of the atoms ``centres``
-    (indices), from every atom's ``nearest`` (:func:`nearest_by_species`) and the species'
-    ``reach`` (:func:`unit_reach`): shape (len(centres), n_species)."""
-    species = np.unique(numbers)
-    units = np.full((len(centres), len(species)), np.nan)
-    for i, a in enumerate(species):
-        own = np.flatnonzero(numbers == a)
-        mine = np.flatnonzero(numbers[centres] == a)
-        points, index = periodic_images(wrapped[own], cell, pbc, reach[i])
-        k = min(n_local, len(points))
-        # the k-d tree's members on every device: equal distances (a pristine crystal) make
-        # the members depend on how ties are broken, and the card's scan breaks them
-        # otherwise (measured: 15 % of a pristine polycrystal's boxes moved their MI)
-        dist, near = _nearest(points, wrapped[centres[mine]], k, reach[i], "cpu")
-        found = np.isfinite(dist)
-        members = own[np.where(found, index[np.minimum(near, len(points) - 1)], 0)]
-        for j in range(len(species)):
-            values = np.where(found, nearest[members, j], np.nan)
-            gaps = ~np.isfinite(values)
-            if not gaps.any():  # the usual case: median is nanmedian's result, 4x faster
-                units[mine, j] = np.median(values, axis=1)
-                continue
-            values[gaps] = np.nan
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
-                units[mine, j] = np.nanmedian(values, axis=1)
-    return units
 
 
 def robust_dnn(distances):

@@ -132,10 +132,8 @@ class CellList:
     dims: np.ndarray
 
     @classmethod
-    def build(cls, points, index, width, keep=None):
-        """Bin ``points`` (shape (m, 3), Å) with labels ``index`` into cells >= ``width`` wide;
-        with ``keep`` (a mask), only those points, in the cells that all would have had and
-        in the same order within each."""
+    def build(cls, points, index, width):
+        """Bin ``points`` (shape (m, 3), Å) with labels ``index`` into cells >= ``width`` wide."""
         points = np.asarray(points, dtype=np.float64)
         if len(points) == 0:
             zero = np.zeros(3)
@@ -148,8 +146,6 @@ class CellList:
             dims = np.maximum(dims // 2, 1)
         step = np.maximum(extent / dims, width)
         index = np.asarray(index, dtype=np.int64)
-        if keep is not None:
-            points, index = points[keep], index[keep]
         coords = np.minimum(((points - lower) / step).astype(np.int64), dims - 1)
         flat = (coords[:, 0] * dims[1] + coords[:, 1]) * dims[2] + coords[:, 2]
         order = np.argsort(flat, kind="stable")
@@ -157,6 +153,23 @@ class CellList:
         cell_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return cls(np.ascontiguousarray(points[order]), index[order], cell_start, lower, step,
                    dims)
+
+    def window(self, low, high):
+        """The points with ``low <= x <= high`` (Å), in the same cells and order: a spatial
+        domain's part of the whole list (cells are x-major, so one contiguous range)."""
+        per_x = int(self.dims[1] * self.dims[2])
+        first, last = (int(np.clip(np.floor((v - self.origin[0]) / self.step[0]), 0,
+                                   self.dims[0] - 1)) for v in (low, high))
+        a, b = first * per_x, (last + 1) * per_x
+        start, stop = int(self.cell_start[a]), int(self.cell_start[b])
+        x = self.points[start:stop, 0]
+        keep = (x >= low) & (x <= high)
+        cell_of = np.repeat(np.arange(a, b), np.diff(self.cell_start[a:b + 1]))
+        counts = np.bincount(cell_of[keep], minlength=len(self.cell_start) - 1)
+        return CellList(np.ascontiguousarray(self.points[start:stop][keep]),
+                        self.index[start:stop][keep],
+                        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+                        self.origin, self.step, self.dims)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 from ase import Atoms
 from scipy.spatial import cKDTree
 
-from ..descriptor import local_length_units
+from ..descriptor.local_dnn import local_length_units
 from ..device import cuda_module
 from ..descriptor.averaged import describe_structures
 from ..descriptor.neighbors import CellList
@@ -42,16 +42,16 @@ class FastBoxes:
     window : (float, float), optional
         Only atoms with x (Å) in this range are expanded (a spatial domain's): the neighbour
         cells keep the points within their reach.
-    images : callable, optional
-        (atomic number, cutoff in Å) -> the ``periodic_images`` of that species' atoms, if
-        kept elsewhere (a Dask worker keeps them for all its slices).
+    memo : callable, optional
+        (key, make) -> make(), computed once per key: a Dask worker keeps each species'
+        whole neighbour cells for all its slices.
 
     Every atom is expanded once however the slabs overlap: the rows of the previous slab are
     kept and reused (``_cache``).
     """
 
     def __init__(self, calculator, atoms, wrapped, numbers, cell, pbc, scan=None, units=None,
-                 window=None, images=None):
+                 window=None, memo=None):
         self.calculator = calculator
         # the whole scan's tensor grid: box sums that no slab or domain boundary changes
         grid = None if scan is None else tensor_grid(scan)
@@ -64,7 +64,8 @@ class FastBoxes:
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
                           len(wrapped), window,
-                          None if images is None else lambda reach, z=z: images(z, reach))
+                          None if memo is None else lambda reach, make, z=z: memo(
+                              ("cells", z, reach), make))
                       for j, z in enumerate(self.species)]
         self._cache = (np.empty(0, dtype=np.int64), None, None, None)
         # on a CUDA device the slab's rows stay on the card (CuPy), summed there (.cuda)

@@ -6,7 +6,9 @@ grid's x-planes, in five phases:
 
 1. nearest distances of atom ranges (to any atom, to each species): the sample's d_NN, its
    vacuum axes and overlaps, and each species' reach for the local d_NN;
-2. (fast mode) the local d_NN of atom ranges;
+2. (fast mode) the local d_NN of x-ranges of atoms, each from a k-d tree of its window
+   (:mod:`ase_arise.descriptor.local_dnn`: members that do not depend on the tree), while
+   the client checks the sample;
 3. (fast mode) x-slices of the grid: the per-atom coefficients of the atoms whose x-pair
    (the x box indices whose boxes contain them) starts in the slice, and their planes
    (:func:`.boxes.grid_planes`); an atom is expanded once, in one slice (twice where a
@@ -17,9 +19,9 @@ grid's x-planes, in five phases:
 5. (label) the per-atom rule (:class:`~ase_arise.labels.BoxChoice`) of atom ranges.
 
 Every sum sees the same terms in the same order as in one process: box sums are fixed-order
-over pairs, the network classifies the same chunks (:func:`.driver.partition`), the k-d
-trees are built from the same points. Needs a tensor scan grid (an orthorhombic cell), not
-``per_atom``.
+over pairs, the network classifies the same chunks (:func:`.driver.partition`), and the
+local d_NN's members do not depend on the search. Needs a tensor scan grid (an orthorhombic
+cell), not ``per_atom``.
 """
 
 import logging
@@ -32,7 +34,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._validation import check_atoms
-from ..descriptor.dnn import nearest_by_species, nearest_distances, unit_reach, units_of
+from ..descriptor.dnn import nearest_by_species, nearest_distances
+from ..descriptor.local_dnn import unit_reach, units_of
 from ..descriptor.neighbors import periodic_images, wrap_positions
 from ..distributed import check_client, task_fields, worker_threads
 from ..errors import InputError
@@ -57,20 +60,24 @@ class _Sample:
     pbc: np.ndarray
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
+    def cached(self, key, make):
+        """make(), computed once a worker for this scan and ``key``."""
+        if (self.token, key) not in _CACHE:
+            if any(k[0] != self.token for k in _CACHE):
+                _CACHE.clear()  # another scan's
+            _CACHE[self.token, key] = make()
+        return _CACHE[self.token, key]
+
     def images(self, cutoff, species=None):
         """``periodic_images`` of the atoms (of atomic number ``species``) within ``cutoff``
         (Å), computed once a worker."""
-        key = (self.token, cutoff, species)
-        if key not in _IMAGES:
-            if any(k[0] != self.token for k in _IMAGES):
-                _IMAGES.clear()  # another scan's
-            atoms = self.wrapped if species is None else self.wrapped[self.numbers == species]
-            _IMAGES[key] = periodic_images(atoms, self.cell, self.pbc, cutoff)
-        return _IMAGES[key]
+        return self.cached(("images", cutoff, species), lambda: periodic_images(
+            self.wrapped if species is None else self.wrapped[self.numbers == species],
+            self.cell, self.pbc, cutoff))
 
 
-# A worker's periodic images of the sample it scans now, by cutoff and species.
-_IMAGES = {}
+# A worker's periodic images and neighbour cells of the sample it scans now.
+_CACHE = {}
 
 
 def spm_on(client, atoms, settings, *, progress=False):
@@ -90,9 +97,12 @@ def spm_on(client, atoms, settings, *, progress=False):
     clock = _Clock()
     sample, shared, nearest = _phase_nearest(client, atoms, slots)
     clock("nearest distances")
+    # the local d_NN runs on the workers while the client checks the sample
+    units = _phase_units(client, sample, shared, nearest, slots, settings.mode)
     scanned = scan_sample(atoms, settings, nearest=nearest[0], by_species=nearest[1])
     if scanned is not atoms:  # periodic axes across a vacuum are open: wrapped otherwise
         sample, shared, nearest = _phase_nearest(client, scanned, slots)
+        units = _phase_units(client, sample, shared, nearest, slots, settings.mode)
     centres, shape = box_centres(scanned, settings)
     grid = tensor_grid(centres)
     clock("sample scanned")
@@ -101,9 +111,7 @@ def spm_on(client, atoms, settings, *, progress=False):
                          "an orthorhombic cell (this one is tilted). Run without client=.")
     ticks, where = grid
     check_box_work(sample.wrapped, sample.cell, sample.pbc, len(centres), settings.box)
-    mode = settings.mode
-    if mode == "auto":
-        mode = "fast" if sample.pbc.all() else "exact"
+    mode = "fast" if units is not None else "exact"
     calculator = settings.network.descriptor()
     slab, chunk = partition(shape, len(np.unique(sample.numbers)), calculator.basis)
     order = np.argsort(centres[:, 0], kind="stable")
@@ -113,13 +121,6 @@ def spm_on(client, atoms, settings, *, progress=False):
     groups = [order[s:s + per_slice] for s in range(0, len(centres), per_slice)]
     bounds = [(int(where[0][g].min()), int(where[0][g].max()) + 1) for g in groups]
     if mode == "fast":
-        reach = unit_reach(nearest[1], sample.numbers)
-        by_species = client.scatter(nearest[1], broadcast=True, hash=False)
-        units = np.concatenate(client.gather([
-            client.submit(_units_task, shared, by_species, reach, start, stop, pure=False)
-            for start, stop in _ranges(len(sample.numbers), slots)]))
-        units = client.scatter(units, broadcast=True, hash=False)
-        clock("local d_NN")
         starts = [lo for lo, _ in bounds] + [len(ticks[0])]
         slices = [client.submit(_planes_task, shared, fields, units, ticks, starts[k],
                                 starts[k + 1], pure=False)
@@ -182,6 +183,13 @@ def _ranges(n, parts):
     return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
 
+def _x_ranges(wrapped, parts):
+    """Atom indices in ``parts`` ranges of x: each task searches the points near its own
+    (``window=True``)."""
+    order = np.argsort(wrapped[:, 0], kind="stable")
+    return [order[start:stop] for start, stop in _ranges(len(order), parts)]
+
+
 def _phase_nearest(client, atoms, slots):
     """Phase 1: the scattered sample and every atom's nearest distances (to any atom, to
     each species)."""
@@ -189,9 +197,7 @@ def _phase_nearest(client, atoms, slots):
     check_species(numbers_)
     sample = _Sample(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)
     shared = client.scatter(sample, broadcast=True, hash=False)
-    # x-sorted ranges of atoms: each task searches the points near its own (window=True)
-    order = np.argsort(sample.wrapped[:, 0], kind="stable")
-    parts = [order[start:stop] for start, stop in _ranges(len(numbers_), slots)]
+    parts = _x_ranges(sample.wrapped, slots)
     found = client.gather([client.submit(_nearest_task, shared, part, pure=False)
                            for part in parts])
     nearest = np.empty(len(numbers_))
@@ -199,6 +205,18 @@ def _phase_nearest(client, atoms, slots):
     for part, (any_species, each) in zip(parts, found):
         nearest[part], by_species[part] = any_species, each
     return sample, shared, (nearest, by_species)
+
+
+def _phase_units(client, sample, shared, nearest, slots, mode):
+    """Phase 2, submitted: a future of every atom's local d_NN (Å), assembled on a worker
+    from x-ranges of atoms; None where the scan is in exact mode."""
+    if mode == "exact" or (mode == "auto" and not sample.pbc.all()):
+        return None
+    reach = unit_reach(nearest[1], sample.numbers)
+    by_species = client.scatter(nearest[1], broadcast=True, hash=False)
+    pieces = [client.submit(_units_task, shared, by_species, reach, part, pure=False)
+              for part in _x_ranges(sample.wrapped, slots)]
+    return client.submit(_joined_units, len(sample.numbers), *pieces, pure=False)
 
 
 def _nearest_task(sample, centres):
@@ -211,10 +229,18 @@ def _nearest_task(sample, centres):
                              sample.pbc, window=True), by_species
 
 
-def _units_task(sample, by_species, reach, start, stop):
+def _units_task(sample, by_species, reach, centres):
     worker_threads()
-    return units_of(sample.wrapped, sample.numbers, sample.cell, sample.pbc, by_species, reach,
-                    np.arange(start, stop))
+    return centres, units_of(sample.wrapped, sample.numbers, sample.cell, sample.pbc,
+                             by_species, reach, centres, window=True,
+                             images=lambda cutoff, z: sample.images(cutoff, z))
+
+
+def _joined_units(n_atoms, *pieces):
+    units = np.empty((n_atoms, pieces[0][1].shape[1]))
+    for centres, part in pieces:
+        units[centres] = part
+    return units
 
 
 def _settings(fields):
@@ -241,7 +267,7 @@ def _planes_task(sample, fields, units, ticks, first, stop):
     describer = FastBoxes(calculator, None, sample.wrapped, sample.numbers, sample.cell,
                           sample.pbc, units=units,
                           window=(x.min(), x.max()) if len(x) else (0.0, 0.0),
-                          images=lambda z, reach: sample.images(reach, z))
+                          memo=sample.cached)
     _, slot, coefficients, n_neighbors = describer.coefficients(needed)
     return grid_planes(ticks, half, points[mine], sample.numbers[index[mine]], slot[rows],
                        coefficients.reshape(len(needed), -1), n_neighbors.astype(np.float64),

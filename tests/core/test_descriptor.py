@@ -307,6 +307,25 @@ def test_neighbour_counts_match_ase(pbc):
     assert_allclose(counts, np.bincount(i, minlength=12))
 
 
+def test_cell_list_window_keeps_the_whole_lists_cells_and_order():
+    """A spatial domain's part of a cell list: the points of each cell with x in the window,
+    in the whole list's order (what binning only those points would not give)."""
+    rng = np.random.default_rng(8)
+    points = rng.random((3000, 3)) * [30.0, 12.0, 9.0]
+    whole = CellList.build(points, np.arange(3000) + 7, 2.5)
+    part = whole.window(8.3, 17.1)
+    assert 0 < len(part.points) < len(points)
+    assert part.dims.tolist() == whole.dims.tolist() and len(part.cell_start) == len(
+        whole.cell_start)
+    for c in range(len(whole.cell_start) - 1):
+        full = slice(whole.cell_start[c], whole.cell_start[c + 1])
+        inside = (whole.points[full, 0] >= 8.3) & (whole.points[full, 0] <= 17.1)
+        mine = slice(part.cell_start[c], part.cell_start[c + 1])
+        np.testing.assert_array_equal(part.points[mine], whole.points[full][inside])
+        np.testing.assert_array_equal(part.index[mine], whole.index[full][inside])
+    assert len(whole.window(-50.0, 100.0).points) == 3000
+
+
 # --- bad input -----------------------------------------------------------------------------
 
 def test_bad_structures_get_clear_errors():

@@ -13,7 +13,8 @@ from ase.build import bulk
 from ase_arise import classify, label, load_prototypes, spm
 from ase_arise.build import polycrystal
 from ase_arise.descriptor import ARISEDescriptor, cuda
-from ase_arise.descriptor.dnn import local_length_units, nearest_distances, sample_spacing
+from ase_arise.descriptor.dnn import nearest_distances, sample_spacing
+from ase_arise.descriptor.local_dnn import local_length_units
 from ase_arise.descriptor.neighbors import wrap_positions
 from ase_arise.device import cuda_module
 from ase_arise.errors import InputError
