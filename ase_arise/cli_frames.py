@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .classify import classify
+from .device import check_device, cuda_module
 from .distributed import frame_results, local_cluster
 from .errors import AriseError, InputError, one_line
 from .io import FrameWriter, atomic_output, check_output_path, open_trajectory, output_format
@@ -22,9 +23,13 @@ TABLES = {".csv": "csv", ".json": "json"}
 
 @contextmanager
 def cluster(args):
-    """The Dask client of --workers / --scheduler, or None."""
+    """(the Dask client of --workers / --scheduler or None, the device its tasks use).
+
+    With ``--device cuda`` and ``--workers N`` the cluster has one worker per card 0..N-1
+    (``--device cuda:K``: one worker on card K), each seeing only its card, "cuda:0" there.
+    """
     if args.workers is None and args.scheduler is None:
-        yield None
+        yield None, args.device
         return
     try:
         from distributed import Client
@@ -33,13 +38,23 @@ def cluster(args):
                          ) from None
     if args.scheduler is not None:
         with Client(args.scheduler) as client:
-            yield client
+            yield client, args.device
         return
     if args.workers < 1:
         raise InputError(f"--workers must be 1 or more; got {args.workers}.")
     threads = max(1, (os.cpu_count() or 1) // args.workers)
-    with local_cluster(args.workers, threads) as client:
-        yield client
+    device = check_device(args.device)
+    if device == "cpu":
+        with local_cluster(args.workers, threads) as client:
+            yield client, device
+        return
+    if args.workers > 1 and args.device != "cuda":
+        raise InputError(f"--device {args.device} names one card; for one worker per card "
+                         f"give --device cuda --workers N (cards 0 to N-1).")
+    cards = [int(device.split(":")[1])] if args.workers == 1 else list(range(args.workers))
+    cuda_module(f"cuda:{max(cards)}")  # the cards exist (InputError: what to install or fix)
+    with local_cluster(len(cards), threads, cards=cards) as client:
+        yield client, "cuda:0"
 
 
 def frame_numbers(trajectory, frames, path):
@@ -56,9 +71,10 @@ def completed_frames(args, command, trajectory, numbers, settings, failed, *, si
     this process or the cluster of ``args`` (:func:`ase_arise.distributed.frame_results`
     with ``options``). A frame that fails is told on stderr and passed to ``failed``; with
     ``single`` (one frame selected) its error is the command's."""
-    with cluster(args) as client:
-        for k, result in frame_results(trajectory, numbers, settings, client=client,
-                                       progress=not args.no_progress, **options):
+    with cluster(args) as (client, device):
+        for k, result in frame_results(trajectory, numbers, settings.replace(device=device),
+                                       client=client, progress=not args.no_progress,
+                                       **options):
             if not isinstance(result, AriseError):
                 yield k, result
             elif single:
@@ -78,12 +94,12 @@ def classify_command(args, extra):
                              f"{args.output}.")
         check_output_path(args.output, inputs=args.files)
     rows = []
-    with cluster(args) as client:
+    with cluster(args) as (client, device):
         for path in args.files:
             # a path: every frame, a list (with a client, the workers read the frames)
             results = classify(path, model=args.model, n_samples=args.n_samples,
                                top_k=args.top_k, min_anisotropy=args.min_anisotropy,
-                               device=args.device, random_state=args.random_state,
+                               device=device, random_state=args.random_state,
                                progress=not args.no_progress, client=client)
             rows += [(path if len(results) == 1 else f"{path}[{i}]", result)
                      for i, result in enumerate(results)]

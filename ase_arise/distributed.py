@@ -39,20 +39,33 @@ def check_client(client):
 
 
 @contextmanager
-def local_cluster(n_workers, threads_per_worker):
+def local_cluster(n_workers, threads_per_worker, cards=None):
     """A ``Client`` of a LocalCluster of ``n_workers`` processes x ``threads_per_worker``
     threads (a context manager), its workers' statistical profiler off: it samples the task
     thread every 10 ms, and on 16 workers x 1 thread it cost 8 % of the frames' throughput
     (docs/DECISIONS.md). For a cluster started elsewhere, set
-    ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`` in the workers' environment."""
-    import dask
-    from distributed import Client, LocalCluster
+    ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`` in the workers' environment.
 
-    with dask.config.set({"distributed.worker.profile.enabled": False}), \
-            LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                         processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        yield client
+    ``cards`` (CUDA card numbers): one worker per card instead (``n_workers`` is ignored),
+    each seeing only its own card (``CUDA_VISIBLE_DEVICES``), where ``device="cuda"`` is
+    that card."""
+    import dask
+    from distributed import Client, LocalCluster, Nanny, Scheduler, SpecCluster
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        if cards is None:
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                                   processes=True, dashboard_address=None)
+        else:
+            # no dashboards; the scheduler's HTTP routes on a free port
+            quiet = dict(host="127.0.0.1", dashboard=False, dashboard_address=":0")
+            cluster = SpecCluster(
+                scheduler={"cls": Scheduler, "options": dict(quiet, port=0)},
+                workers={f"cuda-{card}": {"cls": Nanny, "options": dict(
+                    quiet, nthreads=threads_per_worker,
+                    env={"CUDA_VISIBLE_DEVICES": str(card)})} for card in cards})
+        with cluster, Client(cluster) as client:
+            yield client
 
 
 def shared_seed(random_state):

@@ -37,6 +37,29 @@ def test_local_cluster_workers_without_the_profiler(client):
     assert len(enabled) == 2 and not any(enabled.values())
 
 
+def test_a_cluster_of_cards_gives_each_worker_its_own():
+    """One worker per CUDA card, each seeing only its card (its "cuda:0"); no card is
+    touched, so this runs without a GPU."""
+    with local_cluster(None, 1, cards=[0, 1]) as cards:
+        seen = cards.run(lambda: os.environ.get("CUDA_VISIBLE_DEVICES"))
+        assert sorted(seen.values()) == ["0", "1"]
+        assert sorted(cards.nthreads().values()) == [1, 1]
+
+
+def test_command_line_gpu_workers_are_checked_first(tmp_path, capsys):
+    path = tmp_path / "one.xyz"
+    write(path, bulk("Cu", "fcc", a=3.6, cubic=True))
+    status, _, err = run_cli(main, ["classify", path, "--device", "cuda:1", "--workers", "2"],
+                             capsys)
+    assert status == 1 and "one worker per card give --device cuda --workers N" in err[-1]
+    try:
+        import cupy  # noqa: F401
+    except ImportError:  # no CuPy: the install hint, before any worker starts
+        status, _, err = run_cli(main, ["classify", path, "--device", "cuda", "--workers",
+                                        "1"], capsys)
+        assert status == 1 and "needs CuPy" in err[-1]
+
+
 def test_classify_on_workers_is_bit_identical(client):
     structures = [p.supercells()[0] for p in load_prototypes()[:40]]
     here = classify(structures, random_state=3)
