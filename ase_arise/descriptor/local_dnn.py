@@ -19,6 +19,7 @@ import numpy as np
 
 from .._validation import check_atoms
 from ..device import check_device
+from .cuda import NEAREST_K_MAX
 from .dnn import k_nearest, nearest_by_species
 from .neighbors import periodic_images, wrap_positions
 
@@ -116,7 +117,7 @@ def local_members(points, owners, queries, k, reach, device="cpu"):
     A search (``device``'s: a k-d tree, or the card's cell list) returns k + 4 candidates.
     Their exact squared distances settle a query when the farthest candidate lies clearly
     beyond the k-th (1e-12 relative) or the search found fewer. Unsettled queries (ties at
-    the k-th member) are searched again with twice as many candidates.
+    the k-th member) are searched again with more candidates (32, then twice as many).
     """
     members = np.full((len(queries), k), -1, dtype=np.int64)
     rows = np.arange(len(queries))
@@ -130,7 +131,8 @@ def local_members(points, owners, queries, k, reach, device="cpu"):
                       width == len(points), part, settled)
         members[rows] = part
         rows = rows[~settled]
-        width *= 2
+        # the card's search keeps up to NEAREST_K_MAX (a bcc lattice's ties settle at 32)
+        width = NEAREST_K_MAX if width < NEAREST_K_MAX else 2 * width
     return members
 
 
