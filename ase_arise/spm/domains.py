@@ -95,14 +95,14 @@ def spm_on(client, atoms, settings, *, progress=False):
     fields = task_fields(settings.replace(random_state=scan_seed(settings.random_state)))
     slots = max(1, sum(client.nthreads().values()))
     clock = _Clock()
-    sample, shared, nearest = _phase_nearest(client, atoms, slots)
+    sample, shared, nearest, parts = _phase_nearest(client, atoms, slots)
     clock("nearest distances")
     # the local d_NN runs on the workers while the client checks the sample
-    units = _phase_units(client, sample, shared, nearest, slots, settings.mode)
+    units = _phase_units(client, sample, shared, nearest, parts, settings.mode)
     scanned = scan_sample(atoms, settings, nearest=nearest[0], by_species=nearest[1])
     if scanned is not atoms:  # periodic axes across a vacuum are open: wrapped otherwise
-        sample, shared, nearest = _phase_nearest(client, scanned, slots)
-        units = _phase_units(client, sample, shared, nearest, slots, settings.mode)
+        sample, shared, nearest, parts = _phase_nearest(client, scanned, slots)
+        units = _phase_units(client, sample, shared, nearest, parts, settings.mode)
     centres, shape = box_centres(scanned, settings)
     grid = tensor_grid(centres)
     clock("sample scanned")
@@ -191,8 +191,8 @@ def _x_ranges(wrapped, parts):
 
 
 def _phase_nearest(client, atoms, slots):
-    """Phase 1: the scattered sample and every atom's nearest distances (to any atom, to
-    each species)."""
+    """Phase 1: the scattered sample, every atom's nearest distances (to any atom, to each
+    species) and the x-ranges of atoms they were found in."""
     positions, numbers_, cell, pbc = check_atoms(atoms)
     check_species(numbers_)
     sample = _Sample(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)
@@ -204,18 +204,18 @@ def _phase_nearest(client, atoms, slots):
     by_species = np.empty((len(numbers_), len(np.unique(numbers_))))
     for part, (any_species, each) in zip(parts, found):
         nearest[part], by_species[part] = any_species, each
-    return sample, shared, (nearest, by_species)
+    return sample, shared, (nearest, by_species), parts
 
 
-def _phase_units(client, sample, shared, nearest, slots, mode):
+def _phase_units(client, sample, shared, nearest, parts, mode):
     """Phase 2, submitted: a future of every atom's local d_NN (Å), assembled on a worker
-    from x-ranges of atoms; None where the scan is in exact mode."""
+    from the x-ranges of atoms ``parts``; None where the scan is in exact mode."""
     if mode == "exact" or (mode == "auto" and not sample.pbc.all()):
         return None
     reach = unit_reach(nearest[1], sample.numbers)
     by_species = client.scatter(nearest[1], broadcast=True, hash=False)
     pieces = [client.submit(_units_task, shared, by_species, reach, part, pure=False)
-              for part in _x_ranges(sample.wrapped, slots)]
+              for part in parts]
     return client.submit(_joined_units, len(sample.numbers), *pieces, pure=False)
 
 
@@ -233,7 +233,7 @@ def _units_task(sample, by_species, reach, centres):
     worker_threads()
     return centres, units_of(sample.wrapped, sample.numbers, sample.cell, sample.pbc,
                              by_species, reach, centres, window=True,
-                             images=lambda cutoff, z: sample.images(cutoff, z))
+                             images=sample.images)
 
 
 def _joined_units(n_atoms, *pieces):
