@@ -23,10 +23,13 @@ from ase import Atoms
 from scipy.spatial import cKDTree
 
 from ._validation import check_atoms, check_bool
+from .descriptor.cuda_search import NEAREST_K_MAX
 from .descriptor.neighbors import periodic_images, wrap_positions
+from .device import check_device, cuda_module
 from .model.other import NO_PREDICTION
 from .settings import DEFAULT_TOLERANCE, Settings
 from .spm import SPMResult, box_centres, iter_match_boxes, run_steps, scan_sample
+from .spm import cuda
 from .spm._kernels import best_containing
 
 # Names of the per-atom arrays written to ``atoms.arrays``.
@@ -120,7 +123,7 @@ class AtomLabels:
 
 
 def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, order_weight=ORDER_WEIGHT,
-                  candidates=CANDIDATES):
+                  candidates=CANDIDATES, device="cpu"):
     """For each atom, the box with a prediction that contains it and scores lowest, among its
     ``candidates`` nearest box centres.
 
@@ -132,6 +135,9 @@ def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, order_weight=ORDER_WEIG
     atom's grain, and a box wholly inside another grain does not contain the atom. Without
     the second term a liquid's atoms next to a crystal would take a crystal box that reaches
     into the liquid. ``mi_weight=0`` and ``order_weight=0`` give the nearest containing centre.
+    ``device`` ("cpu" or "cuda:N") runs the search (a card: up to 32 candidates); a card
+    breaks equal distances to centres by box index, the host's k-d tree its own way (the
+    same box but for such ties).
 
     Returns
     -------
@@ -140,7 +146,7 @@ def nearest_boxes(atoms, result, *, mi_weight=MI_WEIGHT, order_weight=ORDER_WEIG
     """
     positions, _, cell, pbc = check_atoms(atoms)
     choice = BoxChoice(result, cell, pbc, mi_weight=mi_weight, order_weight=order_weight,
-                       candidates=candidates)
+                       candidates=candidates, device=check_device(device))
     return choice(wrap_positions(positions, cell, pbc))
 
 
@@ -148,10 +154,11 @@ class BoxChoice:
     """The rule of :func:`nearest_boxes` for an :class:`SPMResult` of a sample with ``cell``
     and ``pbc``: calling it on wrapped positions (Å) gives their box indices. An atom's box
     depends on nothing but its position and the boxes, so the atoms can be taken in parts
-    (spatial domains do)."""
+    (spatial domains do). ``device``: a checked device."""
 
     def __init__(self, result, cell, pbc, *, mi_weight=MI_WEIGHT, order_weight=ORDER_WEIGHT,
-                 candidates=CANDIDATES):
+                 candidates=CANDIDATES, device="cpu"):
+        self.device = device
         valid = np.flatnonzero(result.valid)
         self.half = result.box / 2
         self.centres, index = periodic_images(result.centres[valid], cell, pbc,
@@ -171,8 +178,14 @@ class BoxChoice:
         box = np.full(len(wrapped), -1, dtype=np.int64)
         if len(self.boxes) == 0:
             return box
-        first, second = _best_boxes(cKDTree(self.centres), self.centres, wrapped, self.k,
-                                    self.half, self.penalties)
+        if self.device == "cpu" or self.k > NEAREST_K_MAX:
+            first, second = _best_boxes(cKDTree(self.centres), self.centres, wrapped, self.k,
+                                        self.half, self.penalties)
+        else:
+            cupy, card = cuda_module(self.device)
+            with card:
+                first, second = cuda.best_boxes(cupy, self.centres, wrapped, self.k,
+                                                self.half, np.stack(self.penalties))
         chosen = np.where((first < 0) | (second < 0) | self.other[np.maximum(first, 0)],
                           first, second)
         box[chosen >= 0] = self.boxes[chosen[chosen >= 0]]
@@ -282,7 +295,7 @@ def iter_label(atoms, settings, *, probabilities=False, inplace=False):
     if settings.per_atom:
         box_index = np.where(result.valid, np.arange(len(result.centres)), -1)
     else:
-        box_index = nearest_boxes(sample, result)
+        box_index = nearest_boxes(sample, result, device=settings.device)
     return atom_labels(atoms, result, box_index, probabilities, inplace)
 
 

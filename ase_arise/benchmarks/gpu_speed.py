@@ -3,13 +3,14 @@ clusters with device="cuda", the CPU on the same machine beside it.
 
     python -m ase_arise.benchmarks.gpu_speed [--atoms 1000000] [--structures 10000]
                                              [--repeats 5] [--strides 4,2] [--compare]
-                                             [--device cuda]
+                                             [--device cuda] [--top N]
 
 ``label``: a periodic four-grain polycrystal (:func:`ase_arise.build.polycrystal`) of about
 ``--atoms`` atoms, box 16 Å, stride 4 Å (and 2 Å), defaults otherwise: the median of
 ``repeats`` calls on fresh copies after one warm-up call, from an in-memory Atoms, transfers
 included; with ``--compare`` the CPU path's labels beside them; then one call under cProfile,
-its time split into the pipeline's stages. ``classify``:
+its time split into the pipeline's stages (``--top N``: and the N functions with the most
+time of their own). ``classify``:
 ``--structures`` non-periodic 250-atom clusters (as :mod:`.classify_speed` makes them) in one
 call at T = 100. Prints Markdown with the GPU's name.
 """
@@ -58,7 +59,8 @@ def _stages(function):
     profile.runcall(function)
     total = time.perf_counter() - start
     stats = pstats.Stats(profile).stats
-    out = {}
+    out = {"_top": sorted(((own, f"{os.path.basename(path)}:{name}") for (path, _, name),
+                           (_, _, own, _, _) in stats.items()), reverse=True)}
     for stage, names in STAGES.items():
         out[stage] = sum(cumulative for (path, _, name), (_, _, _, cumulative, _)
                          in stats.items() if (os.path.basename(path), name) in names)
@@ -66,7 +68,7 @@ def _stages(function):
 
 
 def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strides=(4.0, 2.0),
-         compare=False):
+         compare=False, top=0):
     device = check_device(device)
     name = "no GPU"
     if device != "cpu":
@@ -90,11 +92,18 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
         print(f"\nStride {strides[0]:g} against the CPU path on this machine: {same:.5f} of "
               "atoms with the same label.")
     total, stages = _stages(lambda: label(atoms.copy(), stride=strides[0], device=device))
+    own = stages.pop("_top")
     print(f"\nStages of one stride-{strides[0]:g} call under cProfile ({total:.2f} s):\n")
     print("| stage | s |")
     print("|---|---:|")
     for stage, seconds in stages.items():
         print(f"| {stage} | {seconds:.2f} |")
+    if top:
+        print(f"\nThe {top} functions with the most time of their own:\n")
+        print("| function | s |")
+        print("|---|---:|")
+        for seconds, name in own[:top]:
+            print(f"| {name} | {seconds:.3f} |")
     if not n_structures:
         return
     structures = clusters(n_structures)
@@ -114,6 +123,8 @@ if __name__ == "__main__":
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--strides", default="4,2", help="strides (Å), comma-separated")
     parser.add_argument("--compare", action="store_true", help="also label on the CPU")
+    parser.add_argument("--top", type=int, default=0,
+                        help="also list the N functions with the most time of their own")
     args = parser.parse_args()
     main(args.atoms, args.structures, args.repeats, args.device,
-         tuple(float(s) for s in args.strides.split(",")), args.compare)
+         tuple(float(s) for s in args.strides.split(",")), args.compare, args.top)

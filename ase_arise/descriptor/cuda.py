@@ -9,7 +9,7 @@ in centre order. Centres go through the card in chunks of ``chunk`` (memory ~3.5
 import numpy as np
 
 from ._cuda_kernels import SOURCE
-from .neighbors import CellList, CellStack
+from .neighbors import CellStack
 from ._soap_kernels import _GAUSS_SKIP, _SERIES_BELOW, legendre_factors
 
 # Centres per kernel launch (node coefficients on the card: chunk x 3.5 kB).
@@ -158,86 +158,3 @@ def power_spectra(basis, cupy, coefficients):
             coefficients, np.int64(len(coefficients)), np.int32(basis.n_max),
             np.int32(basis.l_max), out))
     return out
-
-
-_NEAREST = r"""
-#define K_MAX 32
-#define INF_D __longlong_as_double(0x7ff0000000000000LL)
-extern "C" __global__ void nearest(
-        const double* queries, const long long n_queries, const double* points,
-        const long long* cell_start, const double* origin, const double* step,
-        const long long* dims, const double reach, const int k, double* out_dist,
-        long long* out_index, const long long missing) {
-    const long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (q >= n_queries) return;
-    double best[K_MAX];
-    long long which[K_MAX];
-    for (int j = 0; j < k; ++j) { best[j] = INF_D; which[j] = missing; }
-    const double x = queries[3 * q], y = queries[3 * q + 1], z = queries[3 * q + 2];
-    const double c[3] = {x, y, z};
-    long long lo[3], hi[3];
-    for (int d = 0; d < 3; ++d) {
-        const long long top = dims[d] - 1;
-        lo[d] = min(max((long long)floor((c[d] - reach - origin[d]) / step[d]), 0LL), top);
-        hi[d] = min(max((long long)floor((c[d] + reach - origin[d]) / step[d]), 0LL), top);
-    }
-    const double reach2 = reach * reach;
-    for (long long ix = lo[0]; ix <= hi[0]; ++ix)
-    for (long long iy = lo[1]; iy <= hi[1]; ++iy)
-    for (long long iz = lo[2]; iz <= hi[2]; ++iz) {
-        const long long cell = (ix * dims[1] + iy) * dims[2] + iz;
-        for (long long p = cell_start[cell]; p < cell_start[cell + 1]; ++p) {
-            const double dx = points[3 * p] - x, dy = points[3 * p + 1] - y,
-                         dz = points[3 * p + 2] - z;
-            const double d2 = __dadd_rn(__dadd_rn(__dmul_rn(dx, dx), __dmul_rn(dy, dy)),
-                                        __dmul_rn(dz, dz));
-            if (d2 > reach2 || d2 >= best[k - 1]) continue;
-            int j = k - 1;  // insertion: ascending, earlier points first among equals
-            while (j > 0 && best[j - 1] > d2) {
-                best[j] = best[j - 1];
-                which[j] = which[j - 1];
-                --j;
-            }
-            best[j] = d2;
-            which[j] = p;
-        }
-    }
-    for (int j = 0; j < k; ++j) {
-        out_dist[q * k + j] = isinf(best[j]) ? INF_D : sqrt(best[j]);
-        out_index[q * k + j] = which[j];
-    }
-}
-"""
-# Most neighbours one query keeps (the kernel's registers).
-NEAREST_K_MAX = 32
-
-
-def nearest_points(cupy, points, queries, k, reach):
-    """The ``k`` nearest of ``points`` (Å) within ``reach`` (Å, finite) of each query, as
-    ``scipy.spatial.cKDTree(points).query(queries, k, distance_upper_bound=reach)`` returns
-    them: distances (m, k) ascending, inf where fewer lie within reach, and point indices (m, k),
-    ``len(points)`` there. One thread per query scans a cell list (cells half the reach wide,
-    built on the host); exact squared distances (no fused multiply-adds), so a distance is
-    the host's to the rounding of the square root; among equal distances the first scanned
-    comes first."""
-    if not 1 <= k <= NEAREST_K_MAX:
-        raise ValueError(f"k must lie in 1..{NEAREST_K_MAX}; got {k}")
-    queries = np.ascontiguousarray(queries, dtype=np.float64)
-    n = len(queries)
-    if len(points) == 0 or n == 0:
-        return np.full((n, k), np.inf), np.full((n, k), len(points), dtype=np.int64)
-    cells = CellList.build(points, np.arange(len(points)), reach / 2)
-    key = ("nearest", cupy.cuda.Device().id)
-    if key not in _MODULES:
-        _MODULES[key] = cupy.RawKernel(_NEAREST, "nearest")
-    dist = cupy.empty((n, k))
-    which = cupy.empty((n, k), dtype=cupy.int64)
-    _MODULES[key](((n + 127) // 128,), (128,), (
-        cupy.asarray(queries), np.int64(n), cupy.asarray(cells.points),
-        cupy.asarray(cells.cell_start), cupy.asarray(cells.origin), cupy.asarray(cells.step),
-        cupy.asarray(cells.dims), np.float64(reach), np.int32(k), dist, which,
-        np.int64(len(points))))
-    which = which.get()
-    found = which < len(points)
-    which[found] = cells.index[which[found]]  # sorted position -> the caller's index
-    return dist.get(), which

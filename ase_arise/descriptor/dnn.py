@@ -19,7 +19,7 @@ from .._deprecation import renamed_parameters
 from .._validation import check_atoms
 from ..device import check_device, cuda_module
 from ..errors import InputError, OverlappingAtomsWarning
-from .cuda import NEAREST_K_MAX, nearest_points
+from .cuda_search import NEAREST_K_MAX, nearest_points
 from .neighbors import cell_heights, periodic_images, wrap_positions
 
 DEFAULT_BINS = 100
@@ -155,7 +155,7 @@ def nearest_distances(centres, points, cell, pbc, device="cpu", window=False):
 def k_nearest(points, centres, k, reach, device):
     """The ``k`` nearest of ``points`` within ``reach`` (Å; inf: no bound, CPU only) of each
     centre: distances (n, k), inf where fewer, and point indices (n, k), ``len(points)``
-    there; scipy's k-d tree on the CPU, :func:`.cuda.nearest_points` on a card."""
+    there; scipy's k-d tree on the CPU, :func:`.cuda_search.nearest_points` on a card."""
     if device == "cpu" or k > NEAREST_K_MAX:
         # threads pay off only for many centres (starting them costs ~1 ms)
         # numba's thread count is this process's budget (a Dask worker's own threads)

@@ -18,8 +18,8 @@ import numba
 import numpy as np
 
 from .._validation import check_atoms
-from ..device import check_device
-from .cuda import NEAREST_K_MAX
+from ..device import check_device, cuda_module
+from .cuda_search import local_units
 from .dnn import k_nearest, nearest_by_species
 from .neighbors import periodic_images, wrap_positions
 
@@ -29,6 +29,8 @@ N_LOCAL = 16
 # A search reaches this much farther than the members' reach (relative), so that a point the
 # exact squared distance puts inside is never cut off by the search's own rounding.
 _SLACK = 1e-9
+# Candidates of a second search (a pristine bcc lattice's ties settle at 32).
+_WIDER = 32
 
 
 def local_length_units(atoms, *, n_local=N_LOCAL, device="cpu"):
@@ -74,7 +76,8 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
     (indices), from every atom's ``nearest`` (:func:`.dnn.nearest_by_species`) and the
     species' ``reach`` (:func:`unit_reach`): shape (len(centres), n_species).
 
-    ``device`` runs the member search. ``window``: search only the points within reach of
+    ``device`` runs the member search and the medians (:func:`.cuda_search.local_units` on
+    a card). ``window``: search only the points within reach of
     the centres' bounding box (the same units: for the centres of one spatial domain).
     ``images(reach, z)``, if given, returns ``periodic_images`` of the atoms of atomic
     number z (a worker's cache).
@@ -94,7 +97,13 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
             inside = np.flatnonzero(np.all((points >= queries.min(axis=0) - bound)
                                            & (points <= queries.max(axis=0) + bound), axis=1))
             points, index = points[inside], index[inside]
-        members = local_members(points, own[index], queries, n_local, reach[i], device)
+        if device != "cpu":  # members and medians on the card
+            cupy, card = cuda_module(device)
+            with card:
+                units[mine] = local_units(cupy, points, own[index], queries, n_local, reach[i],
+                                          reach[i] * (1.0 + _SLACK), nearest)
+            continue
+        members = local_members(points, own[index], queries, n_local, reach[i])
         found = members >= 0
         for j in range(len(species)):
             values = np.where(found, nearest[np.maximum(members, 0), j], np.nan)
@@ -109,12 +118,12 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
     return units
 
 
-def local_members(points, owners, queries, k, reach, device="cpu"):
+def local_members(points, owners, queries, k, reach):
     """The atoms (``owners`` of ``points``) of the ``k`` points nearest each query within
     ``reach`` (Å), by the module's rule: shape (len(queries), k), -1 where fewer lie
     within reach.
 
-    A search (``device``'s: a k-d tree, or the card's cell list) returns k + 4 candidates.
+    A k-d tree returns k + 4 candidates.
     Their exact squared distances settle a query when the farthest candidate lies clearly
     beyond the k-th (1e-12 relative) or the search found fewer. Unsettled queries (ties at
     the k-th member) are searched again with more candidates (32, then twice as many).
@@ -126,15 +135,14 @@ def local_members(points, owners, queries, k, reach, device="cpu"):
     width = k + 4
     while len(rows) and len(points):
         width = min(width, len(points))
-        near = k_nearest(points, queries[rows], width, reach * (1.0 + _SLACK), device)[1]
+        near = k_nearest(points, queries[rows], width, reach * (1.0 + _SLACK), "cpu")[1]
         part = np.empty((len(rows), k), dtype=np.int64)
         settled = np.empty(len(rows), dtype=bool)
         _pick_members(points, owners, queries[rows], near, reach * reach,
                       width == len(points), part, settled)
         members[rows] = part
         rows = rows[~settled]
-        # the card's search keeps up to NEAREST_K_MAX (a bcc lattice's ties settle at 32)
-        width = NEAREST_K_MAX if width < NEAREST_K_MAX else 2 * width
+        width = _WIDER if width < _WIDER else 2 * width
     return members
 
 

@@ -106,6 +106,16 @@ def periodic_images(positions, cell, pbc, cutoff):
     return np.concatenate(points), np.concatenate(index)
 
 
+def grid_shape(lower, upper, n_points, width):
+    """(dims, step) of a cell list's grid over points from ``lower`` to ``upper`` (Å): cells
+    at least ``width`` wide (Å), never more than ``_MAX_CELLS_PER_POINT`` per point."""
+    extent = np.maximum(upper - lower, 1e-12)
+    dims = np.maximum(np.floor(extent / width), 1).astype(np.int64)
+    while np.prod(dims.astype(float)) > _MAX_CELLS_PER_POINT * n_points + 27:
+        dims = np.maximum(dims // 2, 1)
+    return dims, np.maximum(extent / dims, width)
+
+
 @dataclass(frozen=True)
 class CellList:
     """Points sorted into a regular grid of cells, each at least ``width`` wide (Å).
@@ -139,12 +149,8 @@ class CellList:
             zero = np.zeros(3)
             return cls(points.reshape(0, 3), np.asarray(index, dtype=np.int64),
                        np.zeros(2, dtype=np.int64), zero, np.ones(3), np.ones(3, dtype=np.int64))
-        lower, upper = points.min(axis=0), points.max(axis=0)
-        extent = np.maximum(upper - lower, 1e-12)
-        dims = np.maximum(np.floor(extent / width), 1).astype(np.int64)
-        while np.prod(dims.astype(float)) > _MAX_CELLS_PER_POINT * len(points) + 27:
-            dims = np.maximum(dims // 2, 1)
-        step = np.maximum(extent / dims, width)
+        lower = points.min(axis=0)
+        dims, step = grid_shape(lower, points.max(axis=0), len(points), width)
         index = np.asarray(index, dtype=np.int64)
         coords = np.minimum(((points - lower) / step).astype(np.int64), dims - 1)
         flat = (coords[:, 0] * dims[1] + coords[:, 1]) * dims[2] + coords[:, 2]

@@ -2,19 +2,20 @@
 on the card from the SOAP kernel to the box descriptors.
 
 :func:`box_descriptors` is :meth:`.boxes.FastBoxes.describe`'s work after the rows: per centre
-species, the points of the slab in a cell list (cells half a box wide, built on the host); one
+species, the points of the slab in a cell list (cells half a box wide, sorted on the card); one
 thread block per box walks the cells that reach into the box in the CPU kernel's order
 (:func:`._kernels.box_sums`), tests |p - c| <= half as it does and adds the rows of the points
 inside, each thread its own columns: sums in a fixed order, no atomics, so the card gives the
 same bits run to run and the CPU per-box kernel's sums exactly. The power spectra follow, one
 thread per box and species pair (:func:`ase_arise.descriptor.cuda.power_spectra`); only the
-(n_boxes, 316) descriptors come back to the host.
+(n_boxes, 316) descriptors come back to the host. :func:`best_boxes` is the per-atom rule's
+search (``label``).
 """
 
 import numpy as np
 
 from ..descriptor.cuda import power_spectra
-from ..descriptor.neighbors import CellList
+from ..descriptor.cuda_search import card_cells
 
 SOURCE = r"""
 extern "C" __global__ void box_sums(
@@ -92,12 +93,11 @@ def box_descriptors(calculator, cupy, species, centres, half, points, centre_spe
         mine = centre_species == z
         if not mine.any():
             continue
-        cells = CellList.build(points[mine], rows[mine], half)
+        cells = card_cells(cupy, points[mine], rows[mine], half)
         kernel((max(n_boxes, 1),), (_THREADS,), (
-            boxes, np.float64(half), cupy.asarray(cells.points), cupy.asarray(cells.index),
-            cupy.asarray(cells.cell_start), cupy.asarray(cells.origin),
-            cupy.asarray(cells.step), cupy.asarray(cells.dims), values, np.int64(width),
-            extra, np.int64(n_species), np.int64(n_boxes), np.int64(n_species * width),
+            boxes, np.float64(half), cells.points, cells.index, *cells.grid(cupy), values,
+            np.int64(width), extra, np.int64(n_species), np.int64(n_boxes),
+            np.int64(n_species * width),
             np.int64(n_species * n_species), sums[:, a], neighbor_sums[:, a], counts))
     basis = calculator.basis
     spectra = power_spectra(basis, cupy, sums.reshape(n_boxes * n_species * n_species,
@@ -107,3 +107,91 @@ def box_descriptors(calculator, cupy, species, centres, half, points, centre_spe
     n_pairs = has_pair.sum(axis=(1, 2))
     out = (spectra * has_pair[..., None]).sum(axis=(1, 2)) / n_pairs[:, None]
     return out.get(), counts.get()
+
+
+_CHOICE = r"""
+#define K_MAX 32
+extern "C" __global__ void best_boxes(
+        const double* atoms, const long long n_atoms, const double* centres,
+        const long long* index, const long long* cell_start, const double* origin,
+        const double* step, const long long* dims, const double search, const int k,
+        const double half, const double* penalties, const int n_scores,
+        const long long n_centres, long long* out) {
+    const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n_atoms) return;
+    const double x[3] = {atoms[3 * i], atoms[3 * i + 1], atoms[3 * i + 2]};
+    double best[K_MAX];
+    long long who[K_MAX], where[K_MAX];
+    int m = 0;
+    long long lo[3], hi[3];
+    for (int d = 0; d < 3; ++d) {
+        const long long top = dims[d] - 1;
+        lo[d] = min(max((long long)floor((x[d] - search - origin[d]) / step[d]), 0LL), top);
+        hi[d] = min(max((long long)floor((x[d] + search - origin[d]) / step[d]), 0LL), top);
+    }
+    const double search2 = search * search;
+    for (long long ix = lo[0]; ix <= hi[0]; ++ix)  // the k nearest centres, ties by index
+    for (long long iy = lo[1]; iy <= hi[1]; ++iy)
+    for (long long iz = lo[2]; iz <= hi[2]; ++iz) {
+        const long long cell = (ix * dims[1] + iy) * dims[2] + iz;
+        for (long long p = cell_start[cell]; p < cell_start[cell + 1]; ++p) {
+            const double dx = centres[3 * p] - x[0], dy = centres[3 * p + 1] - x[1],
+                         dz = centres[3 * p + 2] - x[2];
+            const double d2 = __dadd_rn(__dadd_rn(__dmul_rn(dx, dx), __dmul_rn(dy, dy)),
+                                        __dmul_rn(dz, dz));
+            const long long c = index[p];
+            if (d2 >= search2 || (m == k && (d2 > best[k - 1]
+                                             || (d2 == best[k - 1] && c >= who[k - 1]))))
+                continue;
+            int j = m < k ? m++ : k - 1;
+            while (j > 0 && (best[j - 1] > d2 || (best[j - 1] == d2 && who[j - 1] > c))) {
+                best[j] = best[j - 1];
+                who[j] = who[j - 1];
+                where[j] = where[j - 1];
+                --j;
+            }
+            best[j] = d2;
+            who[j] = c;
+            where[j] = p;
+        }
+    }
+    double top[4];
+    for (int s = 0; s < n_scores; ++s) { out[s * n_atoms + i] = -1; top[s] = 1.0 / 0.0; }
+    for (int j = 0; j < m; ++j) {  // _kernels.best_containing's rule
+        const double* c = centres + 3 * where[j];
+        if (fabs(x[0] - c[0]) > half + 1e-9 || fabs(x[1] - c[1]) > half + 1e-9
+                || fabs(x[2] - c[2]) > half + 1e-9)
+            continue;
+        const double scaled = sqrt(best[j]) / half;
+        for (int s = 0; s < n_scores; ++s) {
+            const double score = scaled + penalties[s * n_centres + who[j]];
+            if (score < top[s]) {
+                top[s] = score;
+                out[s * n_atoms + i] = who[j];
+            }
+        }
+    }
+}
+"""
+
+
+def best_boxes(cupy, centres, atoms, k, half, penalties):
+    """:func:`ase_arise.labels.nearest_boxes`'s search on the card: per atom (wrapped, Å) and
+    per row of ``penalties`` (n_scores <= 4, n_centres), the index of the containing centre
+    (Å, images included) with the lowest distance / ``half`` + penalty among the ``k`` <= 32
+    nearest (equal distances by centre index; the host's k-d tree orders them its own way),
+    -1 where none; shape (n_scores, n_atoms)."""
+    n = len(atoms)
+    out = cupy.empty((len(penalties), n), dtype=cupy.int64)
+    search = half * np.sqrt(3.0) + 1e-9
+    cells = card_cells(cupy, centres, np.arange(len(centres)), search / 2)
+    key = ("choice", cupy.cuda.Device().id)
+    if key not in _KERNELS:
+        _KERNELS[key] = cupy.RawKernel(_CHOICE, "best_boxes")
+    if n:
+        _KERNELS[key](((n + _THREADS - 1) // _THREADS,), (_THREADS,), (
+            cupy.asarray(np.ascontiguousarray(atoms, dtype=np.float64)), np.int64(n),
+            cells.points, cells.index, *cells.grid(cupy), np.float64(search), np.int32(k),
+            np.float64(half), cupy.asarray(np.ascontiguousarray(penalties, dtype=np.float64)),
+            np.int32(len(penalties)), np.int64(len(centres)), out))
+    return out.get()

@@ -12,12 +12,13 @@ from ase.build import bulk
 
 from ase_arise import classify, label, load_prototypes, spm
 from ase_arise.build import polycrystal
-from ase_arise.descriptor import ARISEDescriptor, cuda
+from ase_arise.descriptor import ARISEDescriptor, cuda, cuda_search
 from ase_arise.descriptor.dnn import nearest_distances, sample_spacing
 from ase_arise.descriptor.local_dnn import local_length_units
-from ase_arise.descriptor.neighbors import wrap_positions
+from ase_arise.descriptor.neighbors import CellList, wrap_positions
 from ase_arise.device import cuda_module
 from ase_arise.errors import InputError
+from ase_arise.labels import nearest_boxes
 from scipy.spatial import cKDTree
 
 try:
@@ -99,7 +100,7 @@ def test_nearest_points_on_the_card_equal_scipys_k_d_tree():
     for k, reach in ((16, 3.0), (2, 1.0), (1, 50.0)):
         want_d, want_i = cKDTree(points).query(queries, k=k, distance_upper_bound=reach)
         with card:
-            d, i = cuda.nearest_points(cupy, points, queries, k, reach)
+            d, i = cuda_search.nearest_points(cupy, points, queries, k, reach)
         want_d, want_i = want_d.reshape(len(queries), k), want_i.reshape(len(queries), k)
         np.testing.assert_array_equal(np.isinf(d), np.isinf(want_d))
         found = np.isfinite(want_d)
@@ -107,11 +108,20 @@ def test_nearest_points_on_the_card_equal_scipys_k_d_tree():
         np.testing.assert_array_equal(i, want_i)  # random points: no ties
 
 
+def _dilute():
+    """An open Cu cluster with 6 Au atoms: each Au atom has 6 members (an even median over
+    fewer than 16, the host's nanmedian)."""
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True) * (4, 4, 4)
+    atoms.numbers[np.random.default_rng(0).choice(len(atoms), 6, replace=False)] = 79
+    return atoms
+
+
 @pytest.mark.filterwarnings("ignore::ase_arise.errors.OverlappingAtomsWarning")
 @pytest.mark.parametrize("atoms", [polycrystal(40.0, random_state=3),
                                    bulk("NaCl", "rocksalt", a=5.64, cubic=True) * (5, 5, 5),
-                                   bulk("Cu", "fcc", a=3.6, cubic=True) * (4, 4, 4)],
-                         ids=["polycrystal", "NaCl", "open-Cu"])
+                                   bulk("Cu", "fcc", a=3.6, cubic=True) * (4, 4, 4),
+                                   _dilute()],
+                         ids=["polycrystal", "NaCl", "open-Cu", "open-dilute"])
 def test_local_length_units_and_sample_spacing_on_the_card(atoms):
     atoms = atoms.copy()
     atoms.rattle(0.05, seed=6)
@@ -195,3 +205,26 @@ def test_gpu_workers_one_per_card(tmp_path, capsys):
         assert run_cli(main, ["label", path, "-o", tmp_path / name, "--box", "12",
                               "--device", "cuda", "--no-progress"] + extra, capsys)[0] == 0
     assert (tmp_path / "worker.xyz").read_text() == (tmp_path / "alone.xyz").read_text()
+
+
+def test_cell_lists_sorted_on_the_card_equal_the_hosts():
+    points = np.random.default_rng(7).uniform(-5.0, 40.0, (30000, 3))
+    index = np.arange(len(points)) + 3
+    host = CellList.build(points, index, 2.5)
+    cupy, card = cuda_module("cuda:0")
+    with card:
+        got = cuda_search.card_cells(cupy, points, index, 2.5)
+        for name in ("points", "index", "cell_start"):
+            np.testing.assert_array_equal(getattr(got, name).get(), getattr(host, name))
+    for name in ("origin", "step", "dims"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(host, name))
+
+
+def test_per_atom_rule_on_the_card_as_the_cpu():
+    atoms = polycrystal(40.0, random_state=2)
+    atoms.rattle(0.05, seed=3)  # no atom equidistant from two box centres
+    result = spm(atoms, box=12.0, stride=4.0, random_state=0)
+    cpu = nearest_boxes(atoms, result)
+    gpu = nearest_boxes(atoms, result, device="cuda")
+    print(f"per-atom rule: {np.mean(gpu == cpu):.5f} of atoms with the CPU's box")
+    assert (cpu >= 0).all() and np.mean(gpu == cpu) >= 0.999
