@@ -28,7 +28,8 @@ from .descriptor.neighbors import periodic_images, wrap_positions
 from .device import check_device, cuda_module
 from .model.other import NO_PREDICTION
 from .settings import DEFAULT_TOLERANCE, Settings
-from .spm import SPMResult, box_centres, iter_match_boxes, run_steps, scan_sample
+from .spm import SPMResult, box_centres, iter_match_boxes, run_steps
+from .spm.driver import scanned_sample
 from .spm import cuda
 from .spm._kernels import best_containing
 
@@ -290,8 +291,9 @@ def iter_label(atoms, settings, *, probabilities=False, inplace=False):
     """
     check_bool(probabilities, "probabilities")
     check_bool(inplace, "inplace")
-    sample = scan_sample(atoms, settings)  # periodic axes across a vacuum are open
-    result = yield from iter_match_boxes(sample, *box_centres(sample, settings), settings)
+    sample, nearest = scanned_sample(atoms, settings)  # periodic axes across a vacuum: open
+    result = yield from iter_match_boxes(sample, *box_centres(sample, settings), settings,
+                                         nearest=nearest)
     if settings.per_atom:
         box_index = np.where(result.valid, np.arange(len(result.centres)), -1)
     else:

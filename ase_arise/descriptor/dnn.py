@@ -111,8 +111,10 @@ def sample_volume(points, cell, pbc):
     if not np.any(pbc):
         return float(np.prod(np.maximum(np.ptp(points, axis=0), 1.0))) if len(points) else 1.0
     full = complete_cell(cell)
-    frac = np.linalg.solve(full.T, points.T).T
-    extent = np.where(pbc, 1.0, np.ptp(frac, axis=0))
+    extent = np.ones(3)
+    if not np.all(pbc):  # fractional extents along the open axes
+        frac = np.linalg.solve(full.T, points.T).T
+        extent = np.where(pbc, 1.0, np.ptp(frac, axis=0))
     return float(np.prod(np.maximum(extent * cell_heights(full), 1.0)))
 
 
@@ -223,6 +225,18 @@ def nearest_by_species(wrapped, numbers, cell, pbc, centres, device="cpu", windo
         out[:, j] = nearest_distances(wrapped[centres], wrapped[numbers == b], cell, pbc, device,
                                       window)
     return out
+
+
+def sample_nearest(wrapped, numbers, cell, pbc, centres=None, device="cpu", window=False):
+    """Each centre's (``centres``: indices, all atoms if None) distance to its nearest atom
+    and to its nearest atom of each species (Å; :func:`nearest_distances`,
+    :func:`nearest_by_species`): shapes (n,) and (n, n_species). A one-species sample
+    searches once; the sample check and the local d_NN both take them."""
+    centres = np.arange(len(wrapped)) if centres is None else centres
+    by_species = nearest_by_species(wrapped, numbers, cell, pbc, centres, device, window)
+    if by_species.shape[1] == 1:  # the same search
+        return by_species[:, 0], by_species
+    return nearest_distances(wrapped[centres], wrapped, cell, pbc, device, window), by_species
 
 
 def robust_dnn(distances):

@@ -48,14 +48,21 @@ def local_length_units(atoms, *, n_local=N_LOCAL, device="cpu"):
     units : ndarray of shape (n_atoms, n_species), float64
         NaN where an atom has no b-atom at all.
     """
-    device = check_device(device)
     positions, numbers_, cell, pbc = check_atoms(atoms)
-    wrapped = wrap_positions(positions, cell, pbc)
-    every = np.arange(len(wrapped))
-    nearest = nearest_by_species(wrapped, numbers_, cell, pbc, every, device)
     species = tuple(int(z) for z in np.unique(numbers_))
-    return species, units_of(wrapped, numbers_, cell, pbc, nearest, unit_reach(nearest, numbers_),
-                             every, n_local, device=device)
+    return species, sample_units(wrap_positions(positions, cell, pbc), numbers_, cell, pbc,
+                                 n_local=n_local, device=check_device(device))
+
+
+def sample_units(wrapped, numbers, cell, pbc, nearest=None, *, n_local=N_LOCAL, device="cpu"):
+    """:func:`local_length_units` of every atom of a checked sample (wrapped positions, Å):
+    shape (n_atoms, n_species). ``nearest`` (:func:`.dnn.nearest_by_species` of every atom),
+    if known, spares the search; ``device`` is checked."""
+    every = np.arange(len(wrapped))
+    if nearest is None:
+        nearest = nearest_by_species(wrapped, numbers, cell, pbc, every, device)
+    return units_of(wrapped, numbers, cell, pbc, nearest, unit_reach(nearest, numbers), every,
+                    n_local, device=device)
 
 
 def unit_reach(nearest, numbers):

@@ -14,7 +14,7 @@ import numpy as np
 from ase import Atoms
 from scipy.spatial import cKDTree
 
-from ..descriptor.local_dnn import local_length_units
+from ..descriptor.local_dnn import sample_units
 from ..device import cuda_module
 from ..descriptor.averaged import describe_structures
 from ..descriptor.neighbors import CellList
@@ -28,8 +28,6 @@ class FastBoxes:
     Parameters
     ----------
     calculator : ARISEDescriptor
-    atoms : ase.Atoms
-        The sample (for the local d_NN).
     wrapped : ndarray of shape (n_atoms, 3), float64
         Positions wrapped into the cell along periodic axes (Å).
     numbers, cell, pbc
@@ -39,6 +37,9 @@ class FastBoxes:
         must be among them.
     units : ndarray of shape (n_atoms, n_species), optional
         The atoms' local d_NN (Å, :func:`~ase_arise.descriptor.local_length_units`), if known.
+    nearest : ndarray of shape (n_atoms, n_species), optional
+        Else every atom's distance to its nearest atom of each species (Å,
+        :func:`~ase_arise.descriptor.dnn.nearest_by_species`), if known.
     window : (float, float), optional
         Only atoms with x (Å) in this range are expanded (a spatial domain's): the neighbour
         cells keep the points within their reach.
@@ -50,8 +51,8 @@ class FastBoxes:
     kept and reused (``_cache``).
     """
 
-    def __init__(self, calculator, atoms, wrapped, numbers, cell, pbc, scan=None, units=None,
-                 window=None, memo=None):
+    def __init__(self, calculator, wrapped, numbers, cell, pbc, scan=None, units=None,
+                 nearest=None, window=None, memo=None):
         self.calculator = calculator
         # the whole scan's tensor grid: box sums that no slab or domain boundary changes
         grid = None if scan is None else tensor_grid(scan)
@@ -59,7 +60,8 @@ class FastBoxes:
         self.wrapped, self.numbers = wrapped, numbers
         self.species = tuple(int(z) for z in np.unique(numbers))
         if units is None:
-            units = local_length_units(atoms, device=calculator.device)[1]
+            units = sample_units(wrapped, numbers, cell, pbc, nearest,
+                                 device=calculator.device)
         self.units = units * calculator.extrinsic_scaling
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),

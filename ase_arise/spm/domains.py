@@ -34,7 +34,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._validation import check_atoms
-from ..descriptor.dnn import nearest_by_species, nearest_distances
+from ..descriptor.dnn import sample_nearest
 from ..descriptor.local_dnn import unit_reach, units_of
 from ..descriptor.neighbors import periodic_images, wrap_positions
 from ..distributed import check_client, task_fields, worker_threads
@@ -221,12 +221,8 @@ def _phase_units(client, sample, shared, nearest, parts, mode):
 
 def _nearest_task(sample, centres):
     worker_threads()
-    by_species = nearest_by_species(sample.wrapped, sample.numbers, sample.cell, sample.pbc,
-                                    centres, window=True)
-    if by_species.shape[1] == 1:  # the same search
-        return by_species[:, 0], by_species
-    return nearest_distances(sample.wrapped[centres], sample.wrapped, sample.cell,
-                             sample.pbc, window=True), by_species
+    return sample_nearest(sample.wrapped, sample.numbers, sample.cell, sample.pbc, centres,
+                          window=True)
 
 
 def _units_task(sample, by_species, reach, centres):
@@ -264,7 +260,7 @@ def _planes_task(sample, fields, units, ticks, first, stop):
     mine = window[(ranges[:, 0] >= first) & (ranges[:, 0] < stop)]
     needed, rows = np.unique(index[mine], return_inverse=True)
     x = sample.wrapped[needed, 0]
-    describer = FastBoxes(calculator, None, sample.wrapped, sample.numbers, sample.cell,
+    describer = FastBoxes(calculator, sample.wrapped, sample.numbers, sample.cell,
                           sample.pbc, units=units,
                           window=(x.min(), x.max()) if len(x) else (0.0, 0.0),
                           memo=sample.cached)

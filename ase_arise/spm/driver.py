@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from .._random import check_random_state
 from .._validation import check_atoms, check_bool
-from ..descriptor.dnn import sample_spacing, sample_volume
+from ..descriptor.dnn import sample_nearest, sample_spacing, sample_volume
 from ..descriptor.neighbors import periodic_images, vacuum_axes, wrap_positions
 from ..errors import InputError, InputTypeError, IsolatedAtomsWarning
 from ..limits import check_species, check_work
@@ -25,8 +25,10 @@ from .boxes import ExactBoxes, FastBoxes
 from .grid import scan_grid
 from .result import SPMResult
 
-# Box accumulators of one slab stay below this many float64 numbers (~128 MB).
+# Box accumulators of one slab stay below this many float64 numbers (~128 MB; on a card
+# ~0.5 GB: fewer, larger slabs and network calls).
 _SLAB_VALUES = 16_000_000
+_CARD_SLAB_VALUES = 64_000_000
 # Boxes the network classifies together, at least (whole planes of the grid).
 CHUNK_BOXES = 2048
 
@@ -76,10 +78,10 @@ def spm(atoms, *, box=16.0, stride=4.0, mode="auto", per_atom=False, axes=None, 
 def iter_spm(atoms, settings, *, keep_descriptors=False):
     """Step generator of :func:`spm` with ready :class:`Settings`: the boxes of the scan grid,
     or one box centred on every atom with ``settings.per_atom``."""
-    atoms = scan_sample(atoms, settings)
+    atoms, nearest = scanned_sample(atoms, settings)
     centres, shape = box_centres(atoms, settings)
     return (yield from iter_match_boxes(atoms, centres, shape, settings,
-                                        keep_descriptors=keep_descriptors))
+                                        keep_descriptors=keep_descriptors, nearest=nearest))
 
 
 def scan_sample(atoms, settings, *, nearest=None, by_species=None):
@@ -94,19 +96,29 @@ def scan_sample(atoms, settings, *, nearest=None, by_species=None):
     atom's nearest-neighbour distance, and towards each species, Å) spare the searches where
     known (:func:`~ase_arise.descriptor.dnn.sample_spacing`).
     """
+    return scanned_sample(atoms, settings, nearest=nearest, by_species=by_species)[0]
+
+
+def scanned_sample(atoms, settings, *, nearest=None, by_species=None):
+    """(:func:`scan_sample`'s sample, every atom's distance to its nearest atom of each
+    species (Å, :func:`~ase_arise.descriptor.dnn.sample_nearest`) where the sample is
+    ``atoms`` itself, else None): one search serves the check and the local d_NN."""
     positions, numbers, cell, pbc = check_atoms(atoms)
     check_species(numbers)  # before the species pairs' neighbour searches
     wrapped = wrap_positions(positions, cell, pbc)
+    if nearest is None or by_species is None:
+        nearest, by_species = sample_nearest(wrapped, numbers, cell, pbc,
+                                             device=settings.device)
     dnn = sample_spacing(wrapped, numbers, cell, pbc, settings.device, nearest=nearest,
                          by_species=by_species)
     if not pbc.any() or not np.isfinite(dnn):
-        return atoms
+        return atoms, by_species
     vacuum = vacuum_axes(wrapped, cell, pbc, settings.network.metadata["descriptor"]["r_cut"] * dnn)
     if not vacuum.any():
-        return atoms
+        return atoms, by_species
     sample = atoms.copy()
     sample.pbc = pbc & ~vacuum
-    return sample
+    return sample, None
 
 
 def box_centres(atoms, settings):
@@ -153,7 +165,7 @@ def run_steps(steps, progress=False):
                 return stop.value
 
 
-def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False):
+def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False, nearest=None):
     """Classify the boxes at ``centres``, reporting progress as a step generator.
 
     Parameters
@@ -165,6 +177,9 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
         The grid shape recorded in the result.
     settings : Settings
     keep_descriptors : bool, default=False
+    nearest : ndarray of shape (n_atoms, n_species), optional
+        Every atom's distance to its nearest atom of each species (Å), if known (fast mode's
+        local d_NN starts from them).
 
     Yields (stage text, boxes done, boxes in all) and returns the :class:`SPMResult`;
     closing the generator early cancels the work (OVITO's modifier does).
@@ -186,7 +201,8 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
     species = tuple(check_species(numbers_))
     if mode == "fast":
         yield "ARISE SPM (fast): local length scales", 0, len(centres)
-        describer = FastBoxes(calculator, atoms, wrapped, numbers_, cell, pbc, centres)
+        describer = FastBoxes(calculator, wrapped, numbers_, cell, pbc, centres,
+                              nearest=nearest)
     else:
         describer = ExactBoxes(calculator, numbers_, settings.min_atoms)
     random_state = scan_seed(settings.random_state)
@@ -195,9 +211,10 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False)
     valid = np.zeros(n_boxes, dtype=bool)
     outputs = empty_outputs(n_boxes, len(net.class_names))
     kept = np.full((n_boxes, calculator.n_features), np.nan) if keep_descriptors else None
-    slab, chunk = partition(shape, len(species), calculator.basis)
-    if settings.device != "cpu":
-        chunk = slab  # a card takes ~10^6 row-passes a call; chunks serve CPU domains
+    if settings.device == "cpu":
+        slab, chunk = partition(shape, len(species), calculator.basis)
+    else:  # a card takes ~10^6 row-passes a call; chunks serve CPU domains
+        slab = chunk = partition(shape, len(species), calculator.basis, _CARD_SLAB_VALUES)[0]
     order = np.argsort(centres[:, 0], kind="stable")
     stage = f"ARISE SPM ({mode})"
     for start in range(0, n_boxes, slab):
@@ -271,16 +288,16 @@ def empty_outputs(n_boxes, n_classes):
             "anisotropy": np.full(n_boxes, np.nan)}
 
 
-def partition(shape, n_species, basis):
-    """(slab, chunk): boxes described together (their box sums in memory, below
-    ``_SLAB_VALUES`` float64 numbers) and boxes classified together, both counted along
-    the scan's x-sorted order; a slab is whole chunks.
+def partition(shape, n_species, basis, values=_SLAB_VALUES):
+    """(slab, chunk): boxes described together (their box sums in memory, below ``values``
+    float64 numbers) and boxes classified together, both counted along the scan's x-sorted
+    order; a slab is whole chunks.
 
     A chunk is whole planes of the grid, at least ``CHUNK_BOXES`` boxes where a slab holds
     that many. It depends on the grid alone: the network's products (BLAS) give a row
     slightly other bits in another batch, so one process and spatial domains
     (:mod:`ase_arise.spm.domains`) classify the same chunks."""
-    slab = max(1, _SLAB_VALUES // (n_species ** 2 * basis.n_max * (basis.l_max + 1) ** 2
+    slab = max(1, values // (n_species ** 2 * basis.n_max * (basis.l_max + 1) ** 2
                                    + n_species ** 2))
     chunk = min(slab, CHUNK_BOXES)
     plane = math.prod(shape[1:]) if len(shape) == 3 else 0
@@ -306,11 +323,11 @@ def classify_boxes(net, descriptors, n_atoms, settings, random_state):
     ok = (n_atoms >= settings.min_atoms) & np.isfinite(descriptors).all(axis=1)
     out = {"valid": ok}
     if ok.any():
-        prediction = net.predict(descriptors[ok], n_samples=settings.passes,
-                                 random_state=random_state, tolerance=settings.tolerance,
-                                 device=settings.device)
+        rows = descriptors if ok.all() else descriptors[ok]  # no copy in the usual case
+        prediction = net.predict(rows, n_samples=settings.passes, random_state=random_state,
+                                 tolerance=settings.tolerance, device=settings.device)
         out.update(probabilities=prediction.probabilities,
                    mutual_information=prediction.mutual_information,
                    entropy=prediction.entropy, passes=prediction.passes,
-                   anisotropy=net.anisotropy(descriptors[ok]))
+                   anisotropy=net.anisotropy(rows))
     return out

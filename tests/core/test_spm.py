@@ -227,7 +227,7 @@ def test_grid_box_sums_equal_the_per_box_sums():
     positions, numbers_, cell, pbc = check_atoms(atoms)
     wrapped = wrap_positions(positions, cell, pbc)
     points, index = periodic_images(wrapped, cell, pbc, 8.0 * 3 ** 0.5)
-    boxes = FastBoxes(ARISEModel().descriptor(), atoms, wrapped, numbers_, cell, pbc, centres)
+    boxes = FastBoxes(ARISEModel().descriptor(), wrapped, numbers_, cell, pbc, centres)
     needed, rows = np.unique(index, return_inverse=True)
     _, slot, coefficients, counts = boxes.coefficients(needed)
     values = (slot[rows], coefficients.reshape(len(needed), -1), counts.astype(np.float64))
