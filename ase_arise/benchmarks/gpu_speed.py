@@ -3,7 +3,7 @@ clusters with device="cuda", the CPU on the same machine beside it.
 
     python -m ase_arise.benchmarks.gpu_speed [--atoms 1000000] [--structures 10000]
                                              [--repeats 5] [--strides 4,2] [--compare]
-                                             [--device cuda] [--top N]
+                                             [--device cuda] [--top N] [--no-stages]
 
 ``label``: a periodic four-grain polycrystal (:func:`ase_arise.build.polycrystal`) of about
 ``--atoms`` atoms, box 16 Å, stride 4 Å (and 2 Å), defaults otherwise: the median of
@@ -30,8 +30,8 @@ from ase_arise.device import check_device, cuda_module
 
 # Pipeline stages: the (module file, function) whose cumulative time (cProfile) each stage is.
 STAGES = {
-    "sample check": (("driver.py", "scan_sample"),),
-    "local d_NN": (("local_dnn.py", "local_length_units"),),
+    "sample check": (("driver.py", "scanned_sample"),),
+    "local d_NN": (("local_dnn.py", "sample_units"),),
     "neighbour cells": (("arise.py", "neighbor_cells"),),
     "coefficients (kernel + transfers)": (("arise.py", "center_coefficients"),),
     "box sums (on the GPU with the spectra)": (("boxes.py", "_grid_sums"),
@@ -44,13 +44,15 @@ STAGES = {
 
 
 def _timed(function, repeats):
-    function()  # warm-up: kernel compilation, model load
+    """(median seconds, each call's seconds, the last call's result) of ``repeats`` calls
+    after a warm-up call."""
+    out = function()  # warm-up: kernel compilation, model load
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        function()
+        out = function()
         times.append(time.perf_counter() - start)
-    return float(np.median(times)), times
+    return float(np.median(times)), times, out
 
 
 def _stages(function):
@@ -68,7 +70,7 @@ def _stages(function):
 
 
 def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strides=(4.0, 2.0),
-         compare=False, top=0):
+         compare=False, top=0, stages=True):
     device = check_device(device)
     name = "no GPU"
     if device != "cpu":
@@ -82,8 +84,7 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
     results = {}
     for stride in strides:
         run = lambda: label(atoms.copy(), stride=stride, device=device)  # noqa: E731
-        median, times = _timed(run, repeats)
-        results[stride] = run()
+        median, times, results[stride] = _timed(run, repeats)
         print(f"| {stride:g} | {device} | {median:.2f} | {len(atoms) / median:,.0f} | "
               f"{', '.join(f'{t:.2f}' for t in times)} |")
     if compare:
@@ -91,6 +92,11 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
         same = float(np.mean(cpu.class_id == results[strides[0]].class_id))
         print(f"\nStride {strides[0]:g} against the CPU path on this machine: {same:.5f} of "
               "atoms with the same label.")
+    if device != "cpu":
+        print(f"\nCard memory CuPy's pool holds after these calls (its peak): "
+              f"{cupy.get_default_memory_pool().total_bytes() / 1e9:.1f} GB")
+    if not stages:
+        return
     total, stages = _stages(lambda: label(atoms.copy(), stride=strides[0], device=device))
     own = stages.pop("_top")
     print(f"\nStages of one stride-{strides[0]:g} call under cProfile ({total:.2f} s):\n")
@@ -111,7 +117,7 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
     print("| device | s | structures/s |")
     print("|---|---:|---:|")
     for where, count in ((device, n_structures), ("cpu", min(n_structures, 1000))):
-        median, _ = _timed(lambda: classify(structures[:count], device=where), 1)
+        median = _timed(lambda: classify(structures[:count], device=where), 1)[0]
         print(f"| {where} | {median:.2f} | {count / median:,.0f} |")
 
 
@@ -125,6 +131,9 @@ if __name__ == "__main__":
     parser.add_argument("--compare", action="store_true", help="also label on the CPU")
     parser.add_argument("--top", type=int, default=0,
                         help="also list the N functions with the most time of their own")
+    parser.add_argument("--no-stages", action="store_true",
+                        help="no profiled call (nor classify): the timed calls only")
     args = parser.parse_args()
     main(args.atoms, args.structures, args.repeats, args.device,
-         tuple(float(s) for s in args.strides.split(",")), args.compare, args.top)
+         tuple(float(s) for s in args.strides.split(",")), args.compare, args.top,
+         not args.no_stages)

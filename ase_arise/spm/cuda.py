@@ -116,7 +116,7 @@ extern "C" __global__ void best_boxes(
         const long long* index, const long long* cell_start, const double* origin,
         const double* step, const long long* dims, const double search, const int k,
         const double half, const double* penalties, const int n_scores,
-        const long long n_centres, long long* out) {
+        const long long n_centres, long long* out, int* found) {
     const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n_atoms) return;
     const double x[3] = {atoms[3 * i], atoms[3 * i + 1], atoms[3 * i + 2]};
@@ -155,6 +155,7 @@ extern "C" __global__ void best_boxes(
             where[j] = p;
         }
     }
+    found[i] = m;
     double top[4];
     for (int s = 0; s < n_scores; ++s) { out[s * n_atoms + i] = -1; top[s] = 1.0 / 0.0; }
     for (int j = 0; j < m; ++j) {  // _kernels.best_containing's rule
@@ -180,18 +181,33 @@ def best_boxes(cupy, centres, atoms, k, half, penalties):
     per row of ``penalties`` (n_scores <= 4, n_centres), the index of the containing centre
     (Å, images included) with the lowest distance / ``half`` + penalty among the ``k`` <= 32
     nearest (equal distances by centre index; the host's k-d tree orders them its own way),
-    -1 where none; shape (n_scores, n_atoms)."""
-    n = len(atoms)
-    out = cupy.empty((len(penalties), n), dtype=cupy.int64)
-    search = half * np.sqrt(3.0) + 1e-9
-    cells = card_cells(cupy, centres, np.arange(len(centres)), search / 2)
+    -1 where none; shape (n_scores, n_atoms).
+
+    The search first reaches 1.5 x the radius that holds k centres of the scan's density;
+    atoms with fewer there (a sample's rim) search the whole reach, half * sqrt(3)."""
+    atoms = np.ascontiguousarray(atoms, dtype=np.float64)
+    out = np.full((len(penalties), len(atoms)), -1, dtype=np.int64)
+    if not len(atoms) or not len(centres):
+        return out
+    whole = half * np.sqrt(3.0) + 1e-9
+    volume = np.prod(np.maximum(np.ptp(centres, axis=0), 1.0)) / len(centres)
+    first = min(whole, 1.5 * (3.0 * k * volume / (4.0 * np.pi)) ** (1 / 3))
     key = ("choice", cupy.cuda.Device().id)
     if key not in _KERNELS:
         _KERNELS[key] = cupy.RawKernel(_CHOICE, "best_boxes")
-    if n:
+    scores = cupy.asarray(np.ascontiguousarray(penalties, dtype=np.float64))
+    rows = np.arange(len(atoms))
+    for search in (first, whole) if first < whole else (whole,):
+        cells = card_cells(cupy, centres, np.arange(len(centres)), search / 2)
+        n = len(rows)
+        part = cupy.empty((len(penalties), n), dtype=cupy.int64)
+        found = cupy.empty(n, dtype=cupy.int32)
         _KERNELS[key](((n + _THREADS - 1) // _THREADS,), (_THREADS,), (
-            cupy.asarray(np.ascontiguousarray(atoms, dtype=np.float64)), np.int64(n),
-            cells.points, cells.index, *cells.grid(cupy), np.float64(search), np.int32(k),
-            np.float64(half), cupy.asarray(np.ascontiguousarray(penalties, dtype=np.float64)),
-            np.int32(len(penalties)), np.int64(len(centres)), out))
-    return out.get()
+            cupy.asarray(atoms[rows]), np.int64(n), cells.points, cells.index,
+            *cells.grid(cupy), np.float64(search), np.int32(k), np.float64(half), scores,
+            np.int32(len(penalties)), np.int64(len(centres)), part, found))
+        out[:, rows] = part.get()
+        rows = rows[found.get() < k]
+        if not len(rows):
+            break
+    return out

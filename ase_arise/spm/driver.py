@@ -216,12 +216,17 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False,
     else:  # a card takes ~10^6 row-passes a call; chunks serve CPU domains
         slab = chunk = partition(shape, len(species), calculator.basis, _CARD_SLAB_VALUES)[0]
     order = np.argsort(centres[:, 0], kind="stable")
+    by_x = np.argsort(points[:, 0], kind="stable")  # a slab's points: one range of x
+    x_sorted = points[by_x, 0]
     stage = f"ARISE SPM ({mode})"
     for start in range(0, n_boxes, slab):
         boxes = order[start:start + slab]
         lower = centres[boxes].min(axis=0) - half
         upper = centres[boxes].max(axis=0) + half
-        near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
+        near = np.sort(by_x[np.searchsorted(x_sorted, lower[0]):
+                            np.searchsorted(x_sorted, upper[0], side="right")])
+        near = near[np.all((points[near, 1:] >= lower[1:]) & (points[near, 1:] <= upper[1:]),
+                           axis=1)]
         steps = describer.describe(centres[boxes], half, points[near], index[near])
         while True:
             try:

@@ -3,6 +3,7 @@
 import json
 import numbers
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -98,13 +99,23 @@ class SPMResult:
         """Boxes with a prediction (bool array of shape (n_boxes,))."""
         return np.isfinite(self.mutual_information)
 
+    @cached_property
+    def _top(self):
+        """(most probable prototype, its probability) per box, found once: -1 and NaN
+        without a prediction."""
+        valid = self.valid
+        ids = np.full(len(self.centres), NO_PREDICTION, dtype=np.int64)
+        top = np.full(len(self.centres), np.nan)
+        rows = self.probabilities if valid.all() else self.probabilities[valid]
+        ids[valid] = np.argmax(rows, axis=1)
+        top[valid] = np.take_along_axis(rows, ids[valid][:, None], axis=1)[:, 0]
+        return ids, top
+
     @property
     def prototype_id(self):
         """Most probable prototype of each box, Other or not (int64, -1 without a
         prediction)."""
-        out = np.full(len(self.centres), NO_PREDICTION, dtype=np.int64)
-        out[self.valid] = np.argmax(self.probabilities[self.valid], axis=1)
-        return out
+        return self._top[0].copy()
 
     @property
     def other(self):
@@ -134,9 +145,7 @@ class SPMResult:
     def probability(self):
         """Probability of each box's most probable prototype (float64, NaN without a
         prediction; Other boxes keep their nearest prototype's)."""
-        out = np.full(len(self.centres), np.nan)
-        out[self.valid] = self.probabilities[self.valid].max(axis=1)
-        return out
+        return self._top[1].copy()
 
     def class_index(self, prototype):
         """Output index of a prototype given by name or class id."""

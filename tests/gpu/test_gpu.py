@@ -220,9 +220,13 @@ def test_cell_lists_sorted_on_the_card_equal_the_hosts():
         np.testing.assert_array_equal(getattr(got, name), getattr(host, name))
 
 
-def test_per_atom_rule_on_the_card_as_the_cpu():
+@pytest.mark.parametrize("pbc", [True, False], ids=["periodic", "open"])
+def test_per_atom_rule_on_the_card_as_the_cpu(pbc):
+    """Open: the rim's atoms have fewer than 27 centres near them (the card's second,
+    whole-reach search)."""
     atoms = polycrystal(40.0, random_state=2)
     atoms.rattle(0.05, seed=3)  # no atom equidistant from two box centres
+    atoms.pbc = pbc
     result = spm(atoms, box=12.0, stride=4.0, random_state=0)
     cpu = nearest_boxes(atoms, result)
     gpu = nearest_boxes(atoms, result, device="cuda")
