@@ -20,6 +20,7 @@ from ..descriptor.averaged import describe_structures
 from ..descriptor.neighbors import CellList
 from ..errors import IsolatedAtomsWarning, OverlappingAtomsWarning
 from . import _kernels, cuda
+from .grid_sums import grid_pairs, pairs_of_boxes
 
 
 class FastBoxes:
@@ -89,9 +90,15 @@ class FastBoxes:
         if self._cupy is not None:
             cupy, card = self._cupy
             with card:
-                out, counts = cuda.box_descriptors(calculator, cupy, species, centres, half,
-                                                   points, self.numbers[index], rows, values,
-                                                   n_neighbors)
+                if self.ticks is None:
+                    out, counts = cuda.box_descriptors(calculator, cupy, species, centres,
+                                                       half, points, self.numbers[index],
+                                                       rows, values, n_neighbors)
+                else:
+                    out, counts = cuda.grid_descriptors(calculator, cupy, species, self.ticks,
+                                                        centres, half, points,
+                                                        self.numbers[index], rows, values,
+                                                        n_neighbors)
             yield len(centres)
             return out, counts
         neighbors = n_neighbors.astype(np.float64)
@@ -216,19 +223,8 @@ def grid_planes(ticks, half, points, point_species, rows, values, extra, species
 
     Returns (pairs, planes): the x-pairs, rows (i0, i1) ascending, and their planes, shape
     (n_species, n_pairs, ny, nz, n_values + n_extra + 1)."""
-    ranges = np.empty((len(points), 6), dtype=np.int64)
-    _kernels.box_blocks(*ticks, half, points, ranges)
-    inside = np.all(ranges[:, 0::2] < ranges[:, 1::2], axis=1)
-    for d, (lo, hi) in enumerate((x_range, y_range)):
-        inside &= (ranges[:, 2 * d + 1] > lo) & (ranges[:, 2 * d] < hi)
-    ranges = ranges[inside]
-    pair_of, pairs = [], []
-    for d, t in enumerate(ticks):
-        key = ranges[:, 2 * d] * (len(t) + 1) + ranges[:, 2 * d + 1]
-        unique, inverse = np.unique(key, return_inverse=True)
-        pair_of.append(inverse.astype(np.int64).ravel())
-        pairs.append(np.stack([unique // (len(t) + 1), unique % (len(t) + 1)], axis=1))
-    lists = [_pairs_of_boxes(pairs[d], len(ticks[d])) for d in (1, 2)]
+    inside, pair_of, pairs = grid_pairs(ticks, half, points, x_range, y_range)
+    lists = [pairs_of_boxes(pairs[d], len(ticks[d])) for d in (1, 2)]
     width = values.shape[1] + extra.shape[1] + 1
     planes = np.zeros((len(species), len(pairs[0]), y_range[1] - y_range[0], len(ticks[2]),
                        width))
@@ -269,19 +265,6 @@ def split_sums(sums, n_values):
     sums = np.moveaxis(sums, 0, 1)
     return (sums[..., :n_values], sums[..., n_values:-1],
             np.rint(sums[..., -1].sum(axis=1)).astype(np.int64))
-
-
-def _pairs_of_boxes(pairs, n_boxes):
-    """(start, ids): the pairs (rows (i0, i1) of ``pairs``, sorted) that contain box i are
-    ids[start[i]:start[i + 1]], ascending."""
-    widths = pairs[:, 1] - pairs[:, 0]
-    ids = np.repeat(np.arange(len(pairs)), widths)
-    boxes = np.repeat(pairs[:, 0], widths) + np.arange(int(widths.sum())) - np.repeat(
-        np.cumsum(widths) - widths, widths)
-    order = np.lexsort((ids, boxes))
-    start = np.zeros(n_boxes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(boxes, minlength=n_boxes), out=start[1:])
-    return start, ids[order].astype(np.int64)
 
 
 # Exact-mode boxes described together (their clusters share kernel calls).

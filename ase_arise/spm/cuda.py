@@ -8,14 +8,16 @@ thread block per box walks the cells that reach into the box in the CPU kernel's
 inside, each thread its own columns: sums in a fixed order, no atomics, so the card gives the
 same bits run to run and the CPU per-box kernel's sums exactly. The power spectra follow, one
 thread per box and species pair (:func:`ase_arise.descriptor.cuda.power_spectra`); only the
-(n_boxes, 316) descriptors come back to the host. :func:`best_boxes` is the per-atom rule's
-search (``label``).
+(n_boxes, 316) descriptors come back to the host. On the scan's tensor grid,
+:func:`grid_descriptors` sums boxes as the CPU does instead (:mod:`.grid_sums`).
+:func:`best_boxes` is the per-atom rule's search (``label``).
 """
 
 import numpy as np
 
 from ..descriptor.cuda import power_spectra
 from ..descriptor.cuda_search import card_cells
+from .grid_sums import grid_box_sums
 
 SOURCE = r"""
 extern "C" __global__ void box_sums(
@@ -99,6 +101,33 @@ def box_descriptors(calculator, cupy, species, centres, half, points, centre_spe
             np.int64(width), extra, np.int64(n_species), np.int64(n_boxes),
             np.int64(n_species * width),
             np.int64(n_species * n_species), sums[:, a], neighbor_sums[:, a], counts))
+    return _descriptors(calculator, cupy, sums, neighbor_sums), counts.get()
+
+
+def grid_descriptors(calculator, cupy, species, ticks, centres, half, points, centre_species,
+                     rows, values, n_neighbors):
+    """:func:`box_descriptors` of centres on the scan's tensor grid ``ticks`` (Å): the box
+    sums of :func:`.grid_sums.grid_box_sums` on the card (the CPU's grid sums bit for bit),
+    a few passes over (y, z) planes instead of every box walking its atoms."""
+    where = [np.searchsorted(t, centres[:, d]) for d, t in enumerate(ticks)]
+    lo = [int(w.min()) for w in where[:2]]
+    hi = [int(w.max()) + 1 for w in where[:2]]
+    sums = grid_box_sums(cupy, ticks, half, points, centre_species, rows, values,
+                         n_neighbors.astype(np.float64), species, (lo[0], hi[0]),
+                         (lo[1], hi[1]))
+    at = tuple(cupy.asarray(w - first) for w, first in zip(where, lo + [0]))
+    picked = cupy.moveaxis(sums[(slice(None),) + at], 0, 1)  # (n_boxes, n_species, width)
+    n_values = values.shape[1]
+    counts = cupy.rint(picked[..., -1].sum(axis=1)).astype(cupy.int64)
+    return (_descriptors(calculator, cupy, picked[..., :n_values],
+                         picked[..., n_values:-1]), counts.get())
+
+
+def _descriptors(calculator, cupy, sums, neighbor_sums):
+    """Box descriptors (numpy, (n_boxes, n_features)) from the boxes' coefficient sums
+    (n_boxes, n_species, n_values) and neighbour counts (n_boxes, n_species, n_species) on
+    the card, as :func:`.boxes.box_spectra` computes them."""
+    n_boxes, n_species = sums.shape[:2]
     basis = calculator.basis
     spectra = power_spectra(basis, cupy, sums.reshape(n_boxes * n_species * n_species,
                                                       basis.n_max, -1))
@@ -106,7 +135,7 @@ def box_descriptors(calculator, cupy, species, centres, half, points, centre_spe
     has_pair = neighbor_sums > 0
     n_pairs = has_pair.sum(axis=(1, 2))
     out = (spectra * has_pair[..., None]).sum(axis=(1, 2)) / n_pairs[:, None]
-    return out.get(), counts.get()
+    return out.get()
 
 
 _CHOICE = r"""

@@ -1,0 +1,120 @@
+"""Box sums on a tensor grid as fixed-order sums over pairs of box ranges.
+
+Along each axis, a point's *pair* is the range [i0, i1) of box indices (of the whole scan's
+grid) whose boxes contain it (:func:`grid_pairs`). A box's sum adds, over its x-pairs
+(ascending), the sums over its y-pairs of the sums over its z-pairs of block sums, and each
+block adds its points in input order. No partition of the grid into slabs or spatial domains
+changes that order. :func:`.boxes.grid_planes` (numba, the CPU) and :func:`grid_box_sums`
+(array operations only, so that CuPy runs them on a card) follow it term by term, so the two
+give the same bits: they only add, and no fused multiply-add can enter.
+"""
+
+import numpy as np
+
+from . import _kernels
+
+
+def grid_pairs(ticks, half, points, x_range, y_range):
+    """The points (Å) whose boxes on the tensor grid ``ticks`` (Å) meet x indices
+    ``x_range`` and y indices ``y_range`` ((start, stop)), and their pairs.
+
+    Returns (inside, pair_of, pairs): a bool mask of the points, and per axis each inside
+    point's pair id and the pairs (rows (i0, i1), ascending)."""
+    ranges = np.empty((len(points), 6), dtype=np.int64)
+    _kernels.box_blocks(*ticks, half, points, ranges)
+    inside = np.all(ranges[:, 0::2] < ranges[:, 1::2], axis=1)
+    for d, (lo, hi) in enumerate((x_range, y_range)):
+        inside &= (ranges[:, 2 * d + 1] > lo) & (ranges[:, 2 * d] < hi)
+    ranges = ranges[inside]
+    pair_of, pairs = [], []
+    for d, t in enumerate(ticks):
+        key = ranges[:, 2 * d] * (len(t) + 1) + ranges[:, 2 * d + 1]
+        unique, inverse = np.unique(key, return_inverse=True)
+        pair_of.append(inverse.astype(np.int64).ravel())
+        pairs.append(np.stack([unique // (len(t) + 1), unique % (len(t) + 1)], axis=1))
+    return inside, pair_of, pairs
+
+
+def pairs_of_boxes(pairs, n_boxes):
+    """(start, ids): the pairs (rows (i0, i1) of ``pairs``, sorted) that contain box i are
+    ids[start[i]:start[i + 1]], ascending."""
+    widths = pairs[:, 1] - pairs[:, 0]
+    ids = np.repeat(np.arange(len(pairs)), widths)
+    boxes = np.repeat(pairs[:, 0], widths) + np.arange(int(widths.sum())) - np.repeat(
+        np.cumsum(widths) - widths, widths)
+    order = np.lexsort((ids, boxes))
+    start = np.zeros(n_boxes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(boxes, minlength=n_boxes), out=start[1:])
+    return start, ids[order].astype(np.int64)
+
+
+def _padded(lists, first, count, pad):
+    """The pair ids of boxes first..first+count-1 (``pairs_of_boxes``'s lists) as rows of
+    equal length, ``pad`` (a zero row's id) after each box's own."""
+    start, ids = lists
+    lengths = np.diff(start[first:first + count + 1])
+    out = np.full((count, int(lengths.max()) if count else 0), pad, dtype=np.int64)
+    for k in range(out.shape[1]):
+        has = lengths > k
+        out[has, k] = ids[start[first:first + count][has] + k]
+    return out
+
+
+def grid_box_sums(xp, ticks, half, points, point_species, rows, values, extra, species,
+                  x_range, y_range):
+    """Box sums of the boxes ``x_range`` x ``y_range`` x all z of the tensor grid ``ticks``
+    (Å) in the module's order, with array operations of ``xp`` (numpy or CuPy).
+
+    ``points`` (Å, host) carry their species and the rows of ``values`` (an ``xp`` array
+    (n_rows, n_values)) and ``extra`` (host, (n_rows, n_extra)). Returns an ``xp`` array of
+    shape (n_species, nx, ny, nz, n_values + n_extra + 1): the rows, the extra columns and
+    the point count, as ``add_planes(*grid_planes(...))`` of :mod:`.boxes` gives them, bit
+    for bit."""
+    inside, pair_of, pairs = grid_pairs(ticks, half, points, x_range, y_range)
+    n_values, n_extra = values.shape[1], extra.shape[1]
+    width = n_values + n_extra + 1
+    nx, ny, nz = x_range[1] - x_range[0], y_range[1] - y_range[0], len(ticks[2])
+    n_py, n_pz = len(pairs[1]), len(pairs[2])
+    by_z = xp.asarray(_padded(pairs_of_boxes(pairs[2], nz), 0, nz, n_pz))
+    by_y = xp.asarray(_padded(pairs_of_boxes(pairs[1], len(ticks[1])), y_range[0], ny, n_py))
+    # a point's extra columns and count beside its row: one gather per block step
+    tail = xp.asarray(np.hstack([extra, np.ones((len(extra), 1))]))
+    sums = xp.zeros((len(species), nx, ny, nz, width))
+    kept_species, kept_rows = point_species[inside], rows[inside]
+    for a, z in enumerate(species):
+        mine = np.flatnonzero(kept_species == z)
+        if not len(mine):
+            continue
+        px, py, pz = (p[mine] for p in pair_of)
+        block = (px * n_py + py) * n_pz + pz
+        order = np.argsort(block, kind="stable")
+        block, mine = block[order], mine[order]
+        first = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+        owner = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(block)]))
+        step = np.arange(len(block)) - first[owner]  # a point's place in its block
+        blocks = xp.zeros((len(first), width))
+        for k in range(int(step.max()) + 1):  # each block adds its points in input order
+            at = np.flatnonzero(step == k)
+            which = xp.asarray(owner[at])
+            source = xp.asarray(kept_rows[mine[at]])
+            blocks[which, :n_values] += values[source]
+            blocks[which, n_values:] += tail[source]
+        ids = block[first]
+        block_x = ids // (n_py * n_pz)
+        for p in np.unique(block_x):  # x-pairs ascending
+            i0, i1 = (int(v) for v in pairs[0][p])
+            lo, hi = max(i0, x_range[0]), min(i1, x_range[1])
+            if lo >= hi:
+                continue
+            here = np.flatnonzero(block_x == p)
+            dense = xp.zeros((n_py, n_pz + 1, width))  # pz = n_pz: the zero row
+            dense[xp.asarray(ids[here] // n_pz % n_py), xp.asarray(ids[here] % n_pz)] = \
+                blocks[xp.asarray(here)]
+            along_z = xp.zeros((n_py + 1, nz, width))  # py = n_py: the zero row
+            for k in range(by_z.shape[1]):
+                along_z[:n_py] += dense[:, by_z[:, k]]
+            plane = xp.zeros((ny, nz, width))
+            for k in range(by_y.shape[1]):
+                plane += along_z[by_y[:, k]]
+            sums[a, lo - x_range[0]:hi - x_range[0]] += plane[None]
+    return sums
