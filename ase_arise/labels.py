@@ -28,10 +28,9 @@ from .descriptor.neighbors import periodic_images, wrap_positions
 from .device import check_device, cuda_module
 from .model.other import NO_PREDICTION
 from .settings import DEFAULT_TOLERANCE, Settings
-from .spm import SPMResult, box_centres, iter_match_boxes, run_steps
-from .spm.driver import scanned_sample
-from .spm import cuda
+from .spm import SPMResult, box_centres, cuda, iter_match_boxes, run_steps
 from .spm._kernels import best_containing
+from .spm.driver import scanned_sample
 
 # Names of the per-atom arrays written to ``atoms.arrays``.
 ARRAY_CLASS = "arise_class"

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validation import check_atoms
 from ..device import check_device, cuda_module
-from .cuda_search import local_units
+from .cuda_search import NEAREST_K_MAX, local_units
 from .dnn import k_nearest, nearest_by_species
 from .neighbors import periodic_images, wrap_positions
 
@@ -84,8 +84,8 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
     species' ``reach`` (:func:`unit_reach`): shape (len(centres), n_species).
 
     ``device`` runs the member search and the medians (:func:`.cuda_search.local_units` on
-    a card). ``window``: search only the points within reach of
-    the centres' bounding box (the same units: for the centres of one spatial domain).
+    a card, for ``n_local`` <= 32). ``window``: search only the points within reach of the
+    centres' bounding box (the same units: for the centres of one spatial domain).
     ``images(reach, z)``, if given, returns ``periodic_images`` of the atoms of atomic
     number z (a worker's cache).
     """
@@ -104,7 +104,7 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
             inside = np.flatnonzero(np.all((points >= queries.min(axis=0) - bound)
                                            & (points <= queries.max(axis=0) + bound), axis=1))
             points, index = points[inside], index[inside]
-        if device != "cpu":  # members and medians on the card
+        if device != "cpu" and n_local <= NEAREST_K_MAX:  # members and medians on the card
             cupy, card = cuda_module(device)
             with card:
                 units[mine] = local_units(cupy, points, own[index], queries, n_local, reach[i],
