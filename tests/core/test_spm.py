@@ -249,3 +249,41 @@ def test_grid_box_sums_equal_the_per_box_sums():
     tilted = atoms.copy()
     tilted.set_cell(atoms.cell[:] + [[0, 0, 0], [6.0, 0, 0], [0, 0, 0]], scale_atoms=True)
     assert tensor_grid(box_centres(tilted, settings)[0]) is None
+
+
+def test_one_nearest_search_serves_the_check_and_the_local_dnn():
+    """scanned_sample hands on every atom's nearest distances by species, which give the
+    local d_NN of local_length_units itself; a vacuum axis opens the sample and hands on
+    none (the distances of the opened sample differ)."""
+    import importlib
+
+    from ase_arise.descriptor.dnn import nearest_by_species
+    from ase_arise.descriptor.local_dnn import sample_units
+    from ase_arise.descriptor.neighbors import wrap_positions
+
+    driver = importlib.import_module("ase_arise.spm.driver")
+    crystal = bulk("NaCl", "rocksalt", a=5.64, cubic=True) * (4, 4, 4)
+    crystal.rattle(0.05, seed=2)
+    settings = Settings()
+    sample, nearest = driver.scanned_sample(crystal, settings)
+    wrapped = wrap_positions(crystal.positions, crystal.cell, crystal.pbc)
+    args = (wrapped, crystal.numbers, crystal.cell.array, crystal.pbc)
+    assert sample is crystal
+    np.testing.assert_array_equal(nearest, nearest_by_species(*args, np.arange(len(crystal))))
+    np.testing.assert_array_equal(sample_units(*args, nearest),
+                                  local_length_units(crystal)[1])
+    slab = crystal.copy()
+    slab.center(vacuum=15.0, axis=2)
+    opened, none = driver.scanned_sample(slab, settings)
+    assert none is None and list(opened.pbc) == [True, True, False]
+
+
+def test_result_top_prototypes_found_once_and_handed_out_as_copies():
+    result = spm(bulk("Cu", "fcc", a=3.6, cubic=True) * (6, 6, 6), box=12.0, stride=6.0,
+                 random_state=0)
+    ids, top = result.prototype_id, result.probability
+    np.testing.assert_array_equal(ids, np.argmax(result.probabilities, axis=1))
+    np.testing.assert_array_equal(top, result.probabilities.max(axis=1))
+    ids[:] = -7  # the caller's copy
+    top[:] = 0.0
+    assert (result.prototype_id >= 0).all() and (result.probability > 0).all()
