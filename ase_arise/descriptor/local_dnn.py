@@ -7,9 +7,8 @@ to their nearest b-atom (Å).
 The members are defined without reference to any search structure. They are the ``n_local``
 a-points whose squared distances, computed as ``(dx*dx + dy*dy) + dz*dz`` in fp64 (no fused
 multiply-adds), are smallest, and equal squared distances go by atom index. A pristine
-crystal's shells are such ties. So the whole sample's k-d tree, a k-d tree of one spatial
-domain's window and the card's cell-list search all find the same members, and the units
-agree bit for bit.
+crystal's shells are such ties. So a search of the whole sample, of one spatial domain's
+window, on the host or on the card, finds the same members, and the units agree bit for bit.
 """
 
 import warnings
@@ -20,8 +19,8 @@ import numpy as np
 from .._validation import check_atoms
 from ..device import check_device, cuda_module
 from .cuda_search import NEAREST_K_MAX, local_units
-from .dnn import k_nearest, nearest_by_species
-from .neighbors import periodic_images, wrap_positions
+from .dnn import nearest_by_species
+from .neighbors import CellList, periodic_images, wrap_positions
 
 # Atoms of the same species whose distances to their nearest neighbour define an atom's local
 # d_NN in fast mode (the atom itself included).
@@ -29,8 +28,9 @@ N_LOCAL = 16
 # A search reaches this much farther than the members' reach (relative), so that a point the
 # exact squared distance puts inside is never cut off by the search's own rounding.
 _SLACK = 1e-9
-# Candidates of a second search (a pristine bcc lattice's ties settle at 32).
-_WIDER = 32
+# The members' first search reaches this share of the reach (3 x the median nearest distance):
+# 1.8 x it holds the 16 members of fcc, hcp, bcc and diamond (the 16th at 1.41-1.63 d_NN).
+_FIRST = 0.6
 
 
 def local_length_units(atoms, *, n_local=N_LOCAL, device="cpu"):
@@ -130,61 +130,74 @@ def local_members(points, owners, queries, k, reach):
     ``reach`` (Å), by the module's rule: shape (len(queries), k), -1 where fewer lie
     within reach.
 
-    A k-d tree returns k + 4 candidates.
-    Their exact squared distances settle a query when the farthest candidate lies clearly
-    beyond the k-th (1e-12 relative) or the search found fewer. Unsettled queries (ties at
-    the k-th member) are searched again with more candidates (32, then twice as many).
+    A pass over a cell list of the points (cells half the search wide; the search reaches
+    ``_SLACK`` beyond its reach) keeps each query's k smallest (exact squared distance,
+    owner), as the card's kernel does (:func:`.cuda_search.local_units`), so a pristine
+    shell's tie at the k-th member needs no re-search. The first pass reaches ``_FIRST`` x
+    ``reach``: k members within it are the k within ``reach``. Rows with fewer go again with
+    the whole reach.
     """
     members = np.full((len(queries), k), -1, dtype=np.int64)
     rows = np.arange(len(queries))
-    # k + 1 candidates: rattled samples 10 % faster, pristine grains 40 % slower (most
-    # rows searched again)
-    width = k + 4
-    while len(rows) and len(points):
-        width = min(width, len(points))
-        near = k_nearest(points, queries[rows], width, reach * (1.0 + _SLACK), "cpu")[1]
+    for near in (_FIRST * reach, reach):  # most rows settle within the first reach
+        if not len(points) or not len(rows):
+            break
+        search = near * (1.0 + _SLACK)
+        cells = CellList.build(points, owners, search / 2)
         part = np.empty((len(rows), k), dtype=np.int64)
-        settled = np.empty(len(rows), dtype=bool)
-        _pick_members(points, owners, queries[rows], near, reach * reach,
-                      width == len(points), part, settled)
+        _cell_members(cells.points, cells.index, cells.cell_start, cells.origin, cells.step,
+                      cells.dims, np.ascontiguousarray(queries[rows], dtype=np.float64),
+                      search, near * near, part)
         members[rows] = part
-        rows = rows[~settled]
-        width = _WIDER if width < _WIDER else 2 * width
+        rows = rows[part[:, -1] < 0]  # fewer than k within this reach: the whole reach
     return members
 
 
-@numba.njit(cache=True, nogil=True)
-def _pick_members(points, owners, queries, near, reach2, complete, members, settled):
-    """Per query, the members among its candidates ``near`` (point indices ascending in the
-    search's distance, ``len(points)`` past the found): sorted by (exact squared distance,
-    owner); ``settled`` where no point outside the candidates can be a member."""
-    n_points, width, k = len(points), near.shape[1], members.shape[1]
-    d2 = np.empty(width)
-    who = np.empty(width, dtype=np.int64)
-    for q in range(len(queries)):
-        m, farthest = 0, -1.0
-        for j in range(width):
-            p = near[q, j]
-            if p >= n_points:
-                break
-            dx = points[p, 0] - queries[q, 0]
-            dy = points[p, 1] - queries[q, 1]
-            dz = points[p, 2] - queries[q, 2]
-            s = (dx * dx + dy * dy) + dz * dz
-            farthest = max(farthest, s)
-            if s > reach2:
-                continue
-            i = m  # insertion by (squared distance, owner)
-            while i > 0 and (d2[i - 1] > s or (d2[i - 1] == s and who[i - 1] > owners[p])):
-                d2[i] = d2[i - 1]
-                who[i] = who[i - 1]
-                i -= 1
-            d2[i] = s
-            who[i] = owners[p]
-            m += 1
-        take = min(m, k)
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _cell_members(points, owners, cell_start, origin, step, dims, queries, search, reach2,
+                  members):
+    """Per query (in parallel), the owners of the k = ``members.shape[1]`` points within
+    ``reach2`` (squared Å) with the smallest (squared distance, owner), ascending, from the
+    cells within ``search`` (Å); -1 past the found."""
+    k = members.shape[1]
+    for q in numba.prange(queries.shape[0]):
+        best = np.empty(k)
+        who = np.empty(k, dtype=np.int64)
+        m = 0
+        lo = np.empty(3, dtype=np.int64)
+        hi = np.empty(3, dtype=np.int64)
+        for d in range(3):
+            top = dims[d] - 1
+            lo[d] = min(max(int(np.floor((queries[q, d] - search - origin[d]) / step[d])), 0),
+                        top)
+            hi[d] = min(max(int(np.floor((queries[q, d] + search - origin[d]) / step[d])), 0),
+                        top)
+        for ix in range(lo[0], hi[0] + 1):
+            for iy in range(lo[1], hi[1] + 1):
+                for iz in range(lo[2], hi[2] + 1):
+                    cell = (ix * dims[1] + iy) * dims[2] + iz
+                    for p in range(cell_start[cell], cell_start[cell + 1]):
+                        dx = points[p, 0] - queries[q, 0]
+                        dy = points[p, 1] - queries[q, 1]
+                        dz = points[p, 2] - queries[q, 2]
+                        s = (dx * dx + dy * dy) + dz * dz
+                        if s > reach2:
+                            continue
+                        o = owners[p]
+                        if m == k and (s > best[k - 1] or (s == best[k - 1]
+                                                           and o >= who[k - 1])):
+                            continue
+                        j = m
+                        if m < k:
+                            m += 1
+                        else:
+                            j = k - 1
+                        while j > 0 and (best[j - 1] > s or (best[j - 1] == s
+                                                             and who[j - 1] > o)):
+                            best[j] = best[j - 1]
+                            who[j] = who[j - 1]
+                            j -= 1
+                        best[j] = s
+                        who[j] = o
         for j in range(k):
-            members[q, j] = who[j] if j < take else -1
-        full = near[q, width - 1] < n_points and not complete
-        last = d2[k - 1] if take == k else reach2
-        settled[q] = not full or farthest * (1.0 - 1e-12) > last
+            members[q, j] = who[j] if j < m else -1

@@ -444,3 +444,24 @@ def test_graphene_ribbon_and_small_chunks():
     ribbon = graphene_nanoribbon(4, 6, type="armchair", saturated=False)
     ribbon.pbc = False
     assert_allclose(ARISEDescriptor(chunk_size=7).create(ribbon), descriptor(ribbon), atol=1e-14)
+
+
+def test_local_dnn_members_by_distance_then_atom_index_as_brute_force():
+    """The members' rule (local_dnn): the k smallest (exact squared distance, atom index)
+    within reach, whatever the search; a pristine lattice ties whole shells at the k-th."""
+    from ase_arise.descriptor.local_dnn import local_members
+
+    rng = np.random.default_rng(4)
+    lattice = np.stack(np.meshgrid(*[np.arange(9.0)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    for points, reach in ((lattice, 3.0), (rng.uniform(0, 12, (3000, 3)), 2.5),
+                          (lattice[::7], 1.2)):  # sparse: fewer than k within reach
+        owners = rng.permutation(len(points)) + 11
+        queries = points[rng.choice(len(points), min(300, len(points)), replace=False)]
+        got = local_members(points, owners, queries, 16, reach)
+        for q, row in zip(queries, got):
+            d = points - q
+            s = (d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) + d[:, 2] * d[:, 2]
+            keep = s <= reach * reach
+            want = owners[keep][np.lexsort((owners[keep], s[keep]))][:16]
+            np.testing.assert_array_equal(row[:len(want)], want)
+            assert (row[len(want):] == -1).all()
