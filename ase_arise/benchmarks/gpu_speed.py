@@ -57,21 +57,23 @@ def _timed(function, repeats):
 
 
 def _stages(function):
+    """(seconds, {stage: cumulative seconds}, [(own seconds, "file:function")] descending) of
+    one profiled call."""
     profile = cProfile.Profile()
     start = time.perf_counter()
     profile.runcall(function)
     total = time.perf_counter() - start
     stats = pstats.Stats(profile).stats
-    out = {"_top": sorted(((own, f"{os.path.basename(path)}:{name}") for (path, _, name),
-                           (_, _, own, _, _) in stats.items()), reverse=True)}
-    for stage, names in STAGES.items():
-        out[stage] = sum(cumulative for (path, _, name), (_, _, _, cumulative, _)
-                         in stats.items() if (os.path.basename(path), name) in names)
-    return total, out
+    own = sorted(((seconds, f"{os.path.basename(path)}:{name}") for (path, _, name),
+                  (_, _, seconds, _, _) in stats.items()), reverse=True)
+    out = {stage: sum(cumulative for (path, _, name), (_, _, _, cumulative, _)
+                      in stats.items() if (os.path.basename(path), name) in names)
+           for stage, names in STAGES.items()}
+    return total, out, own
 
 
 def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strides=(4.0, 2.0),
-         compare=False, top=0, stages=True):
+         compare=False, top=0, profile=True):
     device = check_device(device)
     name = "no GPU"
     if device != "cpu":
@@ -96,10 +98,10 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
     if device != "cpu":
         print(f"\nCard memory CuPy's pool holds after these calls (its peak): "
               f"{cupy.get_default_memory_pool().total_bytes() / 1e9:.1f} GB")
-    if not stages:
+    if not profile:
         return
-    total, stages = _stages(lambda: label(atoms.copy(), stride=strides[0], device=device))
-    own = stages.pop("_top")
+    total, stages, own = _stages(lambda: label(atoms.copy(), stride=strides[0],
+                                               device=device))
     print(f"\nStages of one stride-{strides[0]:g} call under cProfile ({total:.2f} s):\n")
     print("| stage | s |")
     print("|---|---:|")
