@@ -29,7 +29,7 @@ from .dnn import (DEFAULT_BINS, OVERLAP_FRACTION, dnn_from_distances, nearest_di
 from ..device import check_device, cuda_module
 from . import cuda
 from .averaged import describe_structures
-from .neighbors import CellList, periodic_images, wrap_positions
+from .neighbors import CellList, image_bounds, periodic_images, wrap_positions
 from .soap import SOAPBasis
 
 # Parameter bounds: the paper uses r_cut 3-5 d_NN and n_max 9; past these the cost explodes
@@ -170,28 +170,24 @@ class ARISEDescriptor:
         shells = np.array(shells)
         return dnn, (float(np.nanmean(shells)) if np.isfinite(shells).any() else float("nan"))
 
-    def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres, window=None,
-                       memo=None):
+    def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres, window=None):
         """Cell list of ``neighbors`` (wrapped, Å) and their periodic images, for ``n_centres``
         centres whose length units (Å, extrinsic scaling included) are at most ``max_unit``;
         reusable. Raises InputError when the centre-neighbour pairs would pass the work limit
         ``max_pairs`` (estimated for a uniform density). ``window`` = (x_lo, x_hi) (Å):
-        centres only there, the points within their reach kept in the cells of the whole
-        list (a spatial domain's centres get the whole list's sums, bit for bit). ``memo``:
-        a function (cutoff in Å, make) -> make(), computed once (a Dask worker's whole list
-        for all its slices)."""
+        centres only there, so only the points within their reach, in the cells and order of
+        the whole list (:func:`.neighbors.image_bounds`): a spatial domain's centres get the
+        whole list's sums, bit for bit."""
         reach = self.r_cut * float(max_unit)
-
-        def whole():
-            density = len(neighbors) / sample_volume(neighbors, cell, pbc)
-            check_work("max_pairs", n_centres * density * 4.0 / 3.0 * np.pi * reach ** 3,
-                       f"Neighbour pairs of {n_centres:,} centres within r_cut = {self.r_cut:g} "
-                       f"d_NN ({reach:.3g} Å)", "Use a smaller r_cut, or describe fewer atoms")
-            return CellList.build(*periodic_images(neighbors, cell, pbc, reach),
-                                  reach / CELLS_PER_CUTOFF)
-
-        cells = whole() if memo is None else memo(reach, whole)
-        return cells if window is None else cells.window(window[0] - reach, window[1] + reach)
+        density = len(neighbors) / sample_volume(neighbors, cell, pbc)
+        check_work("max_pairs", n_centres * density * 4.0 / 3.0 * np.pi * reach ** 3,
+                   f"Neighbour pairs of {n_centres:,} centres within r_cut = {self.r_cut:g} "
+                   f"d_NN ({reach:.3g} Å)", "Use a smaller r_cut, or describe fewer atoms")
+        within = None if window is None else ((window[0] - reach, -np.inf, -np.inf),
+                                              (window[1] + reach, np.inf, np.inf))
+        return CellList.build(*periodic_images(neighbors, cell, pbc, reach, within),
+                              reach / CELLS_PER_CUTOFF,
+                              image_bounds(neighbors, cell, pbc, reach))
 
     def center_coefficients(self, centres, inv_scale, cells, out=None, **options):
         """:meth:`.soap.SOAPBasis.center_coefficients` on this descriptor's device (the same

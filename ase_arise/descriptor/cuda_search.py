@@ -13,29 +13,59 @@ import numpy as np
 
 from .neighbors import grid_shape
 
-_COMMON = r"""
+# Shared by the search kernels (``SEARCH`` is also the per-atom rule's, .spm.cuda).
+SEARCH = r"""
 #define K_MAX 32
 #define INF_D __longlong_as_double(0x7ff0000000000000LL)
 #define NAN_D __longlong_as_double(0x7ff8000000000000LL)
 
-// the cells (inclusive ranges per axis) within reach of c
-__device__ void cell_range(const double* c, const double reach, const double* origin,
-                           const double* step, const long long* dims, long long* lo,
-                           long long* hi) {
+// Per query c, the k (<= K_MAX) points within reach2 (squared Å) with the smallest (exact
+// squared distance, owner), ascending, from the cells within search (Å): their squared
+// distances in best, owners in who (owners[p]; p itself where owners is null: scan order,
+// so earlier points first among equals) and sorted positions p in where (unless null).
+// Returns how many were found.
+__device__ int k_smallest(const double* c, const double search, const double reach2,
+                          const double* points, const long long* owners,
+                          const long long* cell_start, const double* origin,
+                          const double* step, const long long* dims, const int k,
+                          double* best, long long* who, long long* where) {
+    long long lo[3], hi[3];
     for (int d = 0; d < 3; ++d) {
         const long long top = dims[d] - 1;
-        lo[d] = min(max((long long)floor((c[d] - reach - origin[d]) / step[d]), 0LL), top);
-        hi[d] = min(max((long long)floor((c[d] + reach - origin[d]) / step[d]), 0LL), top);
+        lo[d] = min(max((long long)floor((c[d] - search - origin[d]) / step[d]), 0LL), top);
+        hi[d] = min(max((long long)floor((c[d] + search - origin[d]) / step[d]), 0LL), top);
     }
-}
-
-__device__ __forceinline__ double squared(const double* p, const double* c) {
-    const double dx = p[0] - c[0], dy = p[1] - c[1], dz = p[2] - c[2];
-    return __dadd_rn(__dadd_rn(__dmul_rn(dx, dx), __dmul_rn(dy, dy)), __dmul_rn(dz, dz));
+    int m = 0;
+    for (long long ix = lo[0]; ix <= hi[0]; ++ix)
+    for (long long iy = lo[1]; iy <= hi[1]; ++iy)
+    for (long long iz = lo[2]; iz <= hi[2]; ++iz) {
+        const long long cell = (ix * dims[1] + iy) * dims[2] + iz;
+        for (long long p = cell_start[cell]; p < cell_start[cell + 1]; ++p) {
+            const double dx = points[3 * p] - c[0], dy = points[3 * p + 1] - c[1],
+                         dz = points[3 * p + 2] - c[2];
+            const double d2 = __dadd_rn(__dadd_rn(__dmul_rn(dx, dx), __dmul_rn(dy, dy)),
+                                        __dmul_rn(dz, dz));
+            if (d2 > reach2) continue;
+            const long long o = owners ? owners[p] : p;
+            if (m == k && (d2 > best[k - 1] || (d2 == best[k - 1] && o >= who[k - 1])))
+                continue;
+            int j = m < k ? m++ : k - 1;
+            while (j > 0 && (best[j - 1] > d2 || (best[j - 1] == d2 && who[j - 1] > o))) {
+                best[j] = best[j - 1];
+                who[j] = who[j - 1];
+                if (where) where[j] = where[j - 1];
+                --j;
+            }
+            best[j] = d2;
+            who[j] = o;
+            if (where) where[j] = p;
+        }
+    }
+    return m;
 }
 """
 
-_SOURCE = _COMMON + r"""
+_SOURCE = SEARCH + r"""
 extern "C" __global__ void nearest(
         const double* queries, const long long n_queries, const double* points,
         const long long* cell_start, const double* origin, const double* step,
@@ -45,31 +75,11 @@ extern "C" __global__ void nearest(
     if (q >= n_queries) return;
     double best[K_MAX];
     long long which[K_MAX];
-    for (int j = 0; j < k; ++j) { best[j] = INF_D; which[j] = missing; }
-    const double* c = queries + 3 * q;
-    long long lo[3], hi[3];
-    cell_range(c, reach, origin, step, dims, lo, hi);
-    const double reach2 = reach * reach;
-    for (long long ix = lo[0]; ix <= hi[0]; ++ix)
-    for (long long iy = lo[1]; iy <= hi[1]; ++iy)
-    for (long long iz = lo[2]; iz <= hi[2]; ++iz) {
-        const long long cell = (ix * dims[1] + iy) * dims[2] + iz;
-        for (long long p = cell_start[cell]; p < cell_start[cell + 1]; ++p) {
-            const double d2 = squared(points + 3 * p, c);
-            if (d2 > reach2 || d2 >= best[k - 1]) continue;
-            int j = k - 1;  // insertion: ascending, earlier points first among equals
-            while (j > 0 && best[j - 1] > d2) {
-                best[j] = best[j - 1];
-                which[j] = which[j - 1];
-                --j;
-            }
-            best[j] = d2;
-            which[j] = p;
-        }
-    }
+    const int m = k_smallest(queries + 3 * q, reach, reach * reach, points, nullptr,
+                             cell_start, origin, step, dims, k, best, which, nullptr);
     for (int j = 0; j < k; ++j) {
-        out_dist[q * k + j] = isinf(best[j]) ? INF_D : sqrt(best[j]);
-        out_index[q * k + j] = which[j];
+        out_dist[q * k + j] = j < m ? sqrt(best[j]) : INF_D;
+        out_index[q * k + j] = j < m ? which[j] : missing;
     }
 }
 
@@ -85,30 +95,8 @@ extern "C" __global__ void local_units(
     if (q >= n_queries) return;
     double best[K_MAX];
     long long who[K_MAX];
-    int m = 0;
-    const double* c = queries + 3 * q;
-    long long lo[3], hi[3];
-    cell_range(c, search, origin, step, dims, lo, hi);
-    for (long long ix = lo[0]; ix <= hi[0]; ++ix)
-    for (long long iy = lo[1]; iy <= hi[1]; ++iy)
-    for (long long iz = lo[2]; iz <= hi[2]; ++iz) {
-        const long long cell = (ix * dims[1] + iy) * dims[2] + iz;
-        for (long long p = cell_start[cell]; p < cell_start[cell + 1]; ++p) {
-            const double d2 = squared(points + 3 * p, c);
-            if (d2 > reach2) continue;
-            const long long o = owners[p];
-            if (m == k && (d2 > best[k - 1] || (d2 == best[k - 1] && o >= who[k - 1])))
-                continue;
-            int j = m < k ? m++ : k - 1;
-            while (j > 0 && (best[j - 1] > d2 || (best[j - 1] == d2 && who[j - 1] > o))) {
-                best[j] = best[j - 1];
-                who[j] = who[j - 1];
-                --j;
-            }
-            best[j] = d2;
-            who[j] = o;
-        }
-    }
+    const int m = k_smallest(queries + 3 * q, search, reach2, points, owners, cell_start,
+                             origin, step, dims, k, best, who, nullptr);
     for (int col = 0; col < n_columns; ++col) {
         double v[K_MAX];
         int n = 0;

@@ -20,7 +20,7 @@ from .._validation import check_atoms
 from ..device import check_device, cuda_module
 from ..errors import InputError, OverlappingAtomsWarning
 from .cuda_search import NEAREST_K_MAX, nearest_points
-from .neighbors import cell_heights, periodic_images, wrap_positions
+from .neighbors import cell_heights, fractional, periodic_images, wrap_positions
 
 DEFAULT_BINS = 100
 # Two atoms closer than this fraction of their species pair's d_NN overlap (a duplicated atom,
@@ -113,7 +113,7 @@ def sample_volume(points, cell, pbc):
     full = complete_cell(cell)
     extent = np.ones(3)
     if not np.all(pbc):  # fractional extents along the open axes
-        frac = np.linalg.solve(full.T, points.T).T
+        frac = fractional(points, full)
         extent = np.where(pbc, 1.0, np.ptp(frac, axis=0))
     return float(np.prod(np.maximum(extent * cell_heights(full), 1.0)))
 
@@ -139,11 +139,10 @@ def nearest_distances(centres, points, cell, pbc, device="cpu", window=False):
         if periodic:
             reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), reach)
     while True:
-        images = periodic_images(points, cell, pbc, reach)[0] if periodic else points
-        if window:
-            inside = np.all((images >= centres.min(axis=0) - reach)
-                            & (images <= centres.max(axis=0) + reach), axis=1)
-            images = images[inside] if inside.any() else images[:1]
+        within = (centres.min(axis=0) - reach, centres.max(axis=0) + reach) if window else None
+        images = periodic_images(points, cell, pbc, reach, within)[0]
+        if not len(images):
+            images = points[:1]
         k = min(2, len(images))
         dist = k_nearest(images, centres, k, np.inf if device == "cpu" else reach, device)[0]
         nearest = np.where(dist[:, 0] > 0.0, dist[:, 0], dist[:, -1] if k > 1 else np.inf)

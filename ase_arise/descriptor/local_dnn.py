@@ -78,7 +78,7 @@ def unit_reach(nearest, numbers):
 
 
 def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOCAL, *,
-             device="cpu", window=False, images=None):
+             device="cpu", window=False):
     """The local length units (Å, :func:`local_length_units`) of the atoms ``centres``
     (indices), from every atom's ``nearest`` (:func:`.dnn.nearest_by_species`) and the
     species' ``reach`` (:func:`unit_reach`): shape (len(centres), n_species).
@@ -86,8 +86,6 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
     ``device`` runs the member search and the medians (:func:`.cuda_search.local_units` on
     a card, for ``n_local`` <= 32). ``window``: search only the points within reach of the
     centres' bounding box (the same units: for the centres of one spatial domain).
-    ``images(reach, z)``, if given, returns ``periodic_images`` of the atoms of atomic
-    number z (a worker's cache).
     """
     species = np.unique(numbers)
     units = np.full((len(centres), len(species)), np.nan)
@@ -96,14 +94,10 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
         mine = np.flatnonzero(numbers[centres] == a)
         if not len(mine):
             continue
-        points, index = (images(reach[i], int(a)) if images is not None
-                         else periodic_images(wrapped[own], cell, pbc, reach[i]))
         queries = wrapped[centres[mine]]
-        if window:
-            bound = reach[i] * (1.0 + _SLACK)
-            inside = np.flatnonzero(np.all((points >= queries.min(axis=0) - bound)
-                                           & (points <= queries.max(axis=0) + bound), axis=1))
-            points, index = points[inside], index[inside]
+        bound = reach[i] * (1.0 + _SLACK)
+        points, index = periodic_images(wrapped[own], cell, pbc, reach[i], (
+            queries.min(axis=0) - bound, queries.max(axis=0) + bound) if window else None)
         if device != "cpu" and n_local <= NEAREST_K_MAX:  # members and medians on the card
             cupy, card = cuda_module(device)
             with card:

@@ -10,7 +10,9 @@ purpose: it stores every pair and runs out of memory at 10^5 atoms with the ARIS
 """
 
 from dataclasses import dataclass
+from itertools import product
 
+import numba
 import numpy as np
 from ase.geometry import complete_cell
 
@@ -19,6 +21,32 @@ from ..limits import check_work
 # The grid never has more cells than this many times the number of points (sparse samples then
 # get larger cells instead of an enormous empty grid).
 _MAX_CELLS_PER_POINT = 8
+
+
+def fractional(positions, cell):
+    """Fractional coordinates, shape (n, 3), of ``positions`` (Å) in ``cell`` (rows, Å;
+    completed): the rows times the inverse cell as :func:`cartesian` multiplies, so that a
+    row's bits depend on that row alone."""
+    return _times(np.ascontiguousarray(positions, dtype=np.float64),
+                  np.linalg.inv(complete_cell(cell)))
+
+
+def cartesian(fractions, cell):
+    """Cartesian positions (Å), shape (n, 3), of ``fractions`` in ``cell`` (rows, Å;
+    completed). Each coordinate is (f0 c0 + f1 c1) + f2 c2, with no BLAS (whose blocking,
+    so whose bits, depend on the number of rows: measured) and no fused multiply-adds: the
+    atoms and images of one spatial domain get the bits of the whole sample's."""
+    return _times(np.ascontiguousarray(fractions, dtype=np.float64), complete_cell(cell))
+
+
+@numba.njit(cache=True, nogil=True)
+def _times(rows, matrix):
+    out = np.empty((rows.shape[0], 3))
+    for i in range(rows.shape[0]):
+        for j in range(3):
+            out[i, j] = (rows[i, 0] * matrix[0, j] + rows[i, 1] * matrix[1, j]) \
+                + rows[i, 2] * matrix[2, j]
+    return out
 
 
 def wrap_positions(positions, cell, pbc):
@@ -35,15 +63,16 @@ def wrap_positions(positions, cell, pbc):
     Returns
     -------
     ndarray of shape (n, 3), float64
-        A new array; unchanged along open axes.
+        A new array; unchanged along open axes. A row depends on that row alone
+        (:func:`cartesian`).
     """
     positions = np.array(positions, dtype=np.float64)
     if not np.any(pbc):
         return positions
     full = complete_cell(cell)
-    frac = np.linalg.solve(full.T, positions.T).T
+    frac = fractional(positions, full)
     frac[:, pbc] -= np.floor(frac[:, pbc])
-    return frac @ full
+    return cartesian(frac, full)
 
 
 def cell_heights(cell):
@@ -53,7 +82,7 @@ def cell_heights(cell):
                                                     axis=1)
 
 
-def periodic_images(positions, cell, pbc, cutoff):
+def periodic_images(positions, cell, pbc, cutoff, within=None):
     """Points within ``cutoff`` of the wrapped sample: the atoms and their periodic images.
 
     Parameters
@@ -65,6 +94,10 @@ def periodic_images(positions, cell, pbc, cutoff):
     pbc : ndarray of shape (3,), bool
     cutoff : float
         Interaction range (Å).
+    within : (array_like, array_like), optional
+        Lower and upper corners (Å, 3 values each; +-inf for no bound): only the points
+        inside are returned, the same points in the same order as the whole set's (a spatial
+        domain's part; a point's bits depend on its atom alone, :func:`cartesian`).
 
     Returns
     -------
@@ -74,36 +107,67 @@ def periodic_images(positions, cell, pbc, cutoff):
         Index of the atom each point is a copy of.
     """
     n = len(positions)
+    lower, upper = ((np.full(3, -np.inf), np.full(3, np.inf)) if within is None else
+                    (np.asarray(within[0], dtype=np.float64),
+                     np.asarray(within[1], dtype=np.float64)))
+    own = np.arange(n, dtype=np.int64) if within is None else np.flatnonzero(
+        np.all((positions >= lower) & (positions <= upper), axis=1))
     if not np.any(pbc) or n == 0:
-        return positions.copy(), np.arange(n, dtype=np.int64)
+        return positions[own], own
     full = complete_cell(cell)
     heights = cell_heights(full)
-    # points expected for a uniform density: the cell widened by the cutoff on both sides
-    expected = n * float(np.prod(np.where(pbc, 1.0 + 2.0 * cutoff / heights, 1.0)))
+    expected = expected_points(n, heights, pbc, cutoff)
     thinnest = int(np.argmin(np.where(pbc, heights, np.inf)))
     check_work("max_points", expected, f"Periodic images of the {n} atoms within {cutoff:.4g} Å "
                f"of the cell (cell {heights[thinnest]:.4g} Å thick along axis {thinnest})",
                "Use a smaller box or cutoff, or a larger cell (atoms.repeat)")
     reach = np.where(pbc, np.ceil(cutoff / heights), 0).astype(int)
-    frac = np.linalg.solve(full.T, positions.T).T
+    frac = fractional(positions, full)
     margin = cutoff / heights
     # per periodic axis and shift, the atoms whose shifted copy lies within the margin: a
     # shift's candidates are the fewest of its axes' (one pass over the atoms per axis and
     # shift, not 26 passes over all three coordinates)
     near = [{k: np.flatnonzero((frac[:, d] + k > -margin[d]) & (frac[:, d] + k < 1.0 + margin[d]))
              for k in range(-reach[d], reach[d] + 1) if k} for d in range(3)]
-    points, index = [positions], [np.arange(n, dtype=np.int64)]
+    points, index = [positions[own]], [own]
     for shift in np.ndindex(*(2 * reach + 1)):
         shift = np.array(shift) - reach
         if not shift.any():
             continue
         some = min((near[d][shift[d]] for d in range(3) if shift[d]), key=len)
+        if within is not None:  # the candidates near the corners (1e-6 Å: any rounding)
+            moved = positions[some] + shift @ full
+            some = some[np.all((moved >= lower - 1e-6) & (moved <= upper + 1e-6), axis=1)]
         moved = frac[some] + shift
         keep = np.all(~pbc | ((moved > -margin) & (moved < 1.0 + margin)), axis=1)
         if keep.any():
-            points.append(moved[keep] @ full)
-            index.append(some[keep])
+            found = cartesian(moved[keep], full)
+            inside = np.all((found >= lower) & (found <= upper), axis=1)
+            points.append(found[inside])
+            index.append(some[keep][inside])
     return np.concatenate(points), np.concatenate(index)
+
+
+def expected_points(n, heights, pbc, cutoff):
+    """Points of ``n`` atoms and their images within ``cutoff`` (Å) for a uniform density:
+    the cell (face distances ``heights``, Å) widened by the cutoff on both periodic sides."""
+    return n * float(np.prod(np.where(pbc, 1.0 + 2.0 * cutoff / heights, 1.0)))
+
+
+def image_bounds(positions, cell, pbc, cutoff):
+    """(lower, upper, n) for :meth:`CellList.build`: corners (Å) of the box that holds every
+    point of ``periodic_images(positions, cell, pbc, cutoff)``, whichever part of them is
+    taken, and their expected number (:func:`expected_points`). Along periodic axes the
+    cell widened by the cutoff, along open ones the atoms' extent."""
+    full = complete_cell(cell)
+    heights = cell_heights(full)
+    margin = np.where(pbc, cutoff / heights, 0.0)
+    frac = fractional(positions, full) if len(positions) else np.zeros((1, 3))
+    lo = np.where(pbc, -margin, frac.min(axis=0))
+    hi = np.where(pbc, 1.0 + margin, frac.max(axis=0))
+    corners = cartesian(np.array(list(product(*zip(lo, hi)))), full)
+    return (corners.min(axis=0), corners.max(axis=0),
+            expected_points(len(positions), heights, pbc, cutoff))
 
 
 def grid_shape(lower, upper, n_points, width):
@@ -142,40 +206,28 @@ class CellList:
     dims: np.ndarray
 
     @classmethod
-    def build(cls, points, index, width):
-        """Bin ``points`` (shape (m, 3), Å) with labels ``index`` into cells >= ``width`` wide."""
+    def build(cls, points, index, width, bounds=None):
+        """Bin ``points`` (shape (m, 3), Å) with labels ``index`` into cells >= ``width`` wide.
+
+        ``bounds`` = (lower, upper, n) (:func:`image_bounds`): the grid spans lower to upper
+        (Å) as for n points, whatever part of them ``points`` is (a spatial domain's part
+        gets the whole list's cells and order); default the points' own extent and number."""
         points = np.asarray(points, dtype=np.float64)
-        if len(points) == 0:
-            zero = np.zeros(3)
-            return cls(points.reshape(0, 3), np.asarray(index, dtype=np.int64),
-                       np.zeros(2, dtype=np.int64), zero, np.ones(3), np.ones(3, dtype=np.int64))
-        lower = points.min(axis=0)
-        dims, step = grid_shape(lower, points.max(axis=0), len(points), width)
         index = np.asarray(index, dtype=np.int64)
-        coords = np.minimum(((points - lower) / step).astype(np.int64), dims - 1)
+        if bounds is None and len(points) == 0:
+            zero = np.zeros(3)
+            return cls(points.reshape(0, 3), index, np.zeros(2, dtype=np.int64), zero,
+                       np.ones(3), np.ones(3, dtype=np.int64))
+        lower, upper, n_points = (points.min(axis=0), points.max(axis=0), len(points)) \
+            if bounds is None else bounds
+        dims, step = grid_shape(lower, upper, n_points, width)
+        coords = np.clip(((points - lower) / step).astype(np.int64), 0, dims - 1)
         flat = (coords[:, 0] * dims[1] + coords[:, 1]) * dims[2] + coords[:, 2]
         order = np.argsort(flat, kind="stable")
         counts = np.bincount(flat, minlength=int(np.prod(dims)))
         cell_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return cls(np.ascontiguousarray(points[order]), index[order], cell_start, lower, step,
-                   dims)
-
-    def window(self, low, high):
-        """The points with ``low <= x <= high`` (Å), in the same cells and order: a spatial
-        domain's part of the whole list (cells are x-major, so one contiguous range)."""
-        per_x = int(self.dims[1] * self.dims[2])
-        first, last = (int(np.clip(np.floor((v - self.origin[0]) / self.step[0]), 0,
-                                   self.dims[0] - 1)) for v in (low, high))
-        a, b = first * per_x, (last + 1) * per_x
-        start, stop = int(self.cell_start[a]), int(self.cell_start[b])
-        x = self.points[start:stop, 0]
-        keep = (x >= low) & (x <= high)
-        cell_of = np.repeat(np.arange(a, b), np.diff(self.cell_start[a:b + 1]))
-        counts = np.bincount(cell_of[keep], minlength=len(self.cell_start) - 1)
-        return CellList(np.ascontiguousarray(self.points[start:stop][keep]),
-                        self.index[start:stop][keep],
-                        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-                        self.origin, self.step, self.dims)
+        return cls(np.ascontiguousarray(points[order]), index[order], cell_start,
+                   np.asarray(lower, dtype=np.float64), step, dims)
 
 
 @dataclass(frozen=True)
@@ -235,7 +287,7 @@ def vacuum_axes(positions, cell, pbc, gap):
     if not len(positions) or not np.any(pbc):
         return out
     full = complete_cell(cell)
-    frac = np.mod(np.linalg.solve(full.T, positions.T).T, 1.0)
+    frac = np.mod(fractional(positions, full), 1.0)
     heights = cell_heights(full)
     for k in np.flatnonzero(pbc):
         ordered = np.sort(frac[:, k])

@@ -43,17 +43,14 @@ class FastBoxes:
         :func:`~ase_arise.descriptor.dnn.nearest_by_species`), if known.
     window : (float, float), optional
         Only atoms with x (Å) in this range are expanded (a spatial domain's): the neighbour
-        cells keep the points within their reach.
-    memo : callable, optional
-        (key, make) -> make(), computed once per key: a Dask worker keeps each species'
-        whole neighbour cells for all its slices.
+        cells hold the points within their reach.
 
     Every atom is expanded once however the slabs overlap: the rows of the previous slab are
     kept and reused (``_cache``).
     """
 
     def __init__(self, calculator, wrapped, numbers, cell, pbc, scan=None, units=None,
-                 nearest=None, window=None, memo=None):
+                 nearest=None, window=None):
         self.calculator = calculator
         # the whole scan's tensor grid: box sums that no slab or domain boundary changes
         grid = None if scan is None else tensor_grid(scan)
@@ -66,9 +63,7 @@ class FastBoxes:
         self.units = units * calculator.extrinsic_scaling
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
-                          len(wrapped), window,
-                          None if memo is None else lambda reach, make, z=z: memo(
-                              ("cells", z, reach), make))
+                          len(wrapped), window)
                       for j, z in enumerate(self.species)]
         self._cache = (np.empty(0, dtype=np.int64), None, None, None)
         # on a CUDA device the slab's rows stay on the card (CuPy), summed there (.cuda)

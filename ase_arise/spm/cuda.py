@@ -16,7 +16,7 @@ thread per box and species pair (:func:`ase_arise.descriptor.cuda.power_spectra`
 import numpy as np
 
 from ..descriptor.cuda import power_spectra
-from ..descriptor.cuda_search import card_cells
+from ..descriptor.cuda_search import SEARCH, card_cells
 from .grid_sums import grid_box_sums
 
 SOURCE = r"""
@@ -138,8 +138,7 @@ def _descriptors(calculator, cupy, sums, neighbor_sums):
     return out.get()
 
 
-_CHOICE = r"""
-#define K_MAX 32
+_CHOICE = SEARCH + r"""
 extern "C" __global__ void best_boxes(
         const double* atoms, const long long n_atoms, const double* centres,
         const long long* index, const long long* cell_start, const double* origin,
@@ -151,39 +150,9 @@ extern "C" __global__ void best_boxes(
     const double x[3] = {atoms[3 * i], atoms[3 * i + 1], atoms[3 * i + 2]};
     double best[K_MAX];
     long long who[K_MAX], where[K_MAX];
-    int m = 0;
-    long long lo[3], hi[3];
-    for (int d = 0; d < 3; ++d) {
-        const long long top = dims[d] - 1;
-        lo[d] = min(max((long long)floor((x[d] - search - origin[d]) / step[d]), 0LL), top);
-        hi[d] = min(max((long long)floor((x[d] + search - origin[d]) / step[d]), 0LL), top);
-    }
-    const double search2 = search * search;
-    for (long long ix = lo[0]; ix <= hi[0]; ++ix)  // the k nearest centres, ties by index
-    for (long long iy = lo[1]; iy <= hi[1]; ++iy)
-    for (long long iz = lo[2]; iz <= hi[2]; ++iz) {
-        const long long cell = (ix * dims[1] + iy) * dims[2] + iz;
-        for (long long p = cell_start[cell]; p < cell_start[cell + 1]; ++p) {
-            const double dx = centres[3 * p] - x[0], dy = centres[3 * p + 1] - x[1],
-                         dz = centres[3 * p + 2] - x[2];
-            const double d2 = __dadd_rn(__dadd_rn(__dmul_rn(dx, dx), __dmul_rn(dy, dy)),
-                                        __dmul_rn(dz, dz));
-            const long long c = index[p];
-            if (d2 >= search2 || (m == k && (d2 > best[k - 1]
-                                             || (d2 == best[k - 1] && c >= who[k - 1]))))
-                continue;
-            int j = m < k ? m++ : k - 1;
-            while (j > 0 && (best[j - 1] > d2 || (best[j - 1] == d2 && who[j - 1] > c))) {
-                best[j] = best[j - 1];
-                who[j] = who[j - 1];
-                where[j] = where[j - 1];
-                --j;
-            }
-            best[j] = d2;
-            who[j] = c;
-            where[j] = p;
-        }
-    }
+    // the k nearest centres strictly within search, ties by index
+    const int m = k_smallest(x, search, nextafter(search * search, 0.0), centres, index,
+                             cell_start, origin, step, dims, k, best, who, where);
     found[i] = m;
     double top[4];
     for (int s = 0; s < n_scores; ++s) { out[s * n_atoms + i] = -1; top[s] = 1.0 / 0.0; }

@@ -27,8 +27,7 @@ cell), not ``per_atom``.
 import logging
 import math
 import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -52,32 +51,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, eq=False)
 class _Sample:
-    """What the tasks need of the sample: wrapped positions (Å), numbers, cell, pbc, and a
-    token that names this scan (a worker's cache of the sample's periodic images)."""
+    """What the tasks need of the sample: wrapped positions (Å), numbers, cell, pbc. A task
+    builds the periodic images and neighbour cells of its own window only: their points
+    are the whole sample's, bit for bit (:func:`.neighbors.cartesian`)."""
     wrapped: np.ndarray
     numbers: np.ndarray
     cell: np.ndarray
     pbc: np.ndarray
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    def cached(self, key, make):
-        """make(), computed once a worker for this scan and ``key``."""
-        if (self.token, key) not in _CACHE:
-            if any(k[0] != self.token for k in _CACHE):
-                _CACHE.clear()  # another scan's
-            _CACHE[self.token, key] = make()
-        return _CACHE[self.token, key]
-
-    def images(self, cutoff, species=None):
-        """``periodic_images`` of the atoms (of atomic number ``species``) within ``cutoff``
-        (Å), computed once a worker."""
-        return self.cached(("images", cutoff, species), lambda: periodic_images(
-            self.wrapped if species is None else self.wrapped[self.numbers == species],
-            self.cell, self.pbc, cutoff))
-
-
-# A worker's periodic images and neighbour cells of the sample it scans now.
-_CACHE = {}
+    def images(self, cutoff, low, high):
+        """``periodic_images`` within ``cutoff`` (Å) with ``low <= x <= high`` (Å)."""
+        return periodic_images(self.wrapped, self.cell, self.pbc, cutoff,
+                               ((low, -np.inf, -np.inf), (high, np.inf, np.inf)))
 
 
 def spm_on(client, atoms, settings, *, progress=False):
@@ -228,8 +213,7 @@ def _nearest_task(sample, centres):
 def _units_task(sample, by_species, reach, centres):
     worker_threads()
     return centres, units_of(sample.wrapped, sample.numbers, sample.cell, sample.pbc,
-                             by_species, reach, centres, window=True,
-                             images=sample.images)
+                             by_species, reach, centres, window=True)
 
 
 def _joined_units(n_atoms, *pieces):
@@ -252,18 +236,16 @@ def _planes_task(sample, fields, units, ticks, first, stop):
     settings = _settings(fields)
     calculator = settings.network.descriptor(device=settings.device)
     half = settings.box / 2
-    points, index = sample.images(half * math.sqrt(3))
-    window = np.flatnonzero((points[:, 0] >= ticks[0][first] - half - 1.0)
-                            & (points[:, 0] <= ticks[0][stop - 1] + half + 1.0))
-    ranges = np.empty((len(window), 6), dtype=np.int64)
-    _kernels.box_blocks(*ticks, half, points[window], ranges)
-    mine = window[(ranges[:, 0] >= first) & (ranges[:, 0] < stop)]
+    points, index = sample.images(half * math.sqrt(3), ticks[0][first] - half - 1.0,
+                                  ticks[0][stop - 1] + half + 1.0)
+    ranges = np.empty((len(points), 6), dtype=np.int64)
+    _kernels.box_blocks(*ticks, half, points, ranges)
+    mine = (ranges[:, 0] >= first) & (ranges[:, 0] < stop)
     needed, rows = np.unique(index[mine], return_inverse=True)
     x = sample.wrapped[needed, 0]
     describer = FastBoxes(calculator, sample.wrapped, sample.numbers, sample.cell,
                           sample.pbc, units=units,
-                          window=(x.min(), x.max()) if len(x) else (0.0, 0.0),
-                          memo=sample.cached)
+                          window=(x.min(), x.max()) if len(x) else (0.0, 0.0))
     _, slot, coefficients, n_neighbors = describer.coefficients(needed)
     return grid_planes(ticks, half, points[mine], sample.numbers[index[mine]], slot[rows],
                        coefficients.reshape(len(needed), -1), n_neighbors.astype(np.float64),
@@ -290,12 +272,12 @@ def _exact_task(sample, fields, centres, chunk):
     """Phase 4 (exact mode): the boxes at ``centres`` (Å) cut out, described, classified."""
     settings = _settings(fields)
     half = settings.box / 2
-    points, index = sample.images(half * math.sqrt(3))
-    lower, upper = centres.min(axis=0) - half, centres.max(axis=0) + half
-    near = np.flatnonzero(np.all((points >= lower) & (points <= upper), axis=1))
+    points, index = periodic_images(sample.wrapped, sample.cell, sample.pbc,
+                                    half * math.sqrt(3), (centres.min(axis=0) - half,
+                                                          centres.max(axis=0) + half))
     calculator = settings.network.descriptor(device=settings.device)
     steps = ExactBoxes(calculator, sample.numbers, settings.min_atoms).describe(
-        centres, half, points[near], index[near])
+        centres, half, points, index)
     while True:  # describe yields the boxes done (no stage texts: not run_steps' kind)
         try:
             next(steps)

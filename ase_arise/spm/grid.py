@@ -6,7 +6,7 @@ import numpy as np
 from ase.geometry import complete_cell
 
 from .._validation import check_atoms, check_scalar
-from ..descriptor.neighbors import cell_heights, wrap_positions
+from ..descriptor.neighbors import cartesian, cell_heights, fractional, wrap_positions
 from ..errors import InputError
 from ..limits import check_work
 from ..settings import check_axes
@@ -49,7 +49,7 @@ def scan_grid(atoms, box, stride, axes):
     or a sorted tuple of distinct axes, as :class:`~ase_arise.settings.Settings` holds them)."""
     positions, _, cell, pbc = check_atoms(atoms)
     full = complete_cell(cell)
-    frac = np.linalg.solve(full.T, wrap_positions(positions, cell, pbc).T).T
+    frac = fractional(wrap_positions(positions, cell, pbc), full)
     heights = cell_heights(full)
     lengths = np.linalg.norm(full, axis=1)
     extent = np.where(pbc, heights, (frac.max(axis=0) - frac.min(axis=0)) * heights)
@@ -86,4 +86,4 @@ def scan_grid(atoms, box, stride, axes):
         else:
             ticks.append(np.array([(frac[:, k].min() + frac[:, k].max()) / 2]))
     grid = np.stack(np.meshgrid(*ticks, indexing="ij"), axis=-1).reshape(-1, 3)
-    return grid @ full, tuple(len(t) for t in ticks)
+    return cartesian(grid, full), tuple(len(t) for t in ticks)

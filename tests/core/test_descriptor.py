@@ -22,7 +22,8 @@ from ase_arise import (
 from ase_arise.descriptor import _soap_kernels
 from ase_arise.descriptor import dnn_from_distances
 from ase_arise.descriptor.averaged import describe_structures
-from ase_arise.descriptor.neighbors import CellList, periodic_images, wrap_positions
+from ase_arise.descriptor.neighbors import (CellList, cartesian, fractional, image_bounds,
+                                            periodic_images, wrap_positions)
 
 REFERENCES = Path(__file__).resolve().parents[1] / "data" / "quip_references.npz"
 PROTOTYPES = load_prototypes()
@@ -307,23 +308,49 @@ def test_neighbour_counts_match_ase(pbc):
     assert_allclose(counts, np.bincount(i, minlength=12))
 
 
-def test_cell_list_window_keeps_the_whole_lists_cells_and_order():
-    """A spatial domain's part of a cell list: the points of each cell with x in the window,
-    in the whole list's order (what binning only those points would not give)."""
+@pytest.mark.parametrize("pbc", [(True, True, True), (True, False, True), (False,) * 3])
+def test_a_windows_images_and_cells_are_the_whole_sets_part(pbc):
+    """A spatial domain's periodic images and cell list (a tilted cell): the whole set's
+    points with x in the window, bit for bit, in the whole list's cells and order."""
     rng = np.random.default_rng(8)
-    points = rng.random((3000, 3)) * [30.0, 12.0, 9.0]
-    whole = CellList.build(points, np.arange(3000) + 7, 2.5)
-    part = whole.window(8.3, 17.1)
-    assert 0 < len(part.points) < len(points)
-    assert part.dims.tolist() == whole.dims.tolist() and len(part.cell_start) == len(
-        whole.cell_start)
+    cell = np.array([[30.0, 0.0, 0.0], [1.5, 12.0, 0.0], [0.8, -1.1, 9.0]])
+    pbc = np.array(pbc)
+    wrapped = wrap_positions(rng.random((3000, 3)) @ cell, cell, pbc)
+    cutoff = 4.7
+    bounds = image_bounds(wrapped, cell, pbc, cutoff)
+    points, index = periodic_images(wrapped, cell, pbc, cutoff)
+    assert np.all(points >= bounds[0] - 1e-9) and np.all(points <= bounds[1] + 1e-9)
+    whole = CellList.build(points, index, 2.5, bounds)
+    low, high = 8.3, 17.1
+    inside = (points[:, 0] >= low) & (points[:, 0] <= high)
+    mine, owners = periodic_images(wrapped, cell, pbc, cutoff,
+                                   ((low, -np.inf, -np.inf), (high, np.inf, np.inf)))
+    assert 0 < len(mine) < len(points)
+    np.testing.assert_array_equal(mine, points[inside])
+    np.testing.assert_array_equal(owners, index[inside])
+    part = CellList.build(mine, owners, 2.5, bounds)
+    assert part.dims.tolist() == whole.dims.tolist()
     for c in range(len(whole.cell_start) - 1):
         full = slice(whole.cell_start[c], whole.cell_start[c + 1])
-        inside = (whole.points[full, 0] >= 8.3) & (whole.points[full, 0] <= 17.1)
-        mine = slice(part.cell_start[c], part.cell_start[c + 1])
-        np.testing.assert_array_equal(part.points[mine], whole.points[full][inside])
-        np.testing.assert_array_equal(part.index[mine], whole.index[full][inside])
-    assert len(whole.window(-50.0, 100.0).points) == 3000
+        kept = (whole.points[full, 0] >= low) & (whole.points[full, 0] <= high)
+        own = slice(part.cell_start[c], part.cell_start[c + 1])
+        np.testing.assert_array_equal(part.points[own], whole.points[full][kept])
+        np.testing.assert_array_equal(part.index[own], whole.index[full][kept])
+
+
+def test_cell_products_are_per_row_and_unfused():
+    """fractional / cartesian: each row's bits depend on that row alone (any subset gives the
+    same rows; a BLAS product does not), computed (f0 c0 + f1 c1) + f2 c2 without fused
+    multiply-adds, and they invert each other."""
+    rng = np.random.default_rng(3)
+    cell = np.array([[40.1, 0.3, 0.01], [0.2, 38.7, 0.1], [0.05, 0.4, 41.9]])
+    frac = rng.random((5000, 3)) * 3 - 1
+    out = cartesian(frac, cell)
+    np.testing.assert_array_equal(out, (frac[:, :1] * cell[0] + frac[:, 1:2] * cell[1])
+                                  + frac[:, 2:] * cell[2])
+    for start, stop in [(0, 1), (7, 19), (4093, 5000)]:
+        np.testing.assert_array_equal(cartesian(frac[start:stop], cell), out[start:stop])
+    assert_allclose(fractional(out, cell), frac, atol=1e-13)
 
 
 # --- bad input -----------------------------------------------------------------------------
