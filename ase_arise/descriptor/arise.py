@@ -29,6 +29,7 @@ from .dnn import (DEFAULT_BINS, OVERLAP_FRACTION, dnn_from_distances, nearest_di
 from ..device import check_device, cuda_module
 from . import cuda
 from .averaged import describe_structures
+from .cuda_search import card_cells
 from .neighbors import CellList, image_bounds, periodic_images, wrap_positions
 from .soap import SOAPBasis
 
@@ -170,14 +171,17 @@ class ARISEDescriptor:
         shells = np.array(shells)
         return dnn, (float(np.nanmean(shells)) if np.isfinite(shells).any() else float("nan"))
 
-    def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres, window=None):
+    def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres, window=None,
+                       on_card=False):
         """Cell list of ``neighbors`` (wrapped, Å) and their periodic images, for ``n_centres``
         centres whose length units (Å, extrinsic scaling included) are at most ``max_unit``;
         reusable. Raises InputError when the centre-neighbour pairs would pass the work limit
         ``max_pairs`` (estimated for a uniform density). ``window`` = (x_lo, x_hi) (Å):
         centres only there, so only the points within their reach, in the cells and order of
         the whole list (:func:`.neighbors.image_bounds`): a spatial domain's centres get the
-        whole list's sums, bit for bit."""
+        whole list's sums, bit for bit. ``on_card``: sorted on this descriptor's card, if it
+        has one (a :class:`.cuda_search.CardCells`, the same cells; for
+        :meth:`center_coefficients`, not for stacking)."""
         reach = self.r_cut * float(max_unit)
         density = len(neighbors) / sample_volume(neighbors, cell, pbc)
         check_work("max_pairs", n_centres * density * 4.0 / 3.0 * np.pi * reach ** 3,
@@ -185,9 +189,13 @@ class ARISEDescriptor:
                    f"d_NN ({reach:.3g} Å)", "Use a smaller r_cut, or describe fewer atoms")
         within = None if window is None else ((window[0] - reach, -np.inf, -np.inf),
                                               (window[1] + reach, np.inf, np.inf))
-        return CellList.build(*periodic_images(neighbors, cell, pbc, reach, within),
-                              reach / CELLS_PER_CUTOFF,
-                              image_bounds(neighbors, cell, pbc, reach))
+        points = periodic_images(neighbors, cell, pbc, reach, within)
+        bounds = image_bounds(neighbors, cell, pbc, reach)
+        if on_card and self._cuda is not None:
+            cupy, card = self._cuda
+            with card:
+                return card_cells(cupy, *points, reach / CELLS_PER_CUTOFF, bounds)
+        return CellList.build(*points, reach / CELLS_PER_CUTOFF, bounds)
 
     def center_coefficients(self, centres, inv_scale, cells, out=None, **options):
         """:meth:`.soap.SOAPBasis.center_coefficients` on this descriptor's device (the same

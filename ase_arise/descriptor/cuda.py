@@ -9,6 +9,7 @@ in centre order. Centres go through the card in chunks of ``chunk`` (memory ~3.5
 import numpy as np
 
 from ._cuda_kernels import SOURCE
+from .cuda_search import CardCells
 from .neighbors import CellStack
 from ._soap_kernels import _GAUSS_SKIP, _SERIES_BELOW, legendre_factors
 
@@ -37,9 +38,13 @@ def center_coefficients(basis, cupy, centres, inv_scale, cells, out=None, *, gri
     """
     n = len(centres)
     n_max, n_l = basis.n_max, basis.l_max + 1
-    stack = cells if isinstance(cells, CellStack) else CellStack.of([cells])
+    if isinstance(cells, CardCells):  # sorted on the card: one grid, no upload
+        stack = CellStack(cells.points, cells.index, cells.cell_start, cells.origin[None],
+                          cells.step[None], cells.dims[None], np.zeros(1, dtype=np.int64))
+    else:
+        stack = cells if isinstance(cells, CellStack) else CellStack.of([cells])
     f1, f2 = legendre_factors(basis.l_max)
-    dev = {name: cupy.asarray(np.ascontiguousarray(value)) for name, value in (
+    dev = {name: cupy.ascontiguousarray(cupy.asarray(value)) for name, value in (
         ("points", stack.points), ("index", stack.index), ("cell_start", stack.cell_start),
         ("origin", stack.origin), ("step", stack.step), ("dims", stack.dims),
         ("base", stack.cell_base), ("nodes", basis.nodes), ("norm", basis.ylm_norm),

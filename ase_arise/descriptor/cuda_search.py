@@ -142,15 +142,18 @@ class CardCells:
                 cupy.asarray(self.dims))
 
 
-def card_cells(cupy, points, index, width):
+def card_cells(cupy, points, index, width, bounds=None):
     """:meth:`.neighbors.CellList.build` of ``points`` (m, 3) (Å) labelled ``index`` (m,) into
-    cells at least ``width`` wide (Å), sorted on the card: the same cells and order."""
+    cells at least ``width`` wide (Å) over ``bounds`` (the same), sorted on the card: the
+    same cells and order."""
     points = cupy.ascontiguousarray(cupy.asarray(points, dtype=cupy.float64))
     index = cupy.asarray(index, dtype=cupy.int64)
-    lower = points.min(axis=0).get()
-    dims, step = grid_shape(lower, points.max(axis=0).get(), len(points), width)
-    coords = cupy.minimum(((points - cupy.asarray(lower)) / cupy.asarray(step))
-                          .astype(cupy.int64), cupy.asarray(dims - 1))
+    lower, upper, n_points = (points.min(axis=0).get(), points.max(axis=0).get(),
+                              len(points)) if bounds is None else bounds
+    lower = np.asarray(lower, dtype=np.float64)
+    dims, step = grid_shape(lower, upper, n_points, width)
+    coords = cupy.clip(((points - cupy.asarray(lower)) / cupy.asarray(step))
+                       .astype(cupy.int64), 0, cupy.asarray(dims - 1))
     flat = (coords[:, 0] * int(dims[1]) + coords[:, 1]) * int(dims[2]) + coords[:, 2]
     order = cupy.argsort(flat)  # stable
     counts = cupy.bincount(flat, minlength=int(np.prod(dims)))

@@ -63,7 +63,7 @@ class FastBoxes:
         self.units = units * calculator.extrinsic_scaling
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
-                          len(wrapped), window)
+                          len(wrapped), window, on_card=True)
                       for j, z in enumerate(self.species)]
         self._cache = (np.empty(0, dtype=np.int64), None, None, None)
         # on a CUDA device the slab's rows stay on the card (CuPy), summed there (.cuda)

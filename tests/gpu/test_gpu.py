@@ -207,17 +207,36 @@ def test_gpu_workers_one_per_card(tmp_path, capsys):
     assert (tmp_path / "worker.xyz").read_text() == (tmp_path / "alone.xyz").read_text()
 
 
-def test_cell_lists_sorted_on_the_card_equal_the_hosts():
+@pytest.mark.parametrize("bounds", [None, ((-7.0, -5.5, -6.0), (41.0, 40.0, 43.5), 33000.0)],
+                         ids=["own extent", "image bounds"])
+def test_cell_lists_sorted_on_the_card_equal_the_hosts(bounds):
     points = np.random.default_rng(7).uniform(-5.0, 40.0, (30000, 3))
     index = np.arange(len(points)) + 3
-    host = CellList.build(points, index, 2.5)
+    host = CellList.build(points, index, 2.5, bounds)
     cupy, card = cuda_module("cuda:0")
     with card:
-        got = cuda_search.card_cells(cupy, points, index, 2.5)
+        got = cuda_search.card_cells(cupy, points, index, 2.5, bounds)
         for name in ("points", "index", "cell_start"):
             np.testing.assert_array_equal(getattr(got, name).get(), getattr(host, name))
     for name in ("origin", "step", "dims"):
         np.testing.assert_array_equal(getattr(got, name), getattr(host, name))
+
+
+def test_neighbour_cells_sorted_on_the_card_give_the_hosts_coefficients():
+    """Fast mode's neighbour cells sorted on the card (on_card=True) feed the coefficient
+    kernel as the host's cells do: the same rows bit for bit, the same neighbour counts."""
+    atoms = polycrystal(30.0, random_state=4)
+    atoms.rattle(0.05, seed=1)
+    calculator = ARISEDescriptor(device="cuda")
+    wrapped = wrap_positions(atoms.positions, atoms.cell, atoms.pbc)
+    args = (wrapped, atoms.cell.array, atoms.pbc, 1.3, len(wrapped))
+    host, on_card = (calculator.neighbor_cells(*args, on_card=flag) for flag in (False, True))
+    assert isinstance(on_card, cuda_search.CardCells)
+    units = np.full(len(wrapped), 1.3)
+    rows = [calculator.center_coefficients(wrapped, 1.0 / units, cells)
+            for cells in (host, on_card)]
+    np.testing.assert_array_equal(rows[0][0], rows[1][0])
+    np.testing.assert_array_equal(rows[0][1], rows[1][1])
 
 
 @pytest.mark.parametrize("pbc", [True, False], ids=["periodic", "open"])
