@@ -159,6 +159,8 @@ def image_bounds(positions, cell, pbc, cutoff):
     point of ``periodic_images(positions, cell, pbc, cutoff)``, whichever part of them is
     taken, and their expected number (:func:`expected_points`). Along periodic axes the
     cell widened by the cutoff, along open ones the atoms' extent."""
+    if not np.any(pbc) and len(positions):  # the atoms themselves (periodic_images)
+        return positions.min(axis=0), positions.max(axis=0), len(positions)
     full = complete_cell(cell)
     heights = cell_heights(full)
     margin = np.where(pbc, cutoff / heights, 0.0)
