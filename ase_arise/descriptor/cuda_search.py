@@ -90,13 +90,14 @@ extern "C" __global__ void local_units(
         const double* queries, const long long n_queries, const double* points,
         const long long* owners, const long long* cell_start, const double* origin,
         const double* step, const long long* dims, const double search, const double reach2,
-        const int k, const double* nearest, const int n_columns, double* out) {
+        const int k, const double* nearest, const int n_columns, double* out, int* found) {
     const long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (q >= n_queries) return;
     double best[K_MAX];
     long long who[K_MAX];
     const int m = k_smallest(queries + 3 * q, search, reach2, points, owners, cell_start,
                              origin, step, dims, k, best, who, nullptr);
+    found[q] = m;
     for (int col = 0; col < n_columns; ++col) {
         double v[K_MAX];
         int n = 0;
@@ -186,24 +187,34 @@ def nearest_points(cupy, points, queries, k, reach):
     return dist.get(), which.get()  # sorted position -> the caller's index
 
 
-def local_units(cupy, points, owners, queries, k, reach, search, nearest):
+def local_units(cupy, points, owners, queries, k, reaches, nearest):
     """Fast mode's local d_NN (Å) of ``queries`` (Å) on the card: per query the ``k`` points
-    (atoms ``owners``) with the smallest (exact squared distance, owner) within ``reach``
-    (Å), found within ``search`` >= reach (Å), and per column of ``nearest`` (n_atoms,
-    n_columns; each atom's nearest distance to each species, Å) the median of the members'
-    finite values: shape (len(queries), n_columns), NaN where none
-    (:func:`.local_dnn.units_of`, bit for bit)."""
+    (atoms ``owners``) with the smallest (exact squared distance, owner) within a reach, and
+    per column of ``nearest`` (n_atoms, n_columns; each atom's nearest distance to each
+    species, Å) the median of the members' finite values: shape (len(queries), n_columns),
+    NaN where none (:func:`.local_dnn.units_of`, bit for bit).
+
+    ``reaches``: (reach, search >= reach) pairs (Å), tried in turn, as
+    :func:`.local_dnn.local_members` does: the queries with fewer than k members within
+    one reach go again with the next (k members within a shorter reach are the k within any
+    longer one)."""
     if not 1 <= k <= NEAREST_K_MAX:
         raise ValueError(f"k must lie in 1..{NEAREST_K_MAX}; got {k}")
-    nearest = np.ascontiguousarray(nearest, dtype=np.float64)
+    nearest = cupy.asarray(np.ascontiguousarray(nearest, dtype=np.float64))
     n, n_columns = len(queries), nearest.shape[1]
-    if len(points) == 0 or n == 0:
-        return np.full((n, n_columns), np.nan)
-    cells = card_cells(cupy, points, owners, max(search / 2, 1e-3))
-    out = cupy.empty((n, n_columns))
-    _kernel(cupy, "local_units")(((n + _THREADS - 1) // _THREADS,), (_THREADS,), (
-        cupy.asarray(np.ascontiguousarray(queries, dtype=np.float64)), np.int64(n),
-        cells.points, cells.index, *cells.grid(cupy), np.float64(search),
-        np.float64(reach * reach), np.int32(k), cupy.asarray(nearest), np.int32(n_columns),
-        out))
-    return out.get()
+    out = np.full((n, n_columns), np.nan)
+    rows = np.arange(n)
+    for reach, search in reaches:
+        if len(points) == 0 or not len(rows):
+            break
+        cells = card_cells(cupy, points, owners, max(search / 2, 1e-3))
+        part = cupy.empty((len(rows), n_columns))
+        found = cupy.empty(len(rows), dtype=cupy.int32)
+        _kernel(cupy, "local_units")(((len(rows) + _THREADS - 1) // _THREADS,), (_THREADS,), (
+            cupy.asarray(np.ascontiguousarray(queries[rows], dtype=np.float64)),
+            np.int64(len(rows)), cells.points, cells.index, *cells.grid(cupy),
+            np.float64(search), np.float64(reach * reach), np.int32(k), nearest,
+            np.int32(n_columns), part, found))
+        out[rows] = part.get()
+        rows = rows[found.get() < k]
+    return out

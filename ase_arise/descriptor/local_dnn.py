@@ -101,8 +101,9 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
         if device != "cpu" and n_local <= NEAREST_K_MAX:  # members and medians on the card
             cupy, card = cuda_module(device)
             with card:
-                units[mine] = local_units(cupy, points, own[index], queries, n_local, reach[i],
-                                          reach[i] * (1.0 + _SLACK), nearest)
+                units[mine] = local_units(cupy, points, own[index], queries, n_local,
+                                          [(r, r * (1.0 + _SLACK)) for r in
+                                           (_FIRST * reach[i], reach[i])], nearest)
             continue
         members = local_members(points, own[index], queries, n_local, reach[i])
         found = members >= 0
