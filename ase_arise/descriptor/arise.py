@@ -174,14 +174,12 @@ class ARISEDescriptor:
     def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres, window=None,
                        on_card=False):
         """Cell list of ``neighbors`` (wrapped, Å) and their periodic images, for ``n_centres``
-        centres whose length units (Å, extrinsic scaling included) are at most ``max_unit``;
-        reusable. Raises InputError when the centre-neighbour pairs would pass the work limit
-        ``max_pairs`` (estimated for a uniform density). ``window`` = (x_lo, x_hi) (Å):
-        centres only there, so only the points within their reach, in the cells and order of
-        the whole list (:func:`.neighbors.image_bounds`): a spatial domain's centres get the
-        whole list's sums, bit for bit. ``on_card``: sorted on this descriptor's card, if it
-        has one (a :class:`.cuda_search.CardCells`, the same cells; for
-        :meth:`center_coefficients`, not for stacking)."""
+        centres of length units ≤ ``max_unit`` (Å, extrinsic scaling included); reusable.
+        InputError when the pairs would pass ``max_pairs`` (a uniform-density estimate).
+        ``window`` = (x_lo, x_hi) (Å): centres only there, so only the points in their reach, in
+        the whole list's cells and order (:func:`.neighbors.image_bounds`): a spatial domain
+        gets the whole list's sums bit for bit. ``on_card``: sorted on this descriptor's card,
+        if any (a :class:`.cuda_search.CardCells`, for :meth:`center_coefficients`)."""
         reach = self.r_cut * float(max_unit)
         density = len(neighbors) / sample_volume(neighbors, cell, pbc)
         check_work("max_pairs", n_centres * density * 4.0 / 3.0 * np.pi * reach ** 3,
@@ -385,8 +383,7 @@ class ARISEDescriptor:
             if np.isinf(units).any() or (units <= 0).any():
                 raise InputError("The 'length_unit' parameter must hold finite values > 0 (Å).")
         units = units * self.extrinsic_scaling
-        cells = [self.neighbor_cells(wrapped[numbers_ == b], cell, pbc,
-                                     np.nanmax(units[:, j]), n)
+        cells = [self.neighbor_cells(wrapped[numbers_ == b], cell, pbc, np.nanmax(units[:, j]), n)
                  if np.isfinite(units[:, j]).any() else None for j, b in enumerate(species)]
         coefficients, n_neighbors = self.species_rows(wrapped[centres], units, cells)
         return AtomicCoefficients(tuple(species), coefficients, n_neighbors, units)
