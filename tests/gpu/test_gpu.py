@@ -207,7 +207,8 @@ def test_gpu_workers_one_per_card(tmp_path, capsys):
     assert (tmp_path / "worker.xyz").read_text() == (tmp_path / "alone.xyz").read_text()
 
 
-@pytest.mark.parametrize("bounds", [None, ((-7.0, -5.5, -6.0), (41.0, 40.0, 43.5), 33000.0)],
+@pytest.mark.parametrize("bounds", [None, (np.array([-7.0, -5.5, -6.0]),
+                                            np.array([41.0, 40.0, 43.5]), 33000.0)],
                          ids=["own extent", "image bounds"])
 def test_cell_lists_sorted_on_the_card_equal_the_hosts(bounds):
     points = np.random.default_rng(7).uniform(-5.0, 40.0, (30000, 3))
