@@ -28,7 +28,7 @@ from .dnn import (DEFAULT_BINS, OVERLAP_FRACTION, dnn_from_distances, nearest_di
                   robust_dnn, sample_volume, shell_share, warn_overlaps)
 from ..device import check_device, cuda_module
 from . import cuda
-from .averaged import describe_structures
+from .averaged import describe_structures, pair_means
 from .cuda_search import card_cells
 from .neighbors import CellList, image_bounds, periodic_images, wrap_positions
 from .soap import SOAPBasis
@@ -341,7 +341,7 @@ class ARISEDescriptor:
         ndarray of shape (n_features,), float64
             The mean over pairs of the normalised power spectra.
         """
-        return self.basis.power_spectrum(np.asarray(pair_sums)).mean(axis=0)
+        return pair_means(self.basis, [pair_sums])[0]
 
     @renamed_parameters(centers="centres")
     def atomic_coefficients(self, atoms, *, length_unit=None, centres=None):
