@@ -164,7 +164,9 @@ def image_bounds(positions, cell, pbc, cutoff):
     full = complete_cell(cell)
     heights = cell_heights(full)
     margin = np.where(pbc, cutoff / heights, 0.0)
-    frac = fractional(positions, full) if len(positions) else np.zeros((1, 3))
+    # the atoms' fractions only for open axes (a periodic cell: no pass over the atoms)
+    frac = fractional(positions, full) if len(positions) and not np.all(pbc) else \
+        np.zeros((1, 3))
     lo = np.where(pbc, -margin, frac.min(axis=0))
     hi = np.where(pbc, 1.0 + margin, frac.max(axis=0))
     corners = cartesian(np.array(list(product(*zip(lo, hi)))), full)

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from ase.geometry import complete_cell
 from tqdm.auto import tqdm
 
 from .._validation import check_atoms
@@ -51,18 +52,48 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, eq=False)
 class _Sample:
-    """What the tasks need of the sample: wrapped positions (Å), numbers, cell, pbc. A task
-    builds the periodic images and neighbour cells of its own window only: their points
-    are the whole sample's, bit for bit (:func:`.neighbors.cartesian`)."""
+    """What the tasks need of the sample: wrapped positions (Å), numbers, cell, pbc, and the
+    atoms in increasing x (``by_x``, their x ``x_sorted``, Å). A task builds the periodic
+    images and neighbour cells of its own window only: their points are the whole sample's,
+    bit for bit (:func:`.neighbors.cartesian`)."""
     wrapped: np.ndarray
     numbers: np.ndarray
     cell: np.ndarray
     pbc: np.ndarray
+    by_x: np.ndarray
+    x_sorted: np.ndarray
+
+    @classmethod
+    def of(cls, positions, numbers, cell, pbc):
+        wrapped = wrap_positions(positions, cell, pbc)
+        by_x = np.argsort(wrapped[:, 0], kind="stable")
+        return cls(wrapped, numbers, cell, pbc, by_x, wrapped[by_x, 0])
 
     def images(self, cutoff, low, high):
-        """``periodic_images`` within ``cutoff`` (Å) with ``low <= x <= high`` (Å)."""
-        return periodic_images(self.wrapped, self.cell, self.pbc, cutoff,
-                               ((low, -np.inf, -np.inf), (high, np.inf, np.inf)))
+        """``periodic_images`` within ``cutoff`` (Å) with ``low <= x <= high`` (Å), from
+        the atoms that may have a point there (:meth:`near_x`): the whole sample's points
+        in the whole sample's order, without a pass over every atom."""
+        near = self.near_x(low, high)
+        points, index = periodic_images(self.wrapped[near], self.cell, self.pbc, cutoff,
+                                        ((low, -np.inf, -np.inf), (high, np.inf, np.inf)))
+        return points, near[index]
+
+    def near_x(self, low, high):
+        """Indices (ascending) of the atoms with a periodic image at x in [low, high] (Å),
+        give or take 1e-6 Å; every atom where an image's x is not its atom's x plus whole
+        cell lengths (a periodic cell vector other than the first with an x part)."""
+        full = complete_cell(self.cell)
+        if np.any(self.pbc[1:] & (full[1:, 0] != 0.0)) or not len(self.x_sorted):
+            return np.arange(len(self.wrapped))
+        x = self.x_sorted
+        length = full[0, 0] if self.pbc[0] else 0.0
+        span = max(abs(low), abs(high), abs(x[0]), abs(x[-1]))
+        most = math.ceil(2.0 * span / abs(length)) + 1 if length else 0
+        tolerance = 1e-6 * max(1.0, span)
+        return np.unique(np.concatenate([
+            self.by_x[np.searchsorted(x, low - k * length - tolerance, side="left"):
+                      np.searchsorted(x, high - k * length + tolerance, side="right")]
+            for k in range(-most, most + 1)]))
 
 
 def spm_on(client, atoms, settings, *, progress=False):
@@ -168,21 +199,14 @@ def _ranges(n, parts):
     return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
 
-def _x_ranges(wrapped, parts):
-    """Atom indices in ``parts`` ranges of x: each task searches the points near its own
-    (``window=True``)."""
-    order = np.argsort(wrapped[:, 0], kind="stable")
-    return [order[start:stop] for start, stop in _ranges(len(order), parts)]
-
-
 def _phase_nearest(client, atoms, slots):
     """Phase 1: the scattered sample, every atom's nearest distances (to any atom, to each
     species) and the x-ranges of atoms they were found in."""
     positions, numbers_, cell, pbc = check_atoms(atoms)
     check_species(numbers_)
-    sample = _Sample(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)
+    sample = _Sample.of(positions, numbers_, cell, pbc)
     shared = client.scatter(sample, broadcast=True, hash=False)
-    parts = _x_ranges(sample.wrapped, slots)
+    parts = [sample.by_x[start:stop] for start, stop in _ranges(len(numbers_), slots)]
     found = client.gather([client.submit(_nearest_task, shared, part, pure=False)
                            for part in parts])
     nearest = np.empty(len(numbers_))

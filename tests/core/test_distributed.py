@@ -262,6 +262,33 @@ def test_one_sample_in_spatial_domains_is_bit_identical(client, monkeypatch, cas
         np.testing.assert_array_equal(scan.probabilities, here.spm.probabilities)
 
 
+@pytest.mark.parametrize("pbc", [(True, True, True), (False, True, True), (False,) * 3])
+@pytest.mark.parametrize("tilted", [False, True], ids=["orthorhombic", "tilted"])
+def test_a_slices_images_come_from_its_atoms_near_x_alone(pbc, tilted):
+    """A domain task's periodic images come from the atoms near its x-window (a sorted x
+    index, no pass over every atom): the whole sample's points and order, bit for bit."""
+    import importlib
+
+    from ase_arise.descriptor.neighbors import periodic_images
+
+    atoms = polycrystal(30.0, random_state=1)
+    atoms.pbc = pbc
+    if tilted:  # the second vector has an x part: images move in x by more than the first
+        atoms.set_cell(atoms.cell.array + [[0, 0, 0], [4.0, 0, 0], [0, 0, 0]])
+    sample = importlib.import_module("ase_arise.spm.domains")._Sample.of(
+        atoms.positions, atoms.numbers, atoms.cell.array, np.array(pbc))
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        low = rng.uniform(-10.0, 35.0)
+        high, cutoff = low + rng.uniform(0.0, 25.0), rng.uniform(1.0, 12.0)
+        whole = periodic_images(sample.wrapped, sample.cell, sample.pbc, cutoff,
+                                ((low, -np.inf, -np.inf), (high, np.inf, np.inf)))
+        for got, want in zip(sample.images(cutoff, low, high), whole):
+            np.testing.assert_array_equal(got, want)
+    near = len(sample.near_x(0.0, 4.0))
+    assert near == len(atoms) if tilted and pbc[1] else near < len(atoms) / 3
+
+
 def test_spatial_domains_reject_what_they_cannot_split(client):
     atoms = polycrystal(24.0, random_state=0)
     with pytest.raises(InputError, match="per_atom"):

@@ -18,7 +18,7 @@ atoms = polycrystal(cell_length(250000), random_state=0)
 settings = Settings()
 fields = task_fields(settings.replace(random_state=scan_seed(settings.random_state)))
 w = wrap_positions(atoms.positions, atoms.cell.array, atoms.pbc)
-sample = domains._Sample(w, atoms.numbers, atoms.cell.array, atoms.pbc)
+sample = domains._Sample.of(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc)
 _, by = sample_nearest(w, atoms.numbers, sample.cell, sample.pbc, np.arange(len(w)))
 units = units_of(w, atoms.numbers, sample.cell, sample.pbc, by, unit_reach(by, atoms.numbers),
                  np.arange(len(w)))
