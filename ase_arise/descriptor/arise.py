@@ -33,12 +33,10 @@ from .cuda_search import card_cells
 from .neighbors import CellList, image_bounds, periodic_images, wrap_positions
 from .soap import SOAPBasis
 
-# Parameter bounds: the paper uses r_cut 3-5 d_NN and n_max 9; past these the cost explodes
-# (neighbours ~ r_cut^3, coefficients ~ n_max^2) and the radial basis grows ill-conditioned.
+# Bounds: the paper uses r_cut 3-5 d_NN, n_max 9; past these, cost and ill-conditioning explode.
 MAX_R_CUT = 10.0
 MAX_N_MAX = 20
-# Neighbour cells are this many times narrower than the cutoff: a centre then scans a near-sphere
-# of cells instead of 27 cutoff-wide ones (~2x fewer points tested; docs/DECISIONS.md).
+# Cells this many times narrower than the cutoff: a near-sphere of them (~2x fewer points tested).
 CELLS_PER_CUTOFF = 3
 
 
@@ -151,9 +149,8 @@ class ARISEDescriptor:
         return self._pair_dnn(wrap_positions(positions, cell, pbc), numbers_, cell, pbc)[0]
 
     def _pair_dnn(self, wrapped, numbers_, cell, pbc, *, overlaps=False, stacklevel=5):
-        """d_NN of every ordered species pair, and the pairs' mean shell share
-        (:func:`.dnn.shell_share`; NaN for no pair); with ``overlaps``, warn about overlapping
-        atoms (searched only when some nearest distance is short for its species pair)."""
+        """d_NN of every ordered species pair, and the pairs' mean shell share (NaN for none);
+        with ``overlaps``, warn about overlapping atoms (if a nearest distance is short)."""
         species = np.unique(numbers_)
         # one search per neighbour species b serves the centres of every species a
         nearest = {int(b): nearest_distances(wrapped, wrapped[numbers_ == b], cell, pbc)
@@ -172,14 +169,14 @@ class ARISEDescriptor:
         return dnn, (float(np.nanmean(shells)) if np.isfinite(shells).any() else float("nan"))
 
     def neighbor_cells(self, neighbors, cell, pbc, max_unit, n_centres, window=None,
-                       on_card=False):
+                       on_card=False, near=None):
         """Cell list of ``neighbors`` (wrapped, Å) and their periodic images, for ``n_centres``
         centres of length units ≤ ``max_unit`` (Å, extrinsic scaling included); reusable.
-        InputError when the pairs would pass ``max_pairs`` (a uniform-density estimate).
-        ``window`` = (x_lo, x_hi) (Å): centres only there, so only the points in their reach, in
-        the whole list's cells and order (:func:`.neighbors.image_bounds`): a spatial domain
-        gets the whole list's sums bit for bit. ``on_card``: sorted on this descriptor's card,
-        if any (a :class:`.cuda_search.CardCells`, for :meth:`center_coefficients`)."""
+        InputError past ``max_pairs`` (a uniform-density estimate). ``window`` = (x_lo, x_hi)
+        (Å): centres only there, so only the points in their reach, in the whole list's cells
+        and order (:func:`.neighbors.image_bounds`), bit for bit; ``near(x_lo, x_hi)``: indices
+        (ascending) of the ``neighbors`` that may have an image there, the only ones imaged.
+        ``on_card``: sorted on this descriptor's card, if any (:class:`.cuda_search.CardCells`)."""
         reach = self.r_cut * float(max_unit)
         density = len(neighbors) / sample_volume(neighbors, cell, pbc)
         check_work("max_pairs", n_centres * density * 4.0 / 3.0 * np.pi * reach ** 3,
@@ -187,13 +184,16 @@ class ARISEDescriptor:
                    f"d_NN ({reach:.3g} Å)", "Use a smaller r_cut, or describe fewer atoms")
         within = None if window is None else ((window[0] - reach, -np.inf, -np.inf),
                                               (window[1] + reach, np.inf, np.inf))
-        points = periodic_images(neighbors, cell, pbc, reach, within)
+        some = None if near is None or within is None else near(within[0][0], within[1][0])
+        points, index = periodic_images(neighbors if some is None else neighbors[some], cell,
+                                        pbc, reach, within)
+        index = index if some is None else some[index]
         bounds = image_bounds(neighbors, cell, pbc, reach)
         if on_card and self._cuda is not None:
             cupy, card = self._cuda
             with card:
-                return card_cells(cupy, *points, reach / CELLS_PER_CUTOFF, bounds)
-        return CellList.build(*points, reach / CELLS_PER_CUTOFF, bounds)
+                return card_cells(cupy, points, index, reach / CELLS_PER_CUTOFF, bounds)
+        return CellList.build(points, index, reach / CELLS_PER_CUTOFF, bounds)
 
     def center_coefficients(self, centres, inv_scale, cells, out=None, **options):
         """:meth:`.soap.SOAPBasis.center_coefficients` on this descriptor's device (the same

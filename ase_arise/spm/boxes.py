@@ -44,13 +44,16 @@ class FastBoxes:
     window : (float, float), optional
         Only atoms with x (Å) in this range are expanded (a spatial domain's): the neighbour
         cells hold the points within their reach.
+    near : callable, optional
+        With ``window``: ``near(x_lo, x_hi)`` (Å), the indices (ascending) of the atoms that
+        may have a periodic image there (a sorted x index: no pass over every atom).
 
     Every atom is expanded once however the slabs overlap: the rows of the previous slab are
     kept and reused (``_cache``).
     """
 
     def __init__(self, calculator, wrapped, numbers, cell, pbc, scan=None, units=None,
-                 nearest=None, window=None):
+                 nearest=None, window=None, near=None):
         self.calculator = calculator
         # the whole scan's tensor grid: box sums that no slab or domain boundary changes
         grid = None if scan is None else tensor_grid(scan)
@@ -63,7 +66,7 @@ class FastBoxes:
         self.units = units * calculator.extrinsic_scaling
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
-                          len(wrapped), window, on_card=True)
+                          len(wrapped), window, on_card=True, near=_of_species(near, numbers, z))
                       for j, z in enumerate(self.species)]
         self._cache = (np.empty(0, dtype=np.int64), None, None, None)
         # on a CUDA device the slab's rows stay on the card (CuPy), summed there (.cuda)
@@ -180,6 +183,19 @@ class FastBoxes:
         slot[hit] = np.arange(n_hit)
         slot[~hit] = np.arange(n_hit, len(needed))
         return needed, slot, coefficients, n_neighbors
+
+
+def _of_species(near, numbers, z):
+    """``near`` (atom indices) as indices among the atoms of species ``z``; None for None."""
+    if near is None:
+        return None
+    mine = numbers == z
+    rank = np.cumsum(mine) - 1
+
+    def of_species(low, high):
+        found = near(low, high)
+        return rank[found[mine[found]]]
+    return of_species
 
 
 def tensor_grid(centres):

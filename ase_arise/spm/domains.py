@@ -90,10 +90,17 @@ class _Sample:
         span = max(abs(low), abs(high), abs(x[0]), abs(x[-1]))
         most = math.ceil(2.0 * span / abs(length)) + 1 if length else 0
         tolerance = 1e-6 * max(1.0, span)
-        return np.unique(np.concatenate([
-            self.by_x[np.searchsorted(x, low - k * length - tolerance, side="left"):
-                      np.searchsorted(x, high - k * length + tolerance, side="right")]
-            for k in range(-most, most + 1)]))
+        spans = sorted((np.searchsorted(x, low - k * length - tolerance, side="left"),
+                        np.searchsorted(x, high - k * length + tolerance, side="right"))
+                       for k in range(-most, most + 1))
+        merged = []  # disjoint ranges of the x order: no atom twice
+        for start, stop in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], stop)
+            elif start < stop:
+                merged.append([start, stop])
+        return np.sort(np.concatenate([self.by_x[a:b] for a, b in merged] +
+                                      [np.empty(0, dtype=np.int64)]))
 
 
 def spm_on(client, atoms, settings, *, progress=False):
@@ -268,7 +275,7 @@ def _planes_task(sample, fields, units, ticks, first, stop):
     needed, rows = np.unique(index[mine], return_inverse=True)
     x = sample.wrapped[needed, 0]
     describer = FastBoxes(calculator, sample.wrapped, sample.numbers, sample.cell,
-                          sample.pbc, units=units,
+                          sample.pbc, units=units, near=sample.near_x,
                           window=(x.min(), x.max()) if len(x) else (0.0, 0.0))
     _, slot, coefficients, n_neighbors = describer.coefficients(needed)
     return grid_planes(ticks, half, points[mine], sample.numbers[index[mine]], slot[rows],
