@@ -20,7 +20,7 @@ from .._validation import check_atoms
 from ..device import check_device, cuda_module
 from ..errors import InputError, OverlappingAtomsWarning
 from .cuda_search import NEAREST_K_MAX, nearest_points
-from .neighbors import cell_heights, fractional, periodic_images, wrap_positions
+from .neighbors import cell_heights, fractional, periodic_images, species_near, wrap_positions
 
 DEFAULT_BINS = 100
 # Two atoms closer than this fraction of their species pair's d_NN overlap (a duplicated atom,
@@ -125,7 +125,9 @@ def nearest_distances(centres, points, cell, pbc, device="cpu", window=False):
     ``device`` ("cpu" or "cuda:N", checked) runs the search (:func:`k_nearest`); on a card an
     open sample is searched within a widening reach too. ``window``: search only the points
     within the reach of the centres' bounding box (the same distances: for centres that fill
-    a small part of the sample, a spatial domain's).
+    a small part of the sample, a spatial domain's); a function near(x_lo, x_hi) (Å) -> the
+    indices (ascending) of the ``points`` that may have an image there: the same, without a
+    pass over every point.
     """
     if len(points) == 0:
         return np.full(len(centres), np.inf)
@@ -140,7 +142,8 @@ def nearest_distances(centres, points, cell, pbc, device="cpu", window=False):
             reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), reach)
     while True:
         within = (centres.min(axis=0) - reach, centres.max(axis=0) + reach) if window else None
-        images = periodic_images(points, cell, pbc, reach, within)[0]
+        some = points if not callable(window) else points[window(within[0][0], within[1][0])]
+        images = periodic_images(some, cell, pbc, reach, within)[0]
         if not len(images):
             images = points[:1]
         k = min(2, len(images))
@@ -221,8 +224,9 @@ def nearest_by_species(wrapped, numbers, cell, pbc, centres, device="cpu", windo
     species = np.unique(numbers)
     out = np.empty((len(centres), len(species)))
     for j, b in enumerate(species):
+        near = species_near(window, numbers, b) if callable(window) else window
         out[:, j] = nearest_distances(wrapped[centres], wrapped[numbers == b], cell, pbc, device,
-                                      window)
+                                      near)
     return out
 
 

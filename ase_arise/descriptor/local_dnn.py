@@ -85,7 +85,9 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
 
     ``device`` runs the member search and the medians (:func:`.cuda_search.local_units` on
     a card, for ``n_local`` <= 32). ``window``: search only the points within reach of the
-    centres' bounding box (the same units: for the centres of one spatial domain).
+    centres' bounding box (the same units: for the centres of one spatial domain); a function
+    near(x_lo, x_hi) (Å) -> the atoms (ascending) that may have an image there: the same,
+    without a pass over every atom.
     """
     species = np.unique(numbers)
     units = np.full((len(centres), len(species)), np.nan)
@@ -96,8 +98,11 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
             continue
         queries = wrapped[centres[mine]]
         bound = reach[i] * (1.0 + _SLACK)
-        points, index = periodic_images(wrapped[own], cell, pbc, reach[i], (
-            queries.min(axis=0) - bound, queries.max(axis=0) + bound) if window else None)
+        within = (queries.min(axis=0) - bound, queries.max(axis=0) + bound) if window else None
+        if callable(window):
+            near = window(within[0][0], within[1][0])
+            own = near[numbers[near] == a]
+        points, index = periodic_images(wrapped[own], cell, pbc, reach[i], within)
         if device != "cpu" and n_local <= NEAREST_K_MAX:  # members and medians on the card
             cupy, card = cuda_module(device)
             with card:

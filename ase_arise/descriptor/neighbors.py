@@ -148,6 +148,21 @@ def periodic_images(positions, cell, pbc, cutoff, within=None):
     return np.concatenate(points), np.concatenate(index)
 
 
+def species_near(near, numbers, z):
+    """``near`` (a function (x_lo, x_hi) (Å) -> atom indices, ascending; a spatial domain's
+    sorted x index) as the same for the atoms of species ``z`` alone, indexed among them;
+    None for None."""
+    if near is None:
+        return None
+    mine = numbers == z
+    rank = np.cumsum(mine) - 1
+
+    def of_species(low, high):
+        found = near(low, high)
+        return rank[found[mine[found]]]
+    return of_species
+
+
 def expected_points(n, heights, pbc, cutoff):
     """Points of ``n`` atoms and their images within ``cutoff`` (Å) for a uniform density:
     the cell (face distances ``heights``, Å) widened by the cutoff on both periodic sides."""

@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from ..descriptor.local_dnn import sample_units
 from ..device import cuda_module
 from ..descriptor.averaged import describe_structures
-from ..descriptor.neighbors import CellList
+from ..descriptor.neighbors import CellList, species_near
 from ..errors import IsolatedAtomsWarning, OverlappingAtomsWarning
 from . import _kernels, cuda
 from .grid_sums import grid_pairs, pairs_of_boxes
@@ -66,7 +66,7 @@ class FastBoxes:
         self.units = units * calculator.extrinsic_scaling
         self.cells = [None if np.isnan(self.units[:, j]).all() else calculator.neighbor_cells(
                           wrapped[numbers == z], cell, pbc, np.nanmax(self.units[:, j]),
-                          len(wrapped), window, on_card=True, near=_of_species(near, numbers, z))
+                          len(wrapped), window, on_card=True, near=species_near(near, numbers, z))
                       for j, z in enumerate(self.species)]
         self._cache = (np.empty(0, dtype=np.int64), None, None, None)
         # on a CUDA device the slab's rows stay on the card (CuPy), summed there (.cuda)
@@ -183,19 +183,6 @@ class FastBoxes:
         slot[hit] = np.arange(n_hit)
         slot[~hit] = np.arange(n_hit, len(needed))
         return needed, slot, coefficients, n_neighbors
-
-
-def _of_species(near, numbers, z):
-    """``near`` (atom indices) as indices among the atoms of species ``z``; None for None."""
-    if near is None:
-        return None
-    mine = numbers == z
-    rank = np.cumsum(mine) - 1
-
-    def of_species(low, high):
-        found = near(low, high)
-        return rank[found[mine[found]]]
-    return of_species
 
 
 def tensor_grid(centres):

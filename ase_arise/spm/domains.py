@@ -238,13 +238,13 @@ def _phase_units(client, sample, shared, nearest, parts, mode):
 def _nearest_task(sample, centres):
     worker_threads()
     return sample_nearest(sample.wrapped, sample.numbers, sample.cell, sample.pbc, centres,
-                          window=True)
+                          window=sample.near_x)
 
 
 def _units_task(sample, by_species, reach, centres):
     worker_threads()
     return centres, units_of(sample.wrapped, sample.numbers, sample.cell, sample.pbc,
-                             by_species, reach, centres, window=True)
+                             by_species, reach, centres, window=sample.near_x)
 
 
 def _joined_units(n_atoms, *pieces):

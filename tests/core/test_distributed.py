@@ -265,13 +265,17 @@ def test_one_sample_in_spatial_domains_is_bit_identical(client, monkeypatch, cas
 @pytest.mark.parametrize("pbc", [(True, True, True), (False, True, True), (False,) * 3])
 @pytest.mark.parametrize("tilted", [False, True], ids=["orthorhombic", "tilted"])
 def test_a_slices_images_come_from_its_atoms_near_x_alone(pbc, tilted):
-    """A domain task's periodic images come from the atoms near its x-window (a sorted x
-    index, no pass over every atom): the whole sample's points and order, bit for bit."""
+    """A domain task's periodic images, nearest distances and local d_NN come from the atoms
+    near its x-window (a sorted x index, no pass over every atom): the whole sample's points
+    and order, and the same distances and units, bit for bit."""
     import importlib
 
+    from ase_arise.descriptor.dnn import sample_nearest
+    from ase_arise.descriptor.local_dnn import unit_reach, units_of
     from ase_arise.descriptor.neighbors import periodic_images
 
     atoms = polycrystal(30.0, random_state=1)
+    atoms.numbers[::7] = 29  # two species
     atoms.pbc = pbc
     if tilted:  # the second vector has an x part: images move in x by more than the first
         atoms.set_cell(atoms.cell.array + [[0, 0, 0], [4.0, 0, 0], [0, 0, 0]])
@@ -287,6 +291,16 @@ def test_a_slices_images_come_from_its_atoms_near_x_alone(pbc, tilted):
             np.testing.assert_array_equal(got, want)
     near = len(sample.near_x(0.0, 4.0))
     assert near == len(atoms) if tilted and pbc[1] else near < len(atoms) / 3
+    # the nearest distances and local d_NN of a slice's atoms, searched through the index
+    args = (sample.wrapped, sample.numbers, sample.cell, sample.pbc)
+    centres = np.flatnonzero(sample.wrapped[:, 0] < 8.0)
+    whole = sample_nearest(*args)
+    for got, want in zip(sample_nearest(*args, centres, window=sample.near_x), whole):
+        np.testing.assert_array_equal(got, want[centres])
+    reach = unit_reach(whole[1], sample.numbers)
+    np.testing.assert_array_equal(
+        units_of(*args, whole[1], reach, centres, window=sample.near_x),
+        units_of(*args, whole[1], reach, np.arange(len(atoms)))[centres])
 
 
 def test_spatial_domains_reject_what_they_cannot_split(client):
