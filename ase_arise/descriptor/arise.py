@@ -174,8 +174,8 @@ class ARISEDescriptor:
         centres of length units ≤ ``max_unit`` (Å, extrinsic scaling included); reusable.
         InputError past ``max_pairs`` (a uniform-density estimate). ``window`` = (x_lo, x_hi)
         (Å): centres only there, so only the points in their reach, in the whole list's cells
-        and order (:func:`.neighbors.image_bounds`), bit for bit; ``near(x_lo, x_hi)``: indices
-        (ascending) of the ``neighbors`` that may have an image there, the only ones imaged.
+        and order (:func:`.neighbors.image_bounds`), bit for bit; ``near``: the ``neighbors``'
+        sorted x index (:func:`.neighbors.periodic_images`).
         ``on_card``: sorted on this descriptor's card, if any (:class:`.cuda_search.CardCells`)."""
         reach = self.r_cut * float(max_unit)
         density = len(neighbors) / sample_volume(neighbors, cell, pbc)
@@ -184,10 +184,7 @@ class ARISEDescriptor:
                    f"d_NN ({reach:.3g} Å)", "Use a smaller r_cut, or describe fewer atoms")
         within = None if window is None else ((window[0] - reach, -np.inf, -np.inf),
                                               (window[1] + reach, np.inf, np.inf))
-        some = None if near is None or within is None else near(within[0][0], within[1][0])
-        points, index = periodic_images(neighbors if some is None else neighbors[some], cell,
-                                        pbc, reach, within)
-        index = index if some is None else some[index]
+        points, index = periodic_images(neighbors, cell, pbc, reach, within, near)
         bounds = image_bounds(neighbors, cell, pbc, reach)
         if on_card and self._cuda is not None:
             cupy, card = self._cuda

@@ -142,8 +142,8 @@ def nearest_distances(centres, points, cell, pbc, device="cpu", window=False):
             reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), reach)
     while True:
         within = (centres.min(axis=0) - reach, centres.max(axis=0) + reach) if window else None
-        some = points if not callable(window) else points[window(within[0][0], within[1][0])]
-        images = periodic_images(some, cell, pbc, reach, within)[0]
+        images = periodic_images(points, cell, pbc, reach, within,
+                                 window if callable(window) else None)[0]
         if not len(images):
             images = points[:1]
         k = min(2, len(images))

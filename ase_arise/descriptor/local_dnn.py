@@ -20,7 +20,7 @@ from .._validation import check_atoms
 from ..device import check_device, cuda_module
 from .cuda_search import NEAREST_K_MAX, local_units
 from .dnn import nearest_by_species
-from .neighbors import CellList, periodic_images, wrap_positions
+from .neighbors import CellList, periodic_images, species_near, wrap_positions
 
 # Atoms of the same species whose distances to their nearest neighbour define an atom's local
 # d_NN in fast mode (the atom itself included).
@@ -98,11 +98,10 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
             continue
         queries = wrapped[centres[mine]]
         bound = reach[i] * (1.0 + _SLACK)
-        within = (queries.min(axis=0) - bound, queries.max(axis=0) + bound) if window else None
-        if callable(window):
-            near = window(within[0][0], within[1][0])
-            own = near[numbers[near] == a]
-        points, index = periodic_images(wrapped[own], cell, pbc, reach[i], within)
+        points, index = periodic_images(
+            wrapped[own], cell, pbc, reach[i],
+            (queries.min(axis=0) - bound, queries.max(axis=0) + bound) if window else None,
+            species_near(window, numbers, a) if callable(window) else None)
         if device != "cpu" and n_local <= NEAREST_K_MAX:  # members and medians on the card
             cupy, card = cuda_module(device)
             with card:

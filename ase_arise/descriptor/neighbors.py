@@ -82,7 +82,7 @@ def cell_heights(cell):
                                                     axis=1)
 
 
-def periodic_images(positions, cell, pbc, cutoff, within=None):
+def periodic_images(positions, cell, pbc, cutoff, within=None, near=None):
     """Points within ``cutoff`` of the wrapped sample: the atoms and their periodic images.
 
     Parameters
@@ -98,6 +98,10 @@ def periodic_images(positions, cell, pbc, cutoff, within=None):
         Lower and upper corners (Å, 3 values each; +-inf for no bound): only the points
         inside are returned, the same points in the same order as the whole set's (a spatial
         domain's part; a point's bits depend on its atom alone, :func:`cartesian`).
+    near : callable, optional
+        With ``within``: ``near(x_lo, x_hi)`` (Å), the indices (ascending) of the atoms that
+        may have a point with x there (a sorted x index); only those are imaged, for the same
+        result without a pass over every atom.
 
     Returns
     -------
@@ -106,6 +110,10 @@ def periodic_images(positions, cell, pbc, cutoff, within=None):
     index : ndarray of shape (m,), int64
         Index of the atom each point is a copy of.
     """
+    if near is not None and within is not None:
+        some = near(within[0][0], within[1][0])
+        points, index = periodic_images(positions[some], cell, pbc, cutoff, within)
+        return points, some[index]
     n = len(positions)
     lower, upper = ((np.full(3, -np.inf), np.full(3, np.inf)) if within is None else
                     (np.asarray(within[0], dtype=np.float64),

@@ -73,10 +73,8 @@ class _Sample:
         """``periodic_images`` within ``cutoff`` (Å) with ``low <= x <= high`` (Å), from
         the atoms that may have a point there (:meth:`near_x`): the whole sample's points
         in the whole sample's order, without a pass over every atom."""
-        near = self.near_x(low, high)
-        points, index = periodic_images(self.wrapped[near], self.cell, self.pbc, cutoff,
-                                        ((low, -np.inf, -np.inf), (high, np.inf, np.inf)))
-        return points, near[index]
+        return periodic_images(self.wrapped, self.cell, self.pbc, cutoff,
+                               ((low, -np.inf, -np.inf), (high, np.inf, np.inf)), self.near_x)
 
     def near_x(self, low, high):
         """Indices (ascending) of the atoms with a periodic image at x in [low, high] (Å),

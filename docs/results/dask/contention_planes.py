@@ -11,17 +11,15 @@ from ase_arise.spm.driver import box_centres, scan_seed
 from ase_arise.spm.boxes import tensor_grid
 from ase_arise.descriptor.dnn import sample_nearest
 from ase_arise.descriptor.local_dnn import unit_reach, units_of
-from ase_arise.descriptor.neighbors import wrap_positions
 from ase_arise.distributed import task_fields
 
 atoms = polycrystal(cell_length(250000), random_state=0)
 settings = Settings()
 fields = task_fields(settings.replace(random_state=scan_seed(settings.random_state)))
-w = wrap_positions(atoms.positions, atoms.cell.array, atoms.pbc)
 sample = domains._Sample.of(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc)
-_, by = sample_nearest(w, atoms.numbers, sample.cell, sample.pbc, np.arange(len(w)))
-units = units_of(w, atoms.numbers, sample.cell, sample.pbc, by, unit_reach(by, atoms.numbers),
-                 np.arange(len(w)))
+args = (sample.wrapped, sample.numbers, sample.cell, sample.pbc)
+_, by = sample_nearest(*args)
+units = units_of(*args, by, unit_reach(by, atoms.numbers), np.arange(len(atoms)))
 ticks, _ = tensor_grid(box_centres(atoms, settings)[0])
 nx = len(ticks[0])
 domains._planes_task(sample, fields, units, ticks, 0, 1)  # warm-up (JIT)
