@@ -38,8 +38,8 @@ def check_atoms(atoms, *, name="atoms"):
         raise InputError(f"The structure '{name}' is empty (0 atoms). ARISE needs a structure "
                          "with at least two atoms, or one atom in a periodic cell.")
     positions = np.array(atoms.positions, dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
-    if len(bad):
+    if not np.isfinite(positions).all():
+        bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
         raise InputError(f"The structure '{name}' has NaN or infinite positions for {len(bad)} "
                          f"atom(s) (indices {bad[:10].tolist()}{'...' if len(bad) > 10 else ''}). "
                          "Remove or fix these atoms before classifying.")
@@ -47,23 +47,29 @@ def check_atoms(atoms, *, name="atoms"):
     pbc = np.array(atoms.pbc, dtype=bool)
     if not np.isfinite(cell).all():
         raise InputError(f"The cell of '{name}' has NaN or infinite entries; fix the cell.")
+    if pbc.any():  # the periodic axes' cell vectors
+        _check_periodic_cell(cell, pbc, name)
+    return positions, np.array(atoms.numbers, dtype=np.int64), cell, pbc
+
+
+def _check_periodic_cell(cell, pbc, name):
+    """InputError for a periodic axis without a cell vector, a degenerate cell, or one that
+    repeats within ``MIN_PERIOD`` (Å) along a periodic axis."""
+    from .descriptor.neighbors import cell_heights  # here: descriptor imports this module
+
     for axis in np.flatnonzero(pbc):
         if np.linalg.norm(cell[axis]) < 1e-8:
             raise InputError(f"The structure '{name}' is periodic along axis {axis} but its cell "
                              f"vector {axis} is zero. Set the cell, or atoms.pbc[{axis}] = False.")
-    if pbc.any() and abs(np.linalg.det(complete_cell(cell))) < 1e-8:
+    if abs(np.linalg.det(complete_cell(cell))) < 1e-8:
         raise InputError(f"The cell of '{name}' is degenerate (zero volume) along its periodic "
                          "axes. Fix atoms.cell or switch those axes off with atoms.pbc.")
-    if pbc.any():
-        from .descriptor.neighbors import cell_heights  # here: descriptor imports this module
-
-        heights = cell_heights(complete_cell(cell))
-        for axis in np.flatnonzero(pbc & (heights < MIN_PERIOD)):
-            raise InputError(f"The cell of '{name}' repeats every {heights[axis]:.3g} Å along "
-                             f"periodic axis {axis}: no crystal repeats within {MIN_PERIOD} Å "
-                             f"(near-singular cell). Fix atoms.cell, or set "
-                             f"atoms.pbc[{axis}] = False.")
-    return positions, np.array(atoms.numbers, dtype=np.int64), cell, pbc
+    heights = cell_heights(complete_cell(cell))
+    for axis in np.flatnonzero(pbc & (heights < MIN_PERIOD)):
+        raise InputError(f"The cell of '{name}' repeats every {heights[axis]:.3g} Å along "
+                         f"periodic axis {axis}: no crystal repeats within {MIN_PERIOD} Å "
+                         f"(near-singular cell). Fix atoms.cell, or set "
+                         f"atoms.pbc[{axis}] = False.")
 
 
 def check_scalar(value, name, *, kind=numbers.Real, low=None, high=None, low_inclusive=False,

@@ -157,14 +157,15 @@ def classify(atoms, *, model=None, n_samples=None, top_k=3, min_anisotropy=None,
                              batch_size=batch_size, device=device)
     score = net.anisotropy(X)
     other = (score < threshold) | (shells < MIN_SHELL_SHARE)
-    results = [_result(net, prediction, i, top_k, score[i], other[i], len(structures[i]))
+    ranked = np.argsort(prediction.probabilities, axis=1)[:, ::-1][:, :top_k]
+    results = [_result(net, prediction, i, ranked[i], score[i], other[i], len(structures[i]))
                for i in range(len(structures))]
     return results[0] if single else results
 
 
-def _result(net, prediction, i, top_k, score, other, n_atoms):
+def _result(net, prediction, i, order, score, other, n_atoms):
+    """Structure i's Classification; ``order``: its top-k classes, best first."""
     p = prediction.probabilities[i]
-    order = np.argsort(p)[::-1][:top_k]
     best = int(order[0])
     other = bool(other)
     return Classification(
@@ -205,10 +206,11 @@ def representations(atoms, *, model=None, layer=DEFAULT_LAYER):
 
 def _descriptors(net, structures, *, progress=False, shells=False, device="cpu"):
     """The model's descriptors of ``structures`` (n, n_features), and with ``shells`` their
-    shell shares (n,); refuses isolated clusters too small to hold one neighbour shell."""
+    shell shares (n,); refuses isolated clusters too small to hold one neighbour shell. The
+    descriptor checks each structure (:func:`._validation.check_atoms`)."""
     for k, structure in enumerate(structures):
-        check_atoms(structure, name=f"structure {k}")
         if not np.any(structure.pbc) and len(structure) < MIN_CLUSTER_ATOMS:
+            check_atoms(structure, name=f"structure {k}")  # an empty one: that error
             raise InputError(
                 f"Structure {k} is an isolated cluster of {len(structure)} atom(s): fewer than "
                 f"one neighbour shell ({MIN_CLUSTER_ATOMS} atoms), so it has no crystal "

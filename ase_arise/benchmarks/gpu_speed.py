@@ -5,7 +5,7 @@ clusters with device="cuda", the CPU on the same machine beside it.
                                              [--repeats 5] [--strides 4,2] [--compare]
                                              [--device cuda] [--top N] [--no-stages]
 
-``label``: a periodic four-grain polycrystal (:func:`ase_arise.build.polycrystal`) of about
+``label`` (``--atoms 0``: none): a periodic four-grain polycrystal (:func:`ase_arise.build.polycrystal`) of about
 ``--atoms`` atoms, box 16 Å, stride 4 Å (and 2 Å), defaults otherwise: the median of
 ``repeats`` calls on fresh copies after one warm-up call, from an in-memory Atoms, transfers
 included; with ``--compare`` the CPU path's labels beside them; then one call under cProfile,
@@ -79,8 +79,15 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
     if device != "cpu":
         cupy, card = cuda_module(device)
         name = cupy.cuda.runtime.getDeviceProperties(card.id)["name"].decode()
-    atoms = polycrystal(cell_length(n_atoms), random_state=0)
     print(f"# GPU throughput: {name} ({device}), {os.cpu_count()} CPU cores")
+    if n_atoms:
+        _label_speed(n_atoms, repeats, device, strides, compare, top, profile)
+    if n_structures:
+        _classify_speed(n_structures, device)
+
+
+def _label_speed(n_atoms, repeats, device, strides, compare, top, profile):
+    atoms = polycrystal(cell_length(n_atoms), random_state=0)
     print(f"\n## label, {len(atoms):,} atoms, box 16 Å, median of {repeats} fresh copies\n")
     print("| stride (Å) | device | s per call | atoms/s | calls (s) |")
     print("|---:|---|---:|---:|---|")
@@ -96,6 +103,7 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
         print(f"\nStride {strides[0]:g} against the CPU path on this machine: {same:.5f} of "
               "atoms with the same label.")
     if device != "cpu":
+        cupy = cuda_module(device)[0]
         print(f"\nCard memory CuPy's pool holds after these calls (its peak): "
               f"{cupy.get_default_memory_pool().total_bytes() / 1e9:.1f} GB")
     if not profile:
@@ -113,8 +121,9 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
         print("|---|---:|")
         for seconds, name in own[:top]:
             print(f"| {name} | {seconds:.3f} |")
-    if not n_structures:
-        return
+
+
+def _classify_speed(n_structures, device):
     structures = clusters(n_structures)
     print(f"\n## classify, {n_structures:,} non-periodic 250-atom clusters, T = 100, one call\n")
     print("| device | s | structures/s |")
@@ -126,7 +135,7 @@ def main(n_atoms=1_000_000, n_structures=10_000, repeats=5, device="cuda", strid
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--atoms", type=int, default=1_000_000)
+    parser.add_argument("--atoms", type=int, default=1_000_000, help="0: no label")
     parser.add_argument("--structures", type=int, default=10_000, help="0: no classify")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cuda")
@@ -135,7 +144,7 @@ if __name__ == "__main__":
     parser.add_argument("--top", type=int, default=0,
                         help="also list the N functions with the most time of their own")
     parser.add_argument("--no-stages", action="store_true",
-                        help="no profiled call (nor classify): the timed calls only")
+                        help="no profiled label call: the timed calls only")
     args = parser.parse_args()
     main(args.atoms, args.structures, args.repeats, args.device,
          tuple(float(s) for s in args.strides.split(",")), args.compare, args.top,

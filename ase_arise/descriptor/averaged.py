@@ -8,7 +8,6 @@ per task; a same-species task expands each pair of atoms once (about half the wo
 all its tasks are summed, so memory stays at one batch of rows plus the open structures.
 """
 
-import warnings
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -16,12 +15,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._validation import check_atoms
-from ..errors import InputError, IsolatedAtomsWarning
+from ..errors import InputError
 from ..limits import check_species
+from .clusters import BATCH, batched, describe_clusters
 from .neighbors import CellStack, wrap_positions
-
-# Centres per work unit of the kernel's threads (their rows are summed there).
-SEGMENT = 64
+from .pair_sums import SEGMENT, pair_means, warn_isolated
 
 
 @dataclass
@@ -72,10 +70,20 @@ def describe_structures(calculator, structures, *, progress=False, desc="ARISE d
     X = np.empty((len(structures), calculator.n_features))
     shells = np.empty(len(structures))
     chunk = calculator.chunk_size
-    queue, queued, open_ = [], 0, []
-    for k, atoms in enumerate(tqdm(structures, disable=not progress, desc=desc, unit="structure")):
+    queue, queued, open_, pending = [], 0, [], []
+    bar = tqdm(total=len(structures), disable=not progress, desc=desc, unit="structure")
+    for k, atoms in enumerate(structures):
+        if batched(atoms, chunk):  # small open structures: planned together
+            pending.append(k)
+            if len(pending) == BATCH or k == len(structures) - 1:
+                describe_clusters(calculator, [structures[i] for i in pending], pending, X,
+                                  shells, many, stacklevel, undescribable)
+                bar.update(len(pending))
+                pending = []
+            continue
+        bar.update(1)
         try:
-            structure, shells[k] = _plan(calculator, atoms, k, stacklevel)
+            structure, shells[k] = _plan(calculator, atoms, k, many, stacklevel)
         except InputError:
             if undescribable == "raise":
                 raise
@@ -91,14 +99,20 @@ def describe_structures(calculator, structures, *, progress=False, desc="ARISE d
                     _run(calculator, queue)
                     queue, queued = [], 0
                     open_ = _finish(calculator, open_, X, many, stacklevel, undescribable)
+    if pending:
+        describe_clusters(calculator, [structures[i] for i in pending], pending, X, shells,
+                          many, stacklevel, undescribable)
+        bar.update(len(pending))
+    bar.close()
     _run(calculator, queue)
     _finish(calculator, open_, X, many, stacklevel, undescribable)
     return X, shells
 
 
-def _plan(calculator, atoms, k, stacklevel):
+def _plan(calculator, atoms, k, many, stacklevel):
     """One structure's tasks, and its shell share."""
-    positions, numbers_, cell, pbc = check_atoms(atoms)
+    positions, numbers_, cell, pbc = check_atoms(atoms, name=f"structure {k}" if many
+                                                 else "atoms")
     wrapped = wrap_positions(positions, cell, pbc)
     species = check_species(numbers_)
     dnn, share = calculator._pair_dnn(wrapped, numbers_, cell, pbc, overlaps=True,
@@ -175,34 +189,10 @@ def _finish(calculator, open_, X, many, stacklevel, undescribable):
                 f"{where}No atom of this {structure.n_atoms}-atom structure has a neighbour "
                 f"within r_cut = {calculator.r_cut} d_NN: there is nothing to describe. Pass a "
                 "structure with at least two atoms of a species, or a periodic cell.")
-        _warn_isolated(has_neighbor, structure.empty_pairs, where, 3 + stacklevel)
+        warn_isolated(has_neighbor, structure.empty_pairs, where, 3 + stacklevel)
         done.append(structure.index)
         pair_sums.append(sums)
     if done:
-        X[done] = pair_means(calculator.basis, pair_sums)
+        X[done] = pair_means(calculator.basis, np.concatenate(pair_sums),
+                             [len(g) for g in pair_sums])
     return still
-
-
-def pair_means(basis, groups):
-    """The descriptor of each group of coefficient sums (one sum per species pair with
-    neighbours, shape (n_max, (l_max + 1)**2)): the mean over the group of the normalised power
-    spectra. One kernel call for all groups (its threads cost ~1 ms to start, more than one
-    structure's spectra); each row as if alone, bit for bit."""
-    spectra = basis.power_spectrum(np.concatenate([np.asarray(g) for g in groups]))
-    starts = np.cumsum([0] + [len(g) for g in groups])
-    return [spectra[a:b].mean(axis=0) for a, b in pairwise(starts)]
-
-
-def _warn_isolated(has_neighbor, empty_pairs, where, stacklevel):
-    if not has_neighbor.all():
-        lonely = np.flatnonzero(~has_neighbor)
-        warnings.warn(
-            f"{where}{len(lonely)} of {len(has_neighbor)} atoms have no neighbour within the "
-            f"cutoff (indices {lonely[:10].tolist()}{'...' if len(lonely) > 10 else ''}); they "
-            "contribute nothing to the descriptor.", IsolatedAtomsWarning,
-            stacklevel=stacklevel)
-    if empty_pairs:
-        pairs = sorted(empty_pairs)
-        warnings.warn(
-            f"{where}Species pairs {pairs} have no neighbour within the cutoff and are left out "
-            "of the pair average.", IsolatedAtomsWarning, stacklevel=stacklevel)

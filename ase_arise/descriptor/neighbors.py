@@ -21,6 +21,8 @@ from ..limits import check_work
 # The grid never has more cells than this many times the number of points (sparse samples then
 # get larger cells instead of an enormous empty grid).
 _MAX_CELLS_PER_POINT = 8
+# Cells this many times narrower than the cutoff: a near-sphere of them (~2x fewer points tested).
+CELLS_PER_CUTOFF = 3
 
 
 def fractional(positions, cell):
