@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..limits import check_species
 from .clusters import BATCH, batched, describe_clusters
 from .neighbors import CellStack, wrap_positions
-from .pair_sums import SEGMENT, pair_means, warn_isolated
+from .pair_sums import SEGMENT, pair_means, run_sums, warn_isolated
 
 
 @dataclass
@@ -155,7 +155,7 @@ def _run(calculator, queue):
         [np.arange(a, b, SEGMENT) for a, b in pairwise(starts)] + [starts[-1:]]))
     sums, n_neighbors = calculator.center_coefficients(
         centres, inv, CellStack.of(lists), grid_of=grids, self_index=own, segments=segments)
-    sums = np.add.reduceat(sums, np.searchsorted(segments, starts[:-1]), axis=0)
+    sums = run_sums(sums, np.searchsorted(segments, starts[:-1]))
     for (task, start, stop), total, first in zip(queue, sums, starts):
         if task.total is None:
             task.total = np.zeros_like(total)

@@ -22,7 +22,7 @@ from ..limits import check_species, current_limits
 from . import _cluster_kernels as kernels
 from .dnn import warn_overlaps
 from .neighbors import _MAX_CELLS_PER_POINT, CELLS_PER_CUTOFF, CellStack
-from .pair_sums import SEGMENT, pair_means, warn_isolated
+from .pair_sums import SEGMENT, pair_means, run_sums, warn_isolated
 
 # Open structures of at most this many atoms are planned together (the nearest-distance sweep
 # grows as n^2 per structure at worst; a k-d tree pays off past that).
@@ -42,63 +42,86 @@ def describe_clusters(calculator, structures, indices, X, shells, many, stacklev
                       undescribable):
     """Rows ``indices`` of ``X`` and ``shells`` (see :func:`.averaged.describe_structures`,
     whose other parameters these are) for the open ``structures`` (:func:`batched`)."""
-    arrays = []
-    for k, atoms in zip(indices, structures):
-        try:
-            positions, numbers, cell, pbc = check_atoms(atoms, name=f"structure {k}" if many
-                                                        else "atoms")
-            check_species(numbers)
-        except InputError:
+    batch = _Batch(calculator, _checked(structures, indices, X, shells, many, undescribable))
+    crowded = batch.n_species > current_limits().max_species
+    if crowded.any():  # check_species' error, or NaN rows
+        for k in np.flatnonzero(crowded):
             if undescribable == "raise":
-                raise
-            X[k], shells[k] = np.nan, np.nan
-            continue
-        arrays.append((k, positions, numbers, cell, pbc))
-    if not arrays:
+                check_species(batch.arrays[k][2])
+            X[batch.index[k]], shells[batch.index[k]] = np.nan, np.nan
+        batch = _Batch(calculator, [a for a, c in zip(batch.arrays, crowded) if not c])
+    if not len(batch.index):
         return
-    batch = _Batch(calculator, arrays)
-    for k in np.flatnonzero(batch.suspect):
-        _, positions, numbers, cell, pbc = arrays[k]
-        warn_overlaps(positions, numbers, cell, pbc, stacklevel=3 + stacklevel)
+    batch.plan()
+    for k in np.flatnonzero(batch.suspect):  # the nearest distances are known
+        _, positions, numbers, cell, pbc = batch.arrays[k]
+        warn_overlaps(positions, numbers, cell, pbc, stacklevel=3 + stacklevel,
+                      by_species=batch.nearest[batch.starts[k]:batch.starts[k + 1],
+                                               :batch.n_species[k]])
     shells[batch.index] = batch.shells
     totals, n_neighbors = batch.sums()
     _finish(calculator, batch, totals, n_neighbors, X, many, 3 + stacklevel, undescribable)
 
 
+def _checked(structures, indices, X, shells, many, undescribable):
+    """(index, positions, numbers, cell, pbc) of each structure that passes
+    :func:`.._validation.check_atoms` (all of them, when their positions and cells are
+    finite: the only checks of an open Atoms); the others raise, or get NaN rows."""
+    positions = [np.asarray(a.positions, dtype=np.float64) for a in structures]
+    cells = np.array([a.cell.array for a in structures], dtype=np.float64)
+    if np.isfinite(cells).all() and np.isfinite(np.concatenate(positions)).all():
+        return [(k, p, np.asarray(a.numbers, dtype=np.int64), c, np.zeros(3, dtype=bool))
+                for k, p, a, c in zip(indices, positions, structures, cells)]
+    arrays = []
+    for k, atoms in zip(indices, structures):
+        try:
+            arrays.append((k,) + check_atoms(atoms, name=f"structure {k}" if many else "atoms"))
+        except InputError:
+            if undescribable == "raise":
+                raise
+            X[k], shells[k] = np.nan, np.nan
+    return arrays
+
+
 class _Batch:
-    """The plan of open structures: their atoms concatenated, species ranks, nearest
-    distances, pair d_NN and shell shares, tasks (structure, a, b) and stacked cells."""
+    """The plan of open structures: their atoms concatenated, species ranks (on creation),
+    nearest distances, pair d_NN and shell shares, tasks (structure, a, b) and stacked cells
+    (:meth:`plan`). ``arrays``: (index, positions, numbers, cell, pbc) of each."""
 
     def __init__(self, calculator, arrays):
-        self.calculator = calculator
+        self.calculator, self.arrays = calculator, arrays
         self.index = np.array([a[0] for a in arrays], dtype=np.int64)
         sizes = np.array([len(a[2]) for a in arrays], dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(sizes)])
+        if not arrays:
+            self.n_species = np.zeros(0, dtype=np.int64)
+            return
         self.positions = np.concatenate([a[1] for a in arrays])
         numbers = np.concatenate([a[2] for a in arrays])
         owner = np.repeat(np.arange(len(arrays)), sizes)
-        self.owner = owner
         # species of each structure, sorted, and each atom's rank among them
-        keys = owner * (int(numbers.max()) + 1) + numbers
-        species_keys, self.rank = np.unique(keys, return_inverse=True)
-        first = np.searchsorted(species_keys // (int(numbers.max()) + 1),
-                                np.arange(len(arrays)))
-        self.rank = self.rank - first[owner]
+        base = int(numbers.max()) + 1
+        species_keys, rank = np.unique(owner * base + numbers, return_inverse=True)
+        first = np.searchsorted(species_keys // base, np.arange(len(arrays)))
+        self.rank = rank - first[owner]
         self.n_species = np.diff(np.append(first, len(species_keys)))
-        self.species = species_keys % (int(numbers.max()) + 1)  # structure k's: first[k]...
-        self.species_first = first
+        self.species, self.species_first = species_keys % base, first  # k's from first[k]
+        self.owner = owner
+
+    def plan(self):
+        """Nearest distances, pair rules, tasks and cells."""
         width = int(self.n_species.max())
-        nearest = np.empty((len(numbers), width))
-        kernels.nearest_by_rank(self.positions, self.rank, self.starts, nearest)
-        group = owner * width + self.rank
+        self.nearest = np.empty((len(self.positions), width))
+        kernels.nearest_by_rank(self.positions, self.rank, self.starts, self.nearest)
+        group = self.owner * width + self.rank
         self.members = np.argsort(group, kind="stable")
         self.member_start = np.concatenate([[0], np.cumsum(np.bincount(
-            group, minlength=len(arrays) * width))])
-        shape = (len(arrays), width, width)
+            group, minlength=len(self.index) * width))])
+        shape = (len(self.index), width, width)
         dnn, share, suspect = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(
             shape, dtype=bool)
-        kernels.pair_rules(nearest, self.members, self.member_start, self.n_species,
-                           calculator.bins, dnn, share, suspect)
+        kernels.pair_rules(self.nearest, self.members, self.member_start, self.n_species,
+                           self.calculator.bins, dnn, share, suspect)
         self.dnn, self.suspect = dnn, suspect.any(axis=(1, 2))
         self.shells = _pair_mean_shares(share, self.n_species)
         self._plan_tasks(width)
@@ -189,9 +212,7 @@ class _Batch:
                 self.positions[self.centre_atom[c0:c1]], self.inv[c0:c1], self.cells,
                 grid_of=self.grid_of[c0:c1], self_index=self.self_index[c0:c1],
                 segments=bounds)
-            totals[task:last] = 0.0
-            totals[task:last] += np.add.reduceat(
-                rows, first_segment[task:last] - first_segment[task], axis=0)
+            totals[task:last] = run_sums(rows, first_segment[task:last] - first_segment[task])
             task = last
         return totals, n_neighbors
 

@@ -3,12 +3,34 @@ per-structure plan (:mod:`.averaged`) and the batched one (:mod:`.clusters`)."""
 
 import warnings
 
+import numba
 import numpy as np
 
 from ..errors import IsolatedAtomsWarning
 
 # Centres per work unit of the kernel's threads (their rows are summed there).
 SEGMENT = 64
+
+
+def run_sums(rows, first):
+    """Sums of ``rows`` (n, ...) over each run from ``first[t]`` to the next (the last: to the
+    end), in row order from 0.0: the values of ``np.add.reduceat(rows, first, axis=0)`` (a
+    zero's sign aside), whose axis-0 loop took 0.44 s of 2.4 s of classify on a GPU."""
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    out = np.empty((len(first),) + rows.shape[1:])
+    _add_runs(rows.reshape(len(rows), -1), np.asarray(first, dtype=np.int64),
+              out.reshape(len(first), -1))
+    return out
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _add_runs(rows, first, out):
+    for t in numba.prange(len(first)):
+        stop = first[t + 1] if t + 1 < len(first) else len(rows)
+        out[t] = 0.0
+        for r in range(first[t], stop):
+            for j in range(rows.shape[1]):
+                out[t, j] += rows[r, j]
 
 
 def pair_means(basis, sums, sizes):

@@ -135,6 +135,7 @@ def test_the_stacked_cells_are_cell_list_builds():
     calculator = ARISEDescriptor()
     batch = clusters._Batch(calculator, [(k, s.positions.copy(), s.numbers.copy(), None, None)
                                          for k, s in enumerate(structures)])
+    batch.plan()
     lists = []
     for k, atoms in enumerate(structures):
         dnn = calculator.pair_nn_distances(atoms)
@@ -147,3 +148,21 @@ def test_the_stacked_cells_are_cell_list_builds():
     for name in ("points", "index", "cell_start", "origin", "step", "dims", "cell_base"):
         assert_array_equal(getattr(batch.cells, name), getattr(expected, name), name)
     assert isinstance(lists[0], CellList)
+
+
+def test_bad_structures_in_a_batch_raise_by_index_or_get_nan():
+    good = _ball(bulk("Cu", "fcc", a=3.6, cubic=True).repeat(4), 6.0)
+    broken = good.copy()
+    broken.positions[4] = np.nan
+    crowded = _ball(bulk("Cu", "fcc", a=3.6, cubic=True).repeat(4), 7.0)
+    crowded.numbers[:17] = np.arange(1, 18)  # 17 species: more than max_species
+    calculator = ARISEDescriptor()
+    with pytest.raises(InputError, match="structure 1' has NaN or infinite positions"):
+        describe_structures(calculator, [good, broken])
+    with pytest.raises(InputError, match="max_species"):
+        describe_structures(calculator, [good, crowded])
+    X, shells = describe_structures(calculator, [good, broken, crowded, good],
+                                    undescribable="nan")
+    assert np.isnan(X[[1, 2]]).all() and np.isnan(shells[[1, 2]]).all()
+    assert_array_equal(X[0], X[3])
+    assert_array_equal(X[0], calculator.create(good))
