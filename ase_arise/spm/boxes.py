@@ -139,7 +139,7 @@ class FastBoxes:
         hi = [int(w.max()) + 1 for w in where[:2]]
         pairs, planes = grid_planes(ticks, half, points, self.numbers[index], rows, values,
                                     neighbors, self.species, (lo[0], hi[0]), (lo[1], hi[1]))
-        sums = add_planes(pairs, planes, lo[0], hi[0] - lo[0])
+        sums = add_planes([(pairs, planes)], lo[0], hi[0] - lo[0])
         return split_sums(sums[(slice(None), where[0] - lo[0], where[1] - lo[1], where[2])],
                           values.shape[1])
 
@@ -244,15 +244,18 @@ def grid_planes(ticks, half, points, point_species, rows, values, extra, species
     return pairs[0], planes
 
 
-def add_planes(pairs, planes, x_lo, nx):
+def add_planes(parts, x_lo, nx):
     """Box sums (n_species, nx, ny, nz, width) of the x boxes [x_lo, x_lo + nx) from the
-    planes of :func:`grid_planes` (x-pairs ``pairs``, ascending): each box adds its x-pairs'
-    planes in pair order, starting from 0."""
-    sums = np.zeros((planes.shape[0], nx) + planes.shape[2:])
-    for (i0, i1), plane in zip(pairs, planes.swapaxes(0, 1)):
-        lo, hi = max(int(i0), x_lo), min(int(i1), x_lo + nx)
-        if lo < hi:
-            sums[:, lo - x_lo:hi - x_lo] += plane[:, None]
+    planes of :func:`grid_planes`: ``parts``, (x-pairs, planes) one after another, their pairs
+    ascending across them (a spatial domain's slices, in order; not concatenated: a copy of
+    ~25 MB a slice). Each box adds its x-pairs' planes in pair order, starting from 0."""
+    width_shape = parts[0][1].shape
+    sums = np.zeros((width_shape[0], nx) + width_shape[2:])
+    for pairs, planes in parts:
+        for (i0, i1), plane in zip(pairs, planes.swapaxes(0, 1)):
+            lo, hi = max(int(i0), x_lo), min(int(i1), x_lo + nx)
+            if lo < hi:
+                sums[:, lo - x_lo:hi - x_lo] += plane[:, None]
     return sums
 
 

@@ -285,12 +285,10 @@ def _chunks_task(fields, ticks, where, chunk, *slices):
     """Phase 4 (fast mode): atom counts of the boxes at grid indices ``where`` and the
     network's outputs of each chunk of them, from the planes of the slices they meet."""
     settings = _settings(fields)
-    pairs = np.concatenate([p for p, _ in slices])
-    planes = np.concatenate([q for _, q in slices], axis=1)
     lo, hi = int(where[0].min()), int(where[0].max()) + 1
-    sums = add_planes(pairs, planes, lo, hi - lo)
+    sums = add_planes(slices, lo, hi - lo)
     calculator = settings.network.descriptor()
-    n_values = planes.shape[-1] - planes.shape[0] - 1
+    n_values = sums.shape[-1] - sums.shape[0] - 1
     sums, neighbor_sums, counts = split_sums(sums[(slice(None), where[0] - lo) + where[1:]],
                                              n_values)
     return counts, _classify(settings, box_spectra(calculator.basis, sums, neighbor_sums),

@@ -24,7 +24,10 @@ def test_grid_box_sums_equal_the_cpu_planes_bit_for_bit(x_range, y_range):
     extra = rng.integers(0, 40, (500, 2)).astype(np.float64)
     pairs, planes = grid_planes(ticks, half, points, point_species, rows, values, extra,
                                 species, x_range, y_range)
-    want = add_planes(pairs, planes, x_range[0], x_range[1] - x_range[0])
+    want = add_planes([(pairs, planes)], x_range[0], x_range[1] - x_range[0])
+    cuts = [0, len(pairs) // 3, len(pairs) // 2, len(pairs)]  # a domain's slices, in order
+    parts = [(pairs[a:b], planes[:, a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+    np.testing.assert_array_equal(add_planes(parts, x_range[0], x_range[1] - x_range[0]), want)
     got = grid_box_sums(np, ticks, half, points, point_species, rows, values, extra, species,
                         x_range, y_range)
     assert got.shape == want.shape and want[..., -1].sum() > 0
