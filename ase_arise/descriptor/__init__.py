@@ -5,7 +5,8 @@
 spectrum; numba kernels in ``_soap_kernels``, ``_centre_kernels`` and ``_spectrum_kernels``)
 → :mod:`.arise`
 (:class:`ARISEDescriptor`: the averaged SOAP of the d_NN-scaled species-pair substructures, per
-structure or per atom; many structures batched by :mod:`.averaged`).
+structure or per atom; many structures batched by :mod:`.averaged`, small open ones planned
+together by :mod:`.clusters`; pair sums to descriptors in :mod:`.pair_sums`).
 """
 
 from .arise import ARISEDescriptor, AtomicCoefficients, descriptor
