@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..limits import check_species
 from .clusters import BATCH, batched, describe_clusters
 from .neighbors import CellStack, wrap_positions
-from .pair_sums import SEGMENT, pair_means, run_sums, warn_isolated
+from .pair_sums import SEGMENT, nothing_to_describe, pair_means, run_sums, warn_isolated
 
 
 @dataclass
@@ -185,10 +185,7 @@ def _finish(calculator, open_, X, many, stacklevel, undescribable):
             X[structure.index] = np.nan
             continue
         if not sums:
-            raise InputError(
-                f"{where}No atom of this {structure.n_atoms}-atom structure has a neighbour "
-                f"within r_cut = {calculator.r_cut} d_NN: there is nothing to describe. Pass a "
-                "structure with at least two atoms of a species, or a periodic cell.")
+            raise nothing_to_describe(where, structure.n_atoms, calculator.r_cut)
         warn_isolated(has_neighbor, structure.empty_pairs, where, 3 + stacklevel)
         done.append(structure.index)
         pair_sums.append(sums)

@@ -22,7 +22,7 @@ from ..limits import check_species, current_limits
 from . import _cluster_kernels as kernels
 from .dnn import warn_overlaps
 from .neighbors import _MAX_CELLS_PER_POINT, CELLS_PER_CUTOFF, CellStack
-from .pair_sums import SEGMENT, pair_means, run_sums, warn_isolated
+from .pair_sums import SEGMENT, nothing_to_describe, pair_means, run_sums, warn_isolated
 
 # Open structures of at most this many atoms are planned together (the nearest-distance sweep
 # grows as n^2 per structure at worst; a k-d tree pays off past that).
@@ -250,11 +250,8 @@ def _finish(calculator, batch, totals, n_neighbors, X, many, stacklevel, undescr
     for s in told:
         where = f"Structure {batch.index[s]}: " if many else ""
         if not good[s] and undescribable == "raise":
-            raise InputError(
-                f"{where}No atom of this {batch.starts[s + 1] - batch.starts[s]}-atom structure "
-                f"has a neighbour within r_cut = {calculator.r_cut} d_NN: there is nothing to "
-                "describe. Pass a structure with at least two atoms of a species, or a periodic "
-                "cell.")
+            raise nothing_to_describe(where, batch.starts[s + 1] - batch.starts[s],
+                                      calculator.r_cut)
         if not good[s]:
             continue
         empty = [batch.pair(s, i, j) for i in range(batch.n_species[s])
@@ -262,7 +259,7 @@ def _finish(calculator, batch, totals, n_neighbors, X, many, stacklevel, undescr
         mine = np.flatnonzero((k == s) & ~has_pair)
         empty += [batch.pair(s, a[t], b[t]) for t in mine]
         warn_isolated(has_neighbor[batch.starts[s]:batch.starts[s + 1]], empty, where,
-                       stacklevel + 1)
+                      stacklevel + 1)
     X[batch.index[~good]] = np.nan
     if good.any():  # tasks are in structure order
         X[batch.index[good]] = pair_means(calculator.basis, totals[has_pair], pairs_with[good])

@@ -6,7 +6,7 @@ import warnings
 import numba
 import numpy as np
 
-from ..errors import IsolatedAtomsWarning
+from ..errors import InputError, IsolatedAtomsWarning
 
 # Centres per work unit of the kernel's threads (their rows are summed there).
 SEGMENT = 64
@@ -67,3 +67,12 @@ def warn_isolated(has_neighbor, empty_pairs, where, stacklevel):
         warnings.warn(
             f"{where}Species pairs {pairs} have no neighbour within the cutoff and are left out "
             "of the pair average.", IsolatedAtomsWarning, stacklevel=stacklevel)
+
+
+def nothing_to_describe(where, n_atoms, r_cut):
+    """The InputError of a structure of ``n_atoms`` atoms none of which has a neighbour
+    within ``r_cut`` (units of d_NN); ``where`` opens the text."""
+    return InputError(
+        f"{where}No atom of this {n_atoms}-atom structure has a neighbour within r_cut = "
+        f"{r_cut} d_NN: there is nothing to describe. Pass a structure with at least two atoms "
+        "of a species, or a periodic cell.")
