@@ -72,7 +72,8 @@ def pair_rules(nearest, members, member_start, n_species, bins, dnn, share, susp
     shell share (:func:`.dnn.shell_share`) and whether an a-atom overlaps a b-atom (closer than
     ``OVERLAP_FRACTION`` x :func:`.dnn.robust_dnn`), from the a-atoms' distances to their
     nearest b-atom. ``members[member_start[k * S + a]:member_start[k * S + a + 1]]`` are the
-    a-atoms of k (S = ``dnn.shape[1]``); NaN and False where a has no finite distance."""
+    a-atoms of k (S = ``dnn.shape[1]``); left as they are (NaN, False) where a has no finite
+    distance."""
     width = dnn.shape[1]
     for k in numba.prange(len(n_species)):
         for a in range(n_species[k]):
@@ -81,7 +82,6 @@ def pair_rules(nearest, members, member_start, n_species, bins, dnn, share, susp
                 distances = nearest[own, b]
                 finite = distances[np.isfinite(distances)]
                 if not len(finite):
-                    dnn[k, a, b], share[k, a, b], suspect[k, a, b] = np.nan, np.nan, False
                     continue
                 d = _histogram_rule(finite, bins)
                 inside = 0
@@ -90,22 +90,6 @@ def pair_rules(nearest, members, member_start, n_species, bins, dnn, share, susp
                         inside += 1
                 dnn[k, a, b], share[k, a, b] = d, inside / len(finite)
                 suspect[k, a, b] = np.any(finite < OVERLAP_FRACTION * _robust_rule(finite, 100))
-
-
-@numba.njit(cache=True, nogil=True)
-def grid_dims(lower, upper, n_points, width, max_per_point, dims, step):
-    """:func:`.neighbors.grid_shape` of every grid (rows of ``lower``, ``upper``, Å)."""
-    for g in range(len(n_points)):
-        for d in range(3):
-            extent = max(upper[g, d] - lower[g, d], 1e-12)
-            dims[g, d] = max(math.floor(extent / width[g]), 1)
-        total = float(dims[g, 0]) * float(dims[g, 1]) * float(dims[g, 2])
-        while total > max_per_point * n_points[g] + 27:
-            for d in range(3):
-                dims[g, d] = max(dims[g, d] // 2, 1)
-            total = float(dims[g, 0]) * float(dims[g, 1]) * float(dims[g, 2])
-        for d in range(3):
-            step[g, d] = max(max(upper[g, d] - lower[g, d], 1e-12) / dims[g, d], width[g])
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)

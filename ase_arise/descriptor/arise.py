@@ -23,7 +23,7 @@ from ase import Atoms
 from .._deprecation import renamed_parameters
 from .._validation import check_atoms, check_scalar
 from ..errors import InputError
-from ..limits import check_species, check_work
+from ..limits import check_species
 from .dnn import (DEFAULT_BINS, OVERLAP_FRACTION, dnn_from_distances, nearest_distances,
                   robust_dnn, sample_volume, shell_share, warn_overlaps)
 from ..device import check_device, cuda_module
@@ -31,7 +31,8 @@ from . import cuda
 from .averaged import describe_structures
 from .pair_sums import pair_means
 from .cuda_search import card_cells
-from .neighbors import CELLS_PER_CUTOFF, CellList, image_bounds, periodic_images, wrap_positions
+from .neighbors import (CELLS_PER_CUTOFF, CellList, check_pairs, image_bounds,
+                        periodic_images, wrap_positions)
 from .soap import SOAPBasis
 
 # Bounds: the paper uses r_cut 3-5 d_NN, n_max 9; past these, cost and ill-conditioning explode.
@@ -177,7 +178,8 @@ class ARISEDescriptor:
         sorted x index (:func:`.neighbors.periodic_images`).
         ``on_card``: sorted on this descriptor's card, if any (:class:`.cuda_search.CardCells`)."""
         reach = self.r_cut * float(max_unit)
-        self.check_pairs(n_centres, len(neighbors) / sample_volume(neighbors, cell, pbc), reach)
+        check_pairs(n_centres, len(neighbors) / sample_volume(neighbors, cell, pbc), reach,
+                    self.r_cut)
         within = None if window is None else ((window[0] - reach, -np.inf, -np.inf),
                                               (window[1] + reach, np.inf, np.inf))
         points, index = periodic_images(neighbors, cell, pbc, reach, within, near)
@@ -187,13 +189,6 @@ class ARISEDescriptor:
             with card:
                 return card_cells(cupy, points, index, reach / CELLS_PER_CUTOFF, bounds)
         return CellList.build(points, index, reach / CELLS_PER_CUTOFF, bounds)
-
-    def check_pairs(self, n_centres, density, reach):
-        """InputError past the work limit ``max_pairs`` for ``n_centres`` centres among
-        neighbours of ``density`` (1/Å^3) within ``reach`` (Å)."""
-        check_work("max_pairs", n_centres * density * 4.0 / 3.0 * np.pi * reach ** 3,
-                   f"Neighbour pairs of {n_centres:,} centres within r_cut = {self.r_cut:g} "
-                   f"d_NN ({reach:.3g} Å)", "Use a smaller r_cut, or describe fewer atoms")
 
     def center_coefficients(self, centres, inv_scale, cells, out=None, **options):
         """:meth:`.soap.SOAPBasis.center_coefficients` on this descriptor's device (the same

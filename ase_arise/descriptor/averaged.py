@@ -75,7 +75,7 @@ def describe_structures(calculator, structures, *, progress=False, desc="ARISE d
     for k, atoms in enumerate(structures):
         if batched(atoms, chunk):  # small open structures: planned together
             pending.append(k)
-            if len(pending) == BATCH or k == len(structures) - 1:
+            if len(pending) == BATCH:
                 describe_clusters(calculator, [structures[i] for i in pending], pending, X,
                                   shells, many, stacklevel, undescribable)
                 bar.update(len(pending))

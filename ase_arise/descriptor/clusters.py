@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..limits import check_species, current_limits
 from . import _cluster_kernels as kernels
 from .dnn import warn_overlaps
-from .neighbors import _MAX_CELLS_PER_POINT, CELLS_PER_CUTOFF, CellStack
+from .neighbors import CELLS_PER_CUTOFF, CellStack, check_pairs, grid_shape
 from .pair_sums import SEGMENT, nothing_to_describe, pair_means, run_sums, warn_isolated
 
 # Open structures of at most this many atoms are planned together (the nearest-distance sweep
@@ -159,16 +159,10 @@ class _Batch:
         upper = np.maximum.reduceat(ordered, runs, axis=0)[::2]
         n_points = last - first
         seen_by = np.where(np.isfinite(unit), count[:, :, None], 0).sum(axis=1)
-        volume = np.prod(np.maximum(upper - lower, 1.0), axis=1)
-        estimate = seen_by[grid_k, grid_b] * (n_points / volume) * 4.0 / 3.0 * np.pi * reach ** 3
-        if len(estimate) and estimate.max() > current_limits().max_pairs:
-            worst = int(np.argmax(estimate))
-            calculator.check_pairs(int(seen_by[grid_k[worst], grid_b[worst]]),
-                                   n_points[worst] / volume[worst], reach[worst])
-        dims = np.empty((len(grid_k), 3), dtype=np.int64)
-        step = np.empty((len(grid_k), 3))
-        kernels.grid_dims(lower, upper, n_points, reach / CELLS_PER_CUTOFF,
-                          _MAX_CELLS_PER_POINT, dims, step)
+        volume = np.prod(np.maximum(upper - lower, 1.0), axis=1)  # .dnn.sample_volume's
+        if len(grid_k):
+            check_pairs(seen_by[grid_k, grid_b], n_points / volume, reach, calculator.r_cut)
+        dims, step = grid_shape(lower, upper, n_points, reach / CELLS_PER_CUTOFF)
         point_base = np.concatenate([[0], np.cumsum(n_points)])
         cell_base = np.concatenate([[0], np.cumsum(np.prod(dims, axis=1) + 1)])
         points = np.empty((point_base[-1], 3))

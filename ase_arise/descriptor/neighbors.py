@@ -158,6 +158,18 @@ def periodic_images(positions, cell, pbc, cutoff, within=None, near=None):
     return np.concatenate(points), np.concatenate(index)
 
 
+def check_pairs(n_centres, density, reach, r_cut):
+    """InputError past the work limit ``max_pairs`` for ``n_centres`` centres among
+    neighbours of ``density`` (1/Å^3) within ``reach`` (Å, ``r_cut`` d_NN); arrays: the
+    worst of them."""
+    n_centres, reach = np.atleast_1d(n_centres), np.atleast_1d(reach)
+    estimate = n_centres * density * 4.0 / 3.0 * np.pi * reach ** 3
+    k = int(np.argmax(estimate))
+    check_work("max_pairs", estimate[k], f"Neighbour pairs of {int(n_centres[k]):,} centres "
+               f"within r_cut = {r_cut:g} d_NN ({reach[k]:.3g} Å)",
+               "Use a smaller r_cut, or describe fewer atoms")
+
+
 def species_near(near, numbers, z):
     """``near`` (a function (x_lo, x_hi) (Å) -> atom indices, ascending; a spatial domain's
     sorted x index) as the same for the atoms of species ``z`` alone, indexed among them;
@@ -201,12 +213,18 @@ def image_bounds(positions, cell, pbc, cutoff):
 
 def grid_shape(lower, upper, n_points, width):
     """(dims, step) of a cell list's grid over points from ``lower`` to ``upper`` (Å): cells
-    at least ``width`` wide (Å), never more than ``_MAX_CELLS_PER_POINT`` per point."""
-    extent = np.maximum(upper - lower, 1e-12)
+    at least ``width`` wide (Å), never more than ``_MAX_CELLS_PER_POINT`` per point. Rows of
+    ``lower`` / ``upper`` (shape (g, 3)) with ``n_points`` and ``width`` of shape (g,) give g
+    grids, each as alone."""
+    extent = np.maximum(np.asarray(upper) - lower, 1e-12)
+    width = np.asarray(width, dtype=np.float64)[..., None]
+    n_points = np.asarray(n_points)
     dims = np.maximum(np.floor(extent / width), 1).astype(np.int64)
-    while np.prod(dims.astype(float)) > _MAX_CELLS_PER_POINT * n_points + 27:
-        dims = np.maximum(dims // 2, 1)
-    return dims, np.maximum(extent / dims, width)
+    while True:
+        crowded = np.prod(dims.astype(float), axis=-1) > _MAX_CELLS_PER_POINT * n_points + 27
+        if not crowded.any():
+            return dims, np.maximum(extent / dims, width)
+        dims = np.where(crowded[..., None], np.maximum(dims // 2, 1), dims)
 
 
 @dataclass(frozen=True)
