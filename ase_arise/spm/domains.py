@@ -7,8 +7,7 @@ grid's x-planes, in five phases:
 1. nearest distances of atom ranges (to any atom, to each species): the sample's d_NN, its
    vacuum axes and overlaps, and each species' reach for the local d_NN;
 2. (fast mode) the local d_NN of x-ranges of atoms, each from a k-d tree of its window
-   (:mod:`ase_arise.descriptor.local_dnn`: members that do not depend on the tree), while
-   the client checks the sample;
+   (:mod:`ase_arise.descriptor.local_dnn`: members that do not depend on the tree);
 3. (fast mode) x-slices of the grid: the per-atom coefficients of the atoms whose x-pair
    (the x box indices whose boxes contain them) starts in the slice, and their planes
    (:func:`.boxes.grid_planes`); an atom is expanded once, in one slice (twice where a
@@ -17,6 +16,10 @@ grid's x-planes, in five phases:
    the slice before (:func:`.boxes.add_planes`), descriptors, the network (exact mode: the
    boxes cut out and described, then the network);
 5. (label) the per-atom rule (:class:`~ase_arise.labels.BoxChoice`) of atom ranges.
+
+Phases 2-4 of the sample as given are submitted before the client checks it
+(:func:`.driver.scan_sample`), and begun again in the rare case that the check opens a
+periodic axis across a vacuum.
 
 Every sum sees the same terms in the same order as in one process: box sums are fixed-order
 over pairs, the network classifies the same chunks (:func:`.driver.partition`), and the
@@ -118,15 +121,56 @@ def spm_on(client, atoms, settings, *, progress=False):
     clock = _Clock()
     sample, shared, nearest, parts = _phase_nearest(client, atoms, slots)
     clock("nearest distances")
-    # the local d_NN runs on the workers while the client checks the sample
-    units = _phase_units(client, sample, shared, nearest, parts, settings.mode)
+    # the boxes of the sample as given run on the workers while the client checks it
+    try:
+        job = _submit(client, atoms, settings, fields, slots, sample, shared, nearest, parts)
+    except InputError as error:  # raised below, unless the check opens a vacuum axis
+        job = error
     scanned = scan_sample(atoms, settings, nearest=nearest[0], by_species=nearest[1])
-    if scanned is not atoms:  # periodic axes across a vacuum are open: wrapped otherwise
+    if scanned is not atoms:  # periodic axes across a vacuum are open: begin again
+        if not isinstance(job, InputError):
+            client.cancel(job.futures)
         sample, shared, nearest, parts = _phase_nearest(client, scanned, slots)
-        units = _phase_units(client, sample, shared, nearest, parts, settings.mode)
-    centres, shape = box_centres(scanned, settings)
-    grid = tensor_grid(centres)
+        job = _submit(client, scanned, settings, fields, slots, sample, shared, nearest, parts)
+    elif isinstance(job, InputError):
+        raise job
     clock("sample scanned")
+    centres, groups, chunk = job.centres, job.groups, job.chunk
+    n_atoms = np.zeros(len(centres), dtype=np.int64)
+    valid = np.zeros(len(centres), dtype=bool)
+    outputs = empty_outputs(len(centres), len(settings.network.class_names))
+    with tqdm(total=len(centres), desc=f"ARISE SPM ({job.mode}) on the cluster", unit="box",
+              disable=not progress) as bar:
+        for boxes, future in zip(groups, job.boxes):
+            n_atoms[boxes], found = future.result()
+            for first, part in zip(range(0, len(boxes), chunk), found):
+                store_outputs(outputs, valid, boxes[first:first + chunk], part)
+            bar.update(len(boxes))
+    clock(f"{len(groups)} slices described and classified")
+    warn_empty(valid, settings.min_atoms)
+    return scanned, spm_result(centres, job.shape, outputs, n_atoms, settings, job.mode)
+
+
+@dataclass(frozen=True, eq=False)
+class _Job:
+    """A submitted scan: the box centres (Å) and grid shape, the x-slices' box indices
+    (``groups``) with a future of each one's (counts, outputs per chunk) (``boxes``), and
+    every future it holds (``futures``, to cancel)."""
+    mode: str
+    centres: np.ndarray
+    shape: tuple
+    groups: list
+    chunk: int
+    boxes: list
+    futures: list
+
+
+def _submit(client, atoms, settings, fields, slots, sample, shared, nearest, parts):
+    """Phases 2-4 of ``atoms`` (the scattered ``sample``) submitted: a :class:`_Job`.
+    InputError for a scan that is not a tensor grid or beyond the work limit."""
+    units = _phase_units(client, sample, shared, nearest, parts, settings.mode)
+    centres, shape = box_centres(atoms, settings)
+    grid = tensor_grid(centres)
     if grid is None:
         raise InputError("client= splits one sample into domains of its scan grid, which needs "
                          "an orthorhombic cell (this one is tilted). Run without client=.")
@@ -134,41 +178,29 @@ def spm_on(client, atoms, settings, *, progress=False):
     check_box_work(sample.wrapped, sample.cell, sample.pbc, len(centres), settings.box)
     mode = "fast" if units is not None else "exact"
     calculator = settings.network.descriptor()
-    slab, chunk = partition(shape, len(np.unique(sample.numbers)), calculator.basis)
+    _, chunk = partition(shape, len(np.unique(sample.numbers)), calculator.basis)
     order = np.argsort(centres[:, 0], kind="stable")
     # x-slices of whole chunks, at least three per worker thread where there are as many
     # chunks: with the slices' chunks they keep every worker busy to the end
     per_slice = chunk * max(1, len(centres) // chunk // (3 * slots))
     groups = [order[s:s + per_slice] for s in range(0, len(centres), per_slice)]
     bounds = [(int(where[0][g].min()), int(where[0][g].max()) + 1) for g in groups]
-    if mode == "fast":
-        starts = [lo for lo, _ in bounds] + [len(ticks[0])]
-        slices = [client.submit(_planes_task, shared, fields, units, ticks, starts[k],
-                                starts[k + 1], pure=False)
-                  if starts[k] < starts[k + 1] else None for k in range(len(groups))]
-        width = math.ceil(settings.box / settings.stride) + 2  # boxes an x-pair spans, at most
-        futures = [client.submit(_chunks_task, fields, ticks, tuple(w[g] for w in where),
-                                 chunk, *[slices[j] for j in range(len(groups))
-                                          if slices[j] is not None
-                                          and starts[j + 1] > bounds[k][0] - width
-                                          and starts[j] < bounds[k][1]], pure=False)
-                   for k, g in enumerate(groups)]
-    else:
+    if mode == "exact":
         futures = [client.submit(_exact_task, shared, fields, centres[g], chunk, pure=False)
                    for g in groups]
-    n_atoms = np.zeros(len(centres), dtype=np.int64)
-    valid = np.zeros(len(centres), dtype=bool)
-    outputs = empty_outputs(len(centres), len(settings.network.class_names))
-    with tqdm(total=len(centres), desc=f"ARISE SPM ({mode}) on the cluster", unit="box",
-              disable=not progress) as bar:
-        for boxes, future in zip(groups, futures):
-            n_atoms[boxes], found = future.result()
-            for first, part in zip(range(0, len(boxes), chunk), found):
-                store_outputs(outputs, valid, boxes[first:first + chunk], part)
-            bar.update(len(boxes))
-    clock(f"{len(groups)} slices described and classified")
-    warn_empty(valid, settings.min_atoms)
-    return scanned, spm_result(centres, shape, outputs, n_atoms, settings, mode)
+        return _Job(mode, centres, shape, groups, chunk, futures, futures)
+    starts = [lo for lo, _ in bounds] + [len(ticks[0])]
+    slices = [client.submit(_planes_task, shared, fields, units, ticks, starts[k],
+                            starts[k + 1], pure=False)
+              if starts[k] < starts[k + 1] else None for k in range(len(groups))]
+    width = math.ceil(settings.box / settings.stride) + 2  # boxes an x-pair spans, at most
+    futures = [client.submit(_chunks_task, fields, ticks, tuple(w[g] for w in where), chunk,
+                             *[slices[j] for j in range(len(groups)) if slices[j] is not None
+                               and starts[j + 1] > bounds[k][0] - width
+                               and starts[j] < bounds[k][1]], pure=False)
+               for k, g in enumerate(groups)]
+    return _Job(mode, centres, shape, groups, chunk, futures,
+                futures + [f for f in slices if f is not None] + [units])
 
 
 def label_box_index(client, sample, result):
