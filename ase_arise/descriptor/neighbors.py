@@ -16,6 +16,7 @@ import numba
 import numpy as np
 from ase.geometry import complete_cell
 
+from .._counting import stable_order
 from ..limits import check_work
 
 # The grid never has more cells than this many times the number of points (sparse samples then
@@ -131,31 +132,62 @@ def periodic_images(positions, cell, pbc, cutoff, within=None, near=None):
     check_work("max_points", expected, f"Periodic images of the {n} atoms within {cutoff:.4g} Å "
                f"of the cell (cell {heights[thinnest]:.4g} Å thick along axis {thinnest})",
                "Use a smaller box or cutoff, or a larger cell (atoms.repeat)")
-    reach = np.where(pbc, np.ceil(cutoff / heights), 0).astype(int)
+    reach = np.where(pbc, np.ceil(cutoff / heights), 0).astype(np.int64)
     frac = fractional(positions, full)
     margin = cutoff / heights
-    # per periodic axis and shift, the atoms whose shifted copy lies within the margin: a
-    # shift's candidates are the fewest of its axes' (one pass over the atoms per axis and
-    # shift, not 26 passes over all three coordinates)
-    near = [{k: np.flatnonzero((frac[:, d] + k > -margin[d]) & (frac[:, d] + k < 1.0 + margin[d]))
-             for k in range(-reach[d], reach[d] + 1) if k} for d in range(3)]
-    points, index = [positions[own]], [own]
-    for shift in np.ndindex(*(2 * reach + 1)):
-        shift = np.array(shift) - reach
-        if not shift.any():
-            continue
-        some = min((near[d][shift[d]] for d in range(3) if shift[d]), key=len)
-        if within is not None:  # the candidates near the corners (1e-6 Å: any rounding)
-            moved = positions[some] + shift @ full
-            some = some[np.all((moved >= lower - 1e-6) & (moved <= upper + 1e-6), axis=1)]
-        moved = frac[some] + shift
-        keep = np.all(~pbc | ((moved > -margin) & (moved < 1.0 + margin)), axis=1)
-        if keep.any():
-            found = cartesian(moved[keep], full)
-            inside = np.all((found >= lower) & (found <= upper), axis=1)
-            points.append(found[inside])
-            index.append(some[keep][inside])
-    return np.concatenate(points), np.concatenate(index)
+    # two passes of one kernel: the images per shift, then the images in their places
+    args = (frac, full, pbc, reach, margin, lower, upper)
+    counts = np.zeros(int(np.prod(2 * reach + 1)), dtype=np.int64)
+    _images(*args, counts, np.empty((0, 3)), np.empty(0, dtype=np.int64))
+    cursor = len(own) + np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    points = np.empty((len(own) + int(counts.sum()), 3))
+    index = np.empty(len(points), dtype=np.int64)
+    points[:len(own)], index[:len(own)] = positions[own], own
+    _images(*args, cursor, points, index)
+    return points, index
+
+
+@numba.njit(cache=True, nogil=True)
+def _images(frac, full, pbc, reach, margin, lower, upper, cursor, points, index):
+    """The periodic images of :func:`periodic_images`, in the order of their shifts (as
+    ``np.ndindex`` over -reach..reach per axis, the zero shift left out), then of their
+    atoms: an atom's copy shifted by k (whole cell vectors) is kept where each periodic
+    fraction plus k lies within ``margin`` of [0, 1] and its position (:func:`cartesian`'s
+    arithmetic, Å) within [lower, upper]. With no ``points``, ``cursor`` (one per shift)
+    counts them; otherwise they are written at ``cursor``, which advances."""
+    n1, n2 = 2 * reach[1] + 1, 2 * reach[2] + 1
+    shifts = np.empty((3, 2 * max(reach[0], reach[1], reach[2]) + 1), dtype=np.int64)
+    n_shifts = np.empty(3, dtype=np.int64)
+    moved = np.empty(3)
+    found = np.empty(3)
+    for i in range(frac.shape[0]):
+        for d in range(3):
+            n_shifts[d] = 0
+            for k in range(-reach[d], reach[d] + 1):
+                f = frac[i, d] + k
+                if not pbc[d] or (f > -margin[d] and f < 1.0 + margin[d]):
+                    shifts[d, n_shifts[d]] = k
+                    n_shifts[d] += 1
+        for a in range(n_shifts[0]):
+            for b in range(n_shifts[1]):
+                for c in range(n_shifts[2]):
+                    k0, k1, k2 = shifts[0, a], shifts[1, b], shifts[2, c]
+                    if k0 == 0 and k1 == 0 and k2 == 0:
+                        continue
+                    moved[0], moved[1], moved[2] = frac[i, 0] + k0, frac[i, 1] + k1, \
+                        frac[i, 2] + k2
+                    inside = True
+                    for j in range(3):
+                        found[j] = (moved[0] * full[0, j] + moved[1] * full[1, j]) \
+                            + moved[2] * full[2, j]
+                        inside = inside and lower[j] <= found[j] <= upper[j]
+                    if not inside:
+                        continue
+                    s = ((k0 + reach[0]) * n1 + (k1 + reach[1])) * n2 + (k2 + reach[2])
+                    if points.shape[0]:
+                        points[cursor[s]] = found
+                        index[cursor[s]] = i
+                    cursor[s] += 1
 
 
 def check_pairs(n_centres, density, reach, r_cut):
@@ -270,7 +302,7 @@ class CellList:
         dims, step = grid_shape(lower, upper, n_points, width)
         coords = np.clip(((points - lower) / step).astype(np.int64), 0, dims - 1)
         flat = (coords[:, 0] * dims[1] + coords[:, 1]) * dims[2] + coords[:, 2]
-        order = np.argsort(flat, kind="stable")
+        order = stable_order(flat, int(np.prod(dims)))
         counts = np.bincount(flat, minlength=int(np.prod(dims)))
         cell_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return cls(np.ascontiguousarray(points[order]), index[order], cell_start,

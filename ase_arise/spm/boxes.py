@@ -14,6 +14,7 @@ import numpy as np
 from ase import Atoms
 from scipy.spatial import cKDTree
 
+from .._counting import dense_unique, stable_order
 from ..descriptor.local_dnn import sample_units
 from ..device import cuda_module
 from ..descriptor.averaged import describe_structures
@@ -79,7 +80,7 @@ class FastBoxes:
         A generator: yields the boxes done (all of them, once) and returns (descriptors of
         shape (n_boxes, n_features), atoms per box of shape (n_boxes,))."""
         calculator, species = self.calculator, self.species
-        needed, rows = np.unique(index, return_inverse=True)
+        needed, rows = dense_unique(index, len(self.numbers))
         self._cache = self.coefficients(needed)
         _, slot, coefficients, n_neighbors = self._cache
         rows = slot[rows]
@@ -233,7 +234,7 @@ def grid_planes(ticks, half, points, point_species, rows, values, extra, species
         if not len(mine):
             continue
         px, py, pz = (p[mine] for p in pair_of)
-        order = np.argsort((px * n_py + py) * n_pz + pz, kind="stable")
+        order = stable_order((px * n_py + py) * n_pz + pz, len(pairs[0]) * n_py * n_pz)
         px, py, pz, mine = px[order], py[order], pz[order], mine[order]
         run = np.flatnonzero(np.r_[True, (px[1:] != px[:-1]) | (py[1:] != py[:-1])])
         present = np.unique(px)

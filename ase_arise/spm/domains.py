@@ -36,6 +36,7 @@ import numpy as np
 from ase.geometry import complete_cell
 from tqdm.auto import tqdm
 
+from .._counting import dense_unique
 from .._validation import check_atoms
 from ..descriptor.dnn import sample_nearest
 from ..descriptor.local_dnn import unit_reach, units_of
@@ -302,7 +303,7 @@ def _planes_task(sample, fields, units, ticks, first, stop):
     ranges = np.empty((len(points), 6), dtype=np.int64)
     _kernels.box_blocks(*ticks, half, points, ranges)
     mine = (ranges[:, 0] >= first) & (ranges[:, 0] < stop)
-    needed, rows = np.unique(index[mine], return_inverse=True)
+    needed, rows = dense_unique(index[mine], len(sample.numbers))
     x = sample.wrapped[needed, 0]
     describer = FastBoxes(calculator, sample.wrapped, sample.numbers, sample.cell,
                           sample.pbc, units=units, near=sample.near_x,

@@ -216,17 +216,11 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False,
     else:  # a card takes ~10^6 row-passes a call; chunks serve CPU domains
         slab = chunk = partition(shape, len(species), calculator.basis, _CARD_SLAB_VALUES)[0]
     order = np.argsort(centres[:, 0], kind="stable")
-    by_x = np.argsort(points[:, 0], kind="stable")  # a slab's points: one range of x
-    x_sorted = points[by_x, 0]
+    slab_points = _SlabPoints(points, n_boxes > slab)
     stage = f"ARISE SPM ({mode})"
     for start in range(0, n_boxes, slab):
         boxes = order[start:start + slab]
-        lower = centres[boxes].min(axis=0) - half
-        upper = centres[boxes].max(axis=0) + half
-        near = np.sort(by_x[np.searchsorted(x_sorted, lower[0]):
-                            np.searchsorted(x_sorted, upper[0], side="right")])
-        near = near[np.all((points[near, 1:] >= lower[1:]) & (points[near, 1:] <= upper[1:]),
-                           axis=1)]
+        near = slab_points(centres[boxes].min(axis=0) - half, centres[boxes].max(axis=0) + half)
         steps = describer.describe(centres[boxes], half, points[near], index[near])
         while True:
             try:
@@ -244,6 +238,26 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False,
         yield stage, start + len(boxes), n_boxes
     warn_empty(valid, settings.min_atoms)
     return spm_result(centres, shape, outputs, n_atoms, settings, mode, kept)
+
+
+class _SlabPoints:
+    """Called with a slab's corners (Å): the indices (ascending) of the ``points`` inside,
+    found in one range of the points sorted along x where there are ``several`` slabs (a
+    pass over every point otherwise)."""
+
+    def __init__(self, points, several):
+        self.points = points
+        self.by_x = np.argsort(points[:, 0], kind="stable") if several else None
+        self.x_sorted = points[self.by_x, 0] if several else None
+
+    def __call__(self, lower, upper):
+        if self.by_x is None:
+            return np.flatnonzero(np.all((self.points >= lower) & (self.points <= upper),
+                                         axis=1))
+        near = np.sort(self.by_x[np.searchsorted(self.x_sorted, lower[0]):
+                                 np.searchsorted(self.x_sorted, upper[0], side="right")])
+        inside = (self.points[near, 1:] >= lower[1:]) & (self.points[near, 1:] <= upper[1:])
+        return near[np.all(inside, axis=1)]
 
 
 def check_box_work(wrapped, cell, pbc, n_boxes, box):

@@ -11,6 +11,7 @@ give the same bits: they only add, and no fused multiply-add can enter.
 
 import numpy as np
 
+from .._counting import dense_unique, stable_order
 from . import _kernels
 
 
@@ -29,8 +30,8 @@ def grid_pairs(ticks, half, points, x_range, y_range):
     pair_of, pairs = [], []
     for d, t in enumerate(ticks):
         key = ranges[:, 2 * d] * (len(t) + 1) + ranges[:, 2 * d + 1]
-        unique, inverse = np.unique(key, return_inverse=True)
-        pair_of.append(inverse.astype(np.int64).ravel())
+        unique, inverse = dense_unique(key, (len(t) + 1) ** 2)
+        pair_of.append(inverse)
         pairs.append(np.stack([unique // (len(t) + 1), unique % (len(t) + 1)], axis=1))
     return inside, pair_of, pairs
 
@@ -87,7 +88,7 @@ def grid_box_sums(xp, ticks, half, points, point_species, rows, values, extra, s
             continue
         px, py, pz = (p[mine] for p in pair_of)
         block = (px * n_py + py) * n_pz + pz
-        order = np.argsort(block, kind="stable")
+        order = stable_order(block, len(pairs[0]) * n_py * n_pz)
         block, mine = block[order], mine[order]
         first = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
         owner = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(block)]))

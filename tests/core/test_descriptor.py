@@ -338,6 +338,53 @@ def test_a_windows_images_and_cells_are_the_whole_sets_part(pbc):
         np.testing.assert_array_equal(part.index[own], whole.index[full][kept])
 
 
+@pytest.mark.parametrize("pbc", [(True, True, True), (True, False, True), (False, True, False)])
+def test_periodic_images_as_brute_force(pbc):
+    """The image kernel against every shift of every atom (numpy, in np.ndindex order of the
+    shifts, then the atoms): the same points, bits and order, whole and in a window, on a
+    tilted cell thinner than the cutoff (two shells of images)."""
+    from itertools import product
+
+    from ase_arise.descriptor.neighbors import cartesian, cell_heights, fractional
+
+    rng = np.random.default_rng(4)
+    cell, pbc = np.array([[7.0, 0.0, 0.0], [2.5, 5.0, 0.0], [-1.0, 1.5, 6.0]]), np.array(pbc)
+    wrapped = wrap_positions(rng.random((200, 3)) @ cell, cell, pbc)
+    cutoff = 6.5
+    margin = cutoff / cell_heights(cell)
+    reach = np.where(pbc, np.ceil(margin), 0).astype(int)
+    frac = fractional(wrapped, cell)
+    for lower, upper in ((np.full(3, -np.inf), np.full(3, np.inf)),
+                         (np.array([-3.0, -np.inf, 1.0]), np.array([5.0, np.inf, 9.0]))):
+        own = np.flatnonzero(np.all((wrapped >= lower) & (wrapped <= upper), axis=1))
+        want, owners = [wrapped[own]], [own]
+        for shift in product(*(range(-r, r + 1) for r in reach)):
+            if any(shift):
+                moved = frac + np.array(shift)
+                found = cartesian(moved, cell)
+                keep = np.all(~pbc | ((moved > -margin) & (moved < 1.0 + margin)), axis=1) & \
+                    np.all((found >= lower) & (found <= upper), axis=1)
+                want.append(found[keep])
+                owners.append(np.flatnonzero(keep))
+        points, index = periodic_images(wrapped, cell, pbc, cutoff, (lower, upper))
+        assert len(points) > len(own) + 50  # images, on top of the atoms
+        np.testing.assert_array_equal(points, np.concatenate(want))
+        np.testing.assert_array_equal(index, np.concatenate(owners))
+
+
+def test_counting_sorts_as_numpy():
+    from ase_arise._counting import dense_unique, stable_order
+
+    rng = np.random.default_rng(0)
+    for n, n_keys in ((0, 5), (1, 1), (1000, 7), (50_000, 100_000)):
+        keys = rng.integers(0, n_keys, n)
+        np.testing.assert_array_equal(stable_order(keys, n_keys),
+                                      np.argsort(keys, kind="stable"))
+        for got, want in zip(dense_unique(keys, n_keys), np.unique(keys, return_inverse=True)):
+            np.testing.assert_array_equal(got, want)
+            assert got.dtype == np.int64
+
+
 def test_cell_products_are_per_row_and_unfused():
     """fractional / cartesian: each row's bits depend on that row alone (any subset gives the
     same rows; a BLAS product does not), computed (f0 c0 + f1 c1) + f2 c2 without fused
