@@ -93,13 +93,15 @@ def grid_box_sums(xp, ticks, half, points, point_species, rows, values, extra, s
         first = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
         owner = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(block)]))
         step = np.arange(len(block)) - first[owner]  # a point's place in its block
+        n_steps = int(step.max()) + 1
+        by_step = stable_order(step, n_steps)  # step k: one range, blocks ascending
+        bounds = np.searchsorted(step[by_step], np.arange(n_steps + 1))
+        which, source = xp.asarray(owner[by_step]), xp.asarray(kept_rows[mine[by_step]])
         blocks = xp.zeros((len(first), width))
-        for k in range(int(step.max()) + 1):  # each block adds its points in input order
-            at = np.flatnonzero(step == k)
-            which = xp.asarray(owner[at])
-            source = xp.asarray(kept_rows[mine[at]])
-            blocks[which, :n_values] += values[source]
-            blocks[which, n_values:] += tail[source]
+        for k in range(n_steps):  # each block adds its points in input order
+            at = slice(int(bounds[k]), int(bounds[k + 1]))
+            blocks[which[at], :n_values] += values[source[at]]
+            blocks[which[at], n_values:] += tail[source[at]]
         ids = block[first]
         block_x = ids // (n_py * n_pz)
         for p in np.unique(block_x):  # x-pairs ascending
