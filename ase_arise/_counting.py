@@ -30,3 +30,12 @@ def dense_unique(keys, n_keys):
     present = np.bincount(keys, minlength=n_keys) > 0
     rank = np.cumsum(present) - 1
     return np.flatnonzero(present), rank[keys]
+
+
+def distinct(keys):
+    """``np.unique(keys)`` of int keys (atomic numbers): one counting pass where they are
+    non-negative and below 2**16, a sort otherwise."""
+    keys = np.asarray(keys).ravel()
+    if keys.size and keys.dtype.kind in "iu" and 0 <= keys.min() and keys.max() < 2 ** 16:
+        return np.flatnonzero(np.bincount(keys)).astype(keys.dtype)
+    return np.unique(keys)

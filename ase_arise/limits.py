@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._counting import distinct
 from .errors import InputError
 
 
@@ -100,7 +101,7 @@ def check_work(name, estimate, what, fix):
 def check_species(numbers):
     """The sorted species (atomic numbers, list of int) of a structure, at most ``max_species``:
     the descriptor has one term per ordered species pair."""
-    species = [int(z) for z in np.unique(numbers)]
+    species = [int(z) for z in distinct(numbers)]
     check_work("max_species", len(species),
                f"Species in the structure ({len(species)}, {len(species) ** 2} ordered pairs for "
                "the descriptor)", "Merge species that play the same role (or treat all atoms as "

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
+from .._counting import distinct
 from .._deprecation import renamed_parameters
 from .._validation import check_atoms, check_scalar
 from ..errors import InputError
@@ -151,7 +152,7 @@ class ARISEDescriptor:
     def _pair_dnn(self, wrapped, numbers_, cell, pbc, *, overlaps=False, stacklevel=5):
         """d_NN of every ordered species pair, and the pairs' mean shell share (NaN for none);
         with ``overlaps``, warn about overlapping atoms (if a nearest distance is short)."""
-        species = np.unique(numbers_)
+        species = distinct(numbers_)
         # one search per neighbour species b serves the centres of every species a
         nearest = {int(b): nearest_distances(wrapped, wrapped[numbers_ == b], cell, pbc)
                    for b in species}

@@ -15,6 +15,7 @@ import numpy as np
 from ase.geometry import complete_cell
 from scipy.spatial import cKDTree
 
+from .._counting import distinct
 from .._deprecation import renamed_parameters
 from .._validation import check_atoms
 from ..device import check_device, cuda_module
@@ -221,7 +222,7 @@ def nearest_by_species(wrapped, numbers, cell, pbc, centres, device="cpu", windo
     species (columns in sorted order; :func:`nearest_distances`, images included, itself
     not, ``window`` passed on): shape (len(centres), n_species). A row depends on nothing but
     the sample, so a subset of centres gets the rows of the whole."""
-    species = np.unique(numbers)
+    species = distinct(numbers)
     out = np.empty((len(centres), len(species)))
     for j, b in enumerate(species):
         near = species_near(window, numbers, b) if callable(window) else window
@@ -283,7 +284,7 @@ def find_overlaps(wrapped, numbers, cell, pbc, nearest=None, by_species=None):
         Their distances (Å).
     """
     none = np.empty((0, 2), dtype=np.int64), np.empty(0)
-    species = np.unique(numbers)
+    species = distinct(numbers)
     threshold = np.full((len(species), len(species)), np.nan)
     suspect = False
     for i, a in enumerate(species):

@@ -16,6 +16,7 @@ import warnings
 import numba
 import numpy as np
 
+from .._counting import distinct
 from .._validation import check_atoms
 from ..device import check_device, cuda_module
 from .cuda_search import NEAREST_K_MAX, local_units
@@ -49,7 +50,7 @@ def local_length_units(atoms, *, n_local=N_LOCAL, device="cpu"):
         NaN where an atom has no b-atom at all.
     """
     positions, numbers_, cell, pbc = check_atoms(atoms)
-    species = tuple(int(z) for z in np.unique(numbers_))
+    species = tuple(int(z) for z in distinct(numbers_))
     return species, sample_units(wrap_positions(positions, cell, pbc), numbers_, cell, pbc,
                                  n_local=n_local, device=check_device(device))
 
@@ -70,7 +71,7 @@ def unit_reach(nearest, numbers):
     distances to their nearest a-atom (``nearest`` of every atom, from
     :func:`.dnn.nearest_by_species`); 1 Å where none has one."""
     reach = []
-    for j, a in enumerate(np.unique(numbers)):
+    for j, a in enumerate(distinct(numbers)):
         spacing = nearest[numbers == a, j]
         finite = spacing[np.isfinite(spacing)]
         reach.append(3.0 * float(np.median(finite)) if len(finite) else 1.0)
@@ -89,7 +90,7 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
     near(x_lo, x_hi) (Å) -> the atoms (ascending) that may have an image there: the same,
     without a pass over every atom.
     """
-    species = np.unique(numbers)
+    species = distinct(numbers)
     units = np.full((len(centres), len(species)), np.nan)
     for i, a in enumerate(species):
         own = np.flatnonzero(numbers == a)

@@ -24,6 +24,9 @@ from ..limits import check_work
 _MAX_CELLS_PER_POINT = 8
 # Cells this many times narrower than the cutoff: a near-sphere of them (~2x fewer points tested).
 CELLS_PER_CUTOFF = 3
+# Periodic images are found in at most this many chunks of atoms (threads), whose counts fix
+# every image's place before any is written: the same points in the same order.
+_IMAGE_CHUNKS = 64
 
 
 def fractional(positions, cell):
@@ -42,10 +45,10 @@ def cartesian(fractions, cell):
     return _times(np.ascontiguousarray(fractions, dtype=np.float64), complete_cell(cell))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _times(rows, matrix):
     out = np.empty((rows.shape[0], 3))
-    for i in range(rows.shape[0]):
+    for i in numba.prange(rows.shape[0]):
         for j in range(3):
             out[i, j] = (rows[i, 0] * matrix[0, j] + rows[i, 1] * matrix[1, j]) \
                 + rows[i, 2] * matrix[2, j]
@@ -135,59 +138,65 @@ def periodic_images(positions, cell, pbc, cutoff, within=None, near=None):
     reach = np.where(pbc, np.ceil(cutoff / heights), 0).astype(np.int64)
     frac = fractional(positions, full)
     margin = cutoff / heights
-    # two passes of one kernel: the images per shift, then the images in their places
-    args = (frac, full, pbc, reach, margin, lower, upper)
-    counts = np.zeros(int(np.prod(2 * reach + 1)), dtype=np.int64)
+    # two passes of one kernel over fixed chunks of atoms: the images per chunk and shift,
+    # then each chunk's images in their places (shift-major, then atom order)
+    chunks = np.linspace(0, n, min(_IMAGE_CHUNKS, n) + 1).astype(np.int64)
+    args = (frac, full, pbc, reach, margin, lower, upper, chunks)
+    counts = np.zeros((len(chunks) - 1, int(np.prod(2 * reach + 1))), dtype=np.int64)
     _images(*args, counts, np.empty((0, 3)), np.empty(0, dtype=np.int64))
-    cursor = len(own) + np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    points = np.empty((len(own) + int(counts.sum()), 3))
+    flat = counts.T.ravel()  # shift-major
+    cursor = (len(own) + np.cumsum(flat) - flat).reshape(counts.T.shape).T.copy()
+    points = np.empty((len(own) + int(flat.sum()), 3))
     index = np.empty(len(points), dtype=np.int64)
     points[:len(own)], index[:len(own)] = positions[own], own
     _images(*args, cursor, points, index)
     return points, index
 
 
-@numba.njit(cache=True, nogil=True)
-def _images(frac, full, pbc, reach, margin, lower, upper, cursor, points, index):
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _images(frac, full, pbc, reach, margin, lower, upper, chunks, cursor, points, index):
     """The periodic images of :func:`periodic_images`, in the order of their shifts (as
     ``np.ndindex`` over -reach..reach per axis, the zero shift left out), then of their
     atoms: an atom's copy shifted by k (whole cell vectors) is kept where each periodic
     fraction plus k lies within ``margin`` of [0, 1] and its position (:func:`cartesian`'s
-    arithmetic, Å) within [lower, upper]. With no ``points``, ``cursor`` (one per shift)
-    counts them; otherwise they are written at ``cursor``, which advances."""
+    arithmetic, Å) within [lower, upper]. The atoms chunks[c]:chunks[c + 1] are chunk c.
+    With no ``points``, ``cursor`` (one row per chunk, one column per shift) counts them;
+    otherwise each chunk writes its images at its row of ``cursor``, which advances."""
     n1, n2 = 2 * reach[1] + 1, 2 * reach[2] + 1
-    shifts = np.empty((3, 2 * max(reach[0], reach[1], reach[2]) + 1), dtype=np.int64)
-    n_shifts = np.empty(3, dtype=np.int64)
-    moved = np.empty(3)
-    found = np.empty(3)
-    for i in range(frac.shape[0]):
-        for d in range(3):
-            n_shifts[d] = 0
-            for k in range(-reach[d], reach[d] + 1):
-                f = frac[i, d] + k
-                if not pbc[d] or (f > -margin[d] and f < 1.0 + margin[d]):
-                    shifts[d, n_shifts[d]] = k
-                    n_shifts[d] += 1
-        for a in range(n_shifts[0]):
-            for b in range(n_shifts[1]):
-                for c in range(n_shifts[2]):
-                    k0, k1, k2 = shifts[0, a], shifts[1, b], shifts[2, c]
-                    if k0 == 0 and k1 == 0 and k2 == 0:
-                        continue
-                    moved[0], moved[1], moved[2] = frac[i, 0] + k0, frac[i, 1] + k1, \
-                        frac[i, 2] + k2
-                    inside = True
-                    for j in range(3):
-                        found[j] = (moved[0] * full[0, j] + moved[1] * full[1, j]) \
-                            + moved[2] * full[2, j]
-                        inside = inside and lower[j] <= found[j] <= upper[j]
-                    if not inside:
-                        continue
-                    s = ((k0 + reach[0]) * n1 + (k1 + reach[1])) * n2 + (k2 + reach[2])
-                    if points.shape[0]:
-                        points[cursor[s]] = found
-                        index[cursor[s]] = i
-                    cursor[s] += 1
+    for c in numba.prange(len(chunks) - 1):
+        shifts = np.empty((3, 2 * max(reach[0], reach[1], reach[2]) + 1), dtype=np.int64)
+        n_shifts = np.empty(3, dtype=np.int64)
+        moved = np.empty(3)
+        found = np.empty(3)
+        at = cursor[c]
+        for i in range(chunks[c], chunks[c + 1]):
+            for d in range(3):
+                n_shifts[d] = 0
+                for k in range(-reach[d], reach[d] + 1):
+                    f = frac[i, d] + k
+                    if not pbc[d] or (f > -margin[d] and f < 1.0 + margin[d]):
+                        shifts[d, n_shifts[d]] = k
+                        n_shifts[d] += 1
+            for a in range(n_shifts[0]):
+                for b in range(n_shifts[1]):
+                    for e in range(n_shifts[2]):
+                        k0, k1, k2 = shifts[0, a], shifts[1, b], shifts[2, e]
+                        if k0 == 0 and k1 == 0 and k2 == 0:
+                            continue
+                        moved[0], moved[1], moved[2] = frac[i, 0] + k0, frac[i, 1] + k1, \
+                            frac[i, 2] + k2
+                        inside = True
+                        for j in range(3):
+                            found[j] = (moved[0] * full[0, j] + moved[1] * full[1, j]) \
+                                + moved[2] * full[2, j]
+                            inside = inside and lower[j] <= found[j] <= upper[j]
+                        if not inside:
+                            continue
+                        s = ((k0 + reach[0]) * n1 + (k1 + reach[1])) * n2 + (k2 + reach[2])
+                        if points.shape[0]:
+                            points[at[s]] = found
+                            index[at[s]] = i
+                        at[s] += 1
 
 
 def check_pairs(n_centres, density, reach, r_cut):

@@ -14,7 +14,7 @@ import numpy as np
 from ase import Atoms
 from scipy.spatial import cKDTree
 
-from .._counting import dense_unique, stable_order
+from .._counting import dense_unique, distinct, stable_order
 from ..descriptor.local_dnn import sample_units
 from ..device import cuda_module
 from ..descriptor.averaged import describe_structures
@@ -60,7 +60,7 @@ class FastBoxes:
         grid = None if scan is None else tensor_grid(scan)
         self.ticks = None if grid is None else grid[0]
         self.wrapped, self.numbers = wrapped, numbers
-        self.species = tuple(int(z) for z in np.unique(numbers))
+        self.species = tuple(int(z) for z in distinct(numbers))
         if units is None:
             units = sample_units(wrapped, numbers, cell, pbc, nearest,
                                  device=calculator.device)

@@ -36,7 +36,7 @@ import numpy as np
 from ase.geometry import complete_cell
 from tqdm.auto import tqdm
 
-from .._counting import dense_unique
+from .._counting import dense_unique, distinct
 from .._validation import check_atoms
 from ..descriptor.dnn import sample_nearest
 from ..descriptor.local_dnn import unit_reach, units_of
@@ -179,7 +179,7 @@ def _submit(client, atoms, settings, fields, slots, sample, shared, nearest, par
     check_box_work(sample.wrapped, sample.cell, sample.pbc, len(centres), settings.box)
     mode = "fast" if units is not None else "exact"
     calculator = settings.network.descriptor()
-    _, chunk = partition(shape, len(np.unique(sample.numbers)), calculator.basis)
+    _, chunk = partition(shape, len(distinct(sample.numbers)), calculator.basis)
     order = np.argsort(centres[:, 0], kind="stable")
     # x-slices of whole chunks, at least three per worker thread where there are as many
     # chunks: with the slices' chunks they keep every worker busy to the end
@@ -248,7 +248,7 @@ def _phase_nearest(client, atoms, slots):
     found = client.gather([client.submit(_nearest_task, shared, part, pure=False)
                            for part in parts])
     nearest = np.empty(len(numbers_))
-    by_species = np.empty((len(numbers_), len(np.unique(numbers_))))
+    by_species = np.empty((len(numbers_), len(distinct(numbers_))))
     for part, (any_species, each) in zip(parts, found):
         nearest[part], by_species[part] = any_species, each
     return sample, shared, (nearest, by_species), parts

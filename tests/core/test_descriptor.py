@@ -373,7 +373,7 @@ def test_periodic_images_as_brute_force(pbc):
 
 
 def test_counting_sorts_as_numpy():
-    from ase_arise._counting import dense_unique, stable_order
+    from ase_arise._counting import dense_unique, distinct, stable_order
 
     rng = np.random.default_rng(0)
     for n, n_keys in ((0, 5), (1, 1), (1000, 7), (50_000, 100_000)):
@@ -383,6 +383,11 @@ def test_counting_sorts_as_numpy():
         for got, want in zip(dense_unique(keys, n_keys), np.unique(keys, return_inverse=True)):
             np.testing.assert_array_equal(got, want)
             assert got.dtype == np.int64
+        assert np.array_equal(distinct(keys), np.unique(keys))
+    for keys in (np.array([5, -2, 5]), np.array([2 ** 20, 3]), np.array([2, 0], np.int32)):
+        got = distinct(keys)  # negative or large keys: a sort
+        np.testing.assert_array_equal(got, np.unique(keys))
+        assert got.dtype == keys.dtype
 
 
 def test_cell_products_are_per_row_and_unfused():
