@@ -8,6 +8,9 @@ Pro's own Python: ``ovitos -m pip install cupy-cuda12x`` (or ``cupy-cuda13x``).
 
 import functools
 import re
+import sys
+
+import numpy as np
 
 from .errors import InputError, InputTypeError
 
@@ -80,6 +83,21 @@ def cuda_module(device):
                          f"Update the driver, or install the CuPy wheel for your driver's "
                          f"CUDA: {_INSTALL}.") from None
     return cupy, card
+
+
+def on_card(array):
+    """Whether ``array`` is a CuPy array (it lives on a card)."""
+    return type(array).__module__.partition(".")[0] == "cupy"
+
+
+def array_module(array):
+    """The array module of ``array``: CuPy for an array on a card, else numpy."""
+    return sys.modules["cupy"] if on_card(array) else np
+
+
+def to_host(array):
+    """``array`` itself, or a numpy copy fetched from the card where it is a CuPy array."""
+    return array.get() if on_card(array) else array
 
 
 def _version(code):

@@ -72,13 +72,27 @@ def wrap_positions(positions, cell, pbc):
         A new array; unchanged along open axes. A row depends on that row alone
         (:func:`cartesian`).
     """
-    positions = np.array(positions, dtype=np.float64)
     if not np.any(pbc):
-        return positions
+        return np.array(positions, dtype=np.float64)
     full = complete_cell(cell)
-    frac = fractional(positions, full)
-    frac[:, pbc] -= np.floor(frac[:, pbc])
-    return cartesian(frac, full)
+    return _wrap(np.ascontiguousarray(positions, dtype=np.float64), np.linalg.inv(full), full,
+                 np.asarray(pbc, dtype=bool))
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _wrap(rows, inverse, cell, pbc):
+    """``cartesian(f - floor(f) along pbc, cell)`` of ``f = fractional(rows, cell)`` in one
+    pass, with the same arithmetic (so the same bits)."""
+    out = np.empty((rows.shape[0], 3))
+    for i in numba.prange(rows.shape[0]):
+        f0 = (rows[i, 0] * inverse[0, 0] + rows[i, 1] * inverse[1, 0]) + rows[i, 2] * inverse[2, 0]
+        f1 = (rows[i, 0] * inverse[0, 1] + rows[i, 1] * inverse[1, 1]) + rows[i, 2] * inverse[2, 1]
+        f2 = (rows[i, 0] * inverse[0, 2] + rows[i, 1] * inverse[1, 2]) + rows[i, 2] * inverse[2, 2]
+        f0, f1, f2 = (f0 - np.floor(f0) if pbc[0] else f0, f1 - np.floor(f1) if pbc[1] else f1,
+                      f2 - np.floor(f2) if pbc[2] else f2)
+        for j in range(3):
+            out[i, j] = (f0 * cell[0, j] + f1 * cell[1, j]) + f2 * cell[2, j]
+    return out
 
 
 def cell_heights(cell):
@@ -148,7 +162,8 @@ def periodic_images(positions, cell, pbc, cutoff, within=None, near=None):
     cursor = (len(own) + np.cumsum(flat) - flat).reshape(counts.T.shape).T.copy()
     points = np.empty((len(own) + int(flat.sum()), 3))
     index = np.empty(len(points), dtype=np.int64)
-    points[:len(own)], index[:len(own)] = positions[own], own
+    points[:len(own)] = positions if within is None else positions[own]  # no gather
+    index[:len(own)] = own
     _images(*args, cursor, points, index)
     return points, index
 

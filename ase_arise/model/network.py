@@ -30,7 +30,7 @@ from .._random import check_random_state
 from .._validation import check_scalar
 from ..errors import InputError, ModelError, one_line
 from ..prototypes import load_prototypes
-from ..device import check_device, cuda_module
+from ..device import check_device, cuda_module, on_card, to_host
 from .cuda import CudaMLP
 from .mlp import PASS_CHUNK, DropoutMLP, in_order
 from .other import anisotropy
@@ -219,14 +219,17 @@ class ARISEModel:
         return [((rng.random((n_samples, width)) < keep) / keep).astype(np.float32)
                 for width in self.widths[:-1]]
 
-    def _check_inputs(self, descriptors):
-        X = np.asarray(descriptors, dtype=np.float32)
+    def _check_inputs(self, descriptors, xp=np):
+        """The descriptors as float32 rows of ``xp`` (CuPy: on the current card; rows already
+        there stay there), checked."""
+        X = (descriptors.astype(np.float32, copy=False) if xp is not np and on_card(descriptors)
+             else xp.asarray(np.asarray(to_host(descriptors), dtype=np.float32)))
         if X.ndim == 1:
             X = X[None]
         if X.ndim != 2 or X.shape[1] != self.widths[0]:
             raise InputError(f"The 'descriptors' must have shape (N, {self.widths[0]}); got "
                              f"{np.shape(descriptors)}.")
-        if not np.isfinite(X).all():
+        if not bool(xp.isfinite(X).all()):
             raise InputError("The 'descriptors' contain NaN or infinite values: describe only "
                              "structures with a neighbour pair (their rows are finite).")
         return X
@@ -238,6 +241,7 @@ class ARISEModel:
         Parameters
         ----------
         descriptors : array_like of shape (N, 316) or (316,)
+            Or a CuPy array on the card of ``device``: the rows are not copied to the host.
         n_samples : int, optional
             Forward passes T (default: the model's ``default_n_samples``).
         random_state : None, int or numpy.random.Generator
@@ -260,7 +264,6 @@ class ARISEModel:
         -------
         Prediction
         """
-        X = self._check_inputs(descriptors)
         n_samples = self.default_n_samples if n_samples is None else check_passes(n_samples)
         batch_size = check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1,
                                   low_inclusive=True)
@@ -271,12 +274,13 @@ class ARISEModel:
         if device != "cpu":
             cupy, card = cuda_module(device)
             with card:
-                gpu, rows = CudaMLP(self._network, cupy), cupy.asarray(X)
+                gpu, rows = CudaMLP(self._network, cupy), self._check_inputs(descriptors, cupy)
 
-                def on_card(active, first, last):
+                def passes_on_card(active, first, last):
                     yield gpu.sums(rows[active], [m[first:last] for m in masks])
 
-                return self._predict(len(X), n_samples, tolerance, on_card, xp=cupy)
+                return self._predict(len(rows), n_samples, tolerance, passes_on_card, xp=cupy)
+        X = self._check_inputs(descriptors)
         network = self._network
         all_passes = network.passes(masks)
         n_threads = self.n_threads or numba.get_num_threads()

@@ -20,6 +20,7 @@ Class ids: ``OTHER`` (-2) marks Other, ``NO_PREDICTION`` (-1) no prediction at a
 import numpy as np
 
 from .._validation import check_scalar
+from ..device import array_module
 
 OTHER = -2
 NO_PREDICTION = -1
@@ -42,7 +43,8 @@ def anisotropy(descriptors, n_max, l_max):
     ----------
     descriptors : ndarray of shape (..., n_features)
         ARISE descriptors (the power-spectrum layout of
-        :func:`ase_arise.descriptor.soap.SOAPBasis.power_spectrum`); NaN rows stay NaN.
+        :func:`ase_arise.descriptor.soap.SOAPBasis.power_spectrum`); NaN rows stay NaN. On a
+        card (CuPy), the score is computed there and stays there.
     n_max, l_max : int
         Their basis size.
 
@@ -51,14 +53,15 @@ def anisotropy(descriptors, n_max, l_max):
     ndarray of shape (...), float64
         In [0, 1]; NaN for NaN or all-zero rows.
     """
-    X = np.asarray(descriptors, dtype=np.float64)
+    xp = array_module(descriptors)
+    X = xp.asarray(descriptors, dtype=np.float64)
     n_l = l_max + 1
     diagonal = [n_l * (n * (n + 1) // 2 + n) for n in range(n_max)]
-    power = np.stack([X[..., [d + l for d in diagonal]].sum(axis=-1) for l in range(n_l)],
+    power = xp.stack([X[..., [d + l for d in diagonal]].sum(axis=-1) for l in range(n_l)],
                      axis=-1)
     total = power.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, 1.0 - power[..., 0] / total, np.nan)
+        return xp.where(total > 0, 1.0 - power[..., 0] / total, np.nan)
 
 
 def disorder(class_id, score):

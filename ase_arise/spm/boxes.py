@@ -78,7 +78,8 @@ class FastBoxes:
         ``points`` (atoms and periodic images near the slab) with atom ``index``.
 
         A generator: yields the boxes done (all of them, once) and returns (descriptors of
-        shape (n_boxes, n_features), atoms per box of shape (n_boxes,))."""
+        shape (n_boxes, n_features), on a CUDA device a CuPy array on the card, atoms per box
+        of shape (n_boxes,))."""
         calculator, species = self.calculator, self.species
         needed, rows = dense_unique(index, len(self.numbers))
         self._cache = self.coefficients(needed)

@@ -7,8 +7,8 @@ thread block per box walks the cells that reach into the box in the CPU kernel's
 (:func:`._kernels.box_sums`), tests |p - c| <= half as it does and adds the rows of the points
 inside, each thread its own columns: sums in a fixed order, no atomics, so the card gives the
 same bits run to run and the CPU per-box kernel's sums exactly. The power spectra follow, one
-thread per box and species pair (:func:`ase_arise.descriptor.cuda.power_spectra`); only the
-(n_boxes, 316) descriptors come back to the host. On the scan's tensor grid,
+thread per box and species pair (:func:`ase_arise.descriptor.cuda.power_spectra`); the
+(n_boxes, 316) descriptors stay on the card for the network. On the scan's tensor grid,
 :func:`grid_descriptors` sums boxes as the CPU does instead (:mod:`.grid_sums`).
 :func:`best_boxes` is the per-atom rule's search (``label``).
 """
@@ -76,8 +76,8 @@ def _kernel(cupy):
 
 def box_descriptors(calculator, cupy, species, centres, half, points, centre_species, rows,
                     values, n_neighbors):
-    """The descriptors (n_boxes, n_features) and atom counts (n_boxes,) of the boxes at
-    ``centres`` (Å) of half-edge ``half`` (Å), as numpy arrays.
+    """The descriptors (n_boxes, n_features), a CuPy array, and atom counts (n_boxes,),
+    numpy, of the boxes at ``centres`` (Å) of half-edge ``half`` (Å).
 
     ``points`` (Å) are the slab's atoms and images, ``centre_species`` the species number
     of each, ``rows`` the row of ``values`` (a CuPy array (n_rows, n_species * n_max *
@@ -124,7 +124,7 @@ def grid_descriptors(calculator, cupy, species, ticks, centres, half, points, ce
 
 
 def _descriptors(calculator, cupy, sums, neighbor_sums):
-    """Box descriptors (numpy, (n_boxes, n_features)) from the boxes' coefficient sums
+    """Box descriptors (CuPy, (n_boxes, n_features)) from the boxes' coefficient sums
     (n_boxes, n_species, n_values) and neighbour counts (n_boxes, n_species, n_species) on
     the card, as :func:`.boxes.box_spectra` computes them."""
     n_boxes, n_species = sums.shape[:2]
@@ -134,8 +134,7 @@ def _descriptors(calculator, cupy, sums, neighbor_sums):
     spectra = spectra.reshape(n_boxes, n_species, n_species, -1)
     has_pair = neighbor_sums > 0
     n_pairs = has_pair.sum(axis=(1, 2))
-    out = (spectra * has_pair[..., None]).sum(axis=(1, 2)) / n_pairs[:, None]
-    return out.get()
+    return (spectra * has_pair[..., None]).sum(axis=(1, 2)) / n_pairs[:, None]
 
 
 _CHOICE = SEARCH + r"""

@@ -7,6 +7,7 @@ generator with a tqdm bar. Boxes are processed in slabs sorted along x, each sla
 and classified before the next, so memory grows with the slab, not with the sample.
 """
 
+import contextlib
 import math
 import numbers
 import warnings
@@ -18,6 +19,7 @@ from .._random import check_random_state
 from .._validation import check_atoms, check_bool
 from ..descriptor.dnn import sample_nearest, sample_spacing, sample_volume
 from ..descriptor.neighbors import periodic_images, vacuum_axes, wrap_positions
+from ..device import array_module, to_host
 from ..errors import InputError, InputTypeError, IsolatedAtomsWarning
 from ..limits import check_species, check_work
 from ..settings import DEFAULT_TOLERANCE, Settings
@@ -234,7 +236,7 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False,
             store_outputs(outputs, valid, boxes[part], classify_boxes(
                 net, descriptors[part], n_atoms[boxes[part]], settings, random_state))
         if keep_descriptors:
-            kept[boxes[valid[boxes]]] = descriptors[valid[boxes]]
+            kept[boxes[valid[boxes]]] = to_host(descriptors)[valid[boxes]]
         yield stage, start + len(boxes), n_boxes
     warn_empty(valid, settings.min_atoms)
     return spm_result(centres, shape, outputs, n_atoms, settings, mode, kept)
@@ -247,7 +249,8 @@ class _SlabPoints:
 
     def __init__(self, points, several):
         self.points = points
-        self.by_x = np.argsort(points[:, 0], kind="stable") if several else None
+        # any order of equal x: a slab's indices are sorted again
+        self.by_x = np.argsort(points[:, 0]) if several else None
         self.x_sorted = points[self.by_x, 0] if several else None
 
     def __call__(self, lower, upper):
@@ -336,17 +339,22 @@ def store_outputs(outputs, valid, boxes, found):
 
 
 def classify_boxes(net, descriptors, n_atoms, settings, random_state):
-    """The network's outputs for one chunk of boxes (``descriptors`` (n, 316), atoms per
-    box): dict of ``valid`` (enough atoms and a finite descriptor) and, for the valid boxes,
-    the entries of :func:`empty_outputs`."""
-    ok = (n_atoms >= settings.min_atoms) & np.isfinite(descriptors).all(axis=1)
-    out = {"valid": ok}
-    if ok.any():
-        rows = descriptors if ok.all() else descriptors[ok]  # no copy in the usual case
-        prediction = net.predict(rows, n_samples=settings.passes, random_state=random_state,
-                                 tolerance=settings.tolerance, device=settings.device)
-        out.update(probabilities=prediction.probabilities,
-                   mutual_information=prediction.mutual_information,
-                   entropy=prediction.entropy, passes=prediction.passes,
-                   anisotropy=net.anisotropy(rows))
+    """The network's outputs for one chunk of boxes (``descriptors`` (n, 316), numpy or on
+    the card of ``settings.device`` (CuPy, where they stay), atoms per box): dict of
+    ``valid`` (enough atoms and a finite descriptor) and, for the valid boxes, the entries of
+    :func:`empty_outputs` (numpy)."""
+    xp = array_module(descriptors)
+    with contextlib.nullcontext() if xp is np else descriptors.device:
+        finite = to_host(xp.isfinite(descriptors).all(axis=1))
+        ok = (n_atoms >= settings.min_atoms) & finite
+        out = {"valid": ok}
+        if ok.any():  # no copy in the usual case
+            rows = descriptors if ok.all() else descriptors[xp.asarray(np.flatnonzero(ok))]
+            prediction = net.predict(rows, n_samples=settings.passes,
+                                     random_state=random_state, tolerance=settings.tolerance,
+                                     device=settings.device)
+            out.update(probabilities=prediction.probabilities,
+                       mutual_information=prediction.mutual_information,
+                       entropy=prediction.entropy, passes=prediction.passes,
+                       anisotropy=to_host(net.anisotropy(rows)))
     return out

@@ -168,6 +168,34 @@ def test_spm_of_a_polycrystal_as_the_cpu(mode):
     print(f"{mode}: argmax {same:.4f} of confident boxes, MI {mi:.4f}, {uncertain} not "
           "confident")
     assert same == 1.0 and mi >= 0.999
+    ok = cpu.valid & gpu.valid  # the "Other" score, on the card from descriptors kept there
+    np.testing.assert_allclose(gpu.anisotropy[ok], cpu.anisotropy[ok], rtol=1e-9, atol=1e-12)
+
+
+def test_network_takes_descriptors_on_the_card():
+    """predict of rows already on the card (CuPy, not copied to the host) gives the result
+    of the same rows from the host, bit for bit, and bad rows there the same InputError."""
+    from ase_arise import load_model
+
+    cupy, card = cuda_module("cuda:0")
+    net = load_model()
+    rows = spm(polycrystal(30.0, random_state=1), box=12.0, stride=4.0,
+               keep_descriptors=True).descriptors
+    rows = rows[np.isfinite(rows).all(axis=1)]
+    with card:
+        on_card = cupy.asarray(rows)
+    host = net.predict(rows, random_state=0, tolerance=0.01, device="cuda")
+    card_rows = net.predict(on_card, random_state=0, tolerance=0.01, device="cuda")
+    np.testing.assert_array_equal(card_rows.probabilities, host.probabilities)
+    np.testing.assert_array_equal(card_rows.passes, host.passes)
+    on_cpu = net.predict(on_card[:50], random_state=0, tolerance=0.01)  # fetched first
+    np.testing.assert_array_equal(on_cpu.probabilities,
+                                  net.predict(rows[:50], random_state=0,
+                                              tolerance=0.01).probabilities)
+    with card:
+        on_card[0, 0] = np.nan
+    with pytest.raises(InputError, match="NaN or infinite"):
+        net.predict(on_card, device="cuda")
 
 
 @pytest.mark.filterwarnings("ignore::ase_arise.errors.IsolatedAtomsWarning")  # the slab's rim
