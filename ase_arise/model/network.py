@@ -13,6 +13,7 @@ package (``ase_arise/models``, from the repository's ``models/`` folder). The pa
 evaluator against it on every load.
 """
 
+import functools
 import hashlib
 import numbers
 import queue
@@ -24,7 +25,7 @@ from pathlib import Path
 import numba
 import numpy as np
 import onnxruntime
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .._random import check_random_state
 from .._validation import check_scalar
@@ -57,6 +58,12 @@ def default_model_path():
     raise ModelError(f"The shipped model {DEFAULT_MODEL_NAME} was not found in {package / 'models'}"
                      f" or {package.parent / 'models'}. Reinstall the package, or pass the path of"
                      " a model file.")
+
+
+@functools.cache
+def _blas():
+    """The process's thread pools (threadpoolctl), found once (~1.5 ms a ``predict`` call)."""
+    return ThreadpoolController()
 
 
 @dataclass(frozen=True)
@@ -327,7 +334,7 @@ class ARISEModel:
         however many run (BLAS's blocking depends on its thread count), and the network's
         serial numba kernels run in parallel too (they release the GIL). Measured 15-18 %
         faster than one thread driving two BLAS threads on 2 cores (docs/DECISIONS.md)."""
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+        with _blas().limit(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
             yield pool
 
     def _predict(self, n_inputs, n_samples, tolerance, evaluate, xp=np):
