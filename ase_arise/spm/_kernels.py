@@ -129,6 +129,21 @@ def box_blocks(ticks_x, ticks_y, ticks_z, half, points, out):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
+def pair_keys(ticks_x, ticks_y, ticks_z, half, points, x_range, y_range, keys, inside):
+    """:func:`box_blocks` as pair keys: per point and axis i0 * (n + 1) + i1 (n ticks on that
+    axis) into ``keys`` (int64, (n_points, 3)); into ``inside``, whether the block holds a box
+    and meets the x and y index ranges ``x_range`` and ``y_range`` ((start, stop))."""
+    nx, ny, nz = ticks_x.shape[0] + 1, ticks_y.shape[0] + 1, ticks_z.shape[0] + 1
+    for p in numba.prange(points.shape[0]):
+        i0, i1 = _box_range(ticks_x, points[p, 0], half)
+        j0, j1 = _box_range(ticks_y, points[p, 1], half)
+        k0, k1 = _box_range(ticks_z, points[p, 2], half)
+        keys[p, 0], keys[p, 1], keys[p, 2] = i0 * nx + i1, j0 * ny + j1, k0 * nz + k1
+        inside[p] = (i0 < i1 and j0 < j1 and k0 < k1 and i1 > x_range[0] and i0 < x_range[1]
+                     and j1 > y_range[0] and j0 < y_range[1])
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
 def pair_planes(run_x, run_py, run_start, point_pz, rows, values, extra, lists_y, lists_z,
                 y_lo, planes):
     """The (y, z) box sums of each x-pair: part of box sums on a tensor grid in an order that

@@ -21,16 +21,15 @@ def grid_pairs(ticks, half, points, x_range, y_range):
 
     Returns (inside, pair_of, pairs): a bool mask of the points, and per axis each inside
     point's pair id and the pairs (rows (i0, i1), ascending)."""
-    ranges = np.empty((len(points), 6), dtype=np.int64)
-    _kernels.box_blocks(*ticks, half, points, ranges)
-    inside = np.all(ranges[:, 0::2] < ranges[:, 1::2], axis=1)
-    for d, (lo, hi) in enumerate((x_range, y_range)):
-        inside &= (ranges[:, 2 * d + 1] > lo) & (ranges[:, 2 * d] < hi)
-    ranges = ranges[inside]
+    keys = np.empty((len(points), 3), dtype=np.int64)
+    inside = np.empty(len(points), dtype=bool)
+    _kernels.pair_keys(*ticks, half, np.ascontiguousarray(points, dtype=np.float64),
+                       np.asarray(x_range, dtype=np.int64), np.asarray(y_range, dtype=np.int64),
+                       keys, inside)
+    keys = keys[inside]
     pair_of, pairs = [], []
     for d, t in enumerate(ticks):
-        key = ranges[:, 2 * d] * (len(t) + 1) + ranges[:, 2 * d + 1]
-        unique, inverse = dense_unique(key, (len(t) + 1) ** 2)
+        unique, inverse = dense_unique(keys[:, d], (len(t) + 1) ** 2)
         pair_of.append(inverse)
         pairs.append(np.stack([unique // (len(t) + 1), unique % (len(t) + 1)], axis=1))
     return inside, pair_of, pairs
