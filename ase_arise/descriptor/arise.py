@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..limits import check_species
 from .dnn import (DEFAULT_BINS, OVERLAP_FRACTION, dnn_from_distances, nearest_distances,
                   robust_dnn, sample_volume, shell_share, warn_overlaps)
-from ..device import check_device, cuda_module
+from ..device import array_module, check_device, cuda_module, on_card
 from . import cuda
 from .averaged import describe_structures
 from .pair_sums import pair_means
@@ -198,18 +198,20 @@ class ARISEDescriptor:
             return self.basis.center_coefficients(centres, inv_scale, cells, out, **options)
         cupy, card = self._cuda
         direct = out is not None and out.flags.c_contiguous and out.dtype == np.float64
-        with card:
+        with card:  # a strided view on the card (one species of several) gets a card buffer
+            target = out if direct else cupy.empty(out.shape) if on_card(out) else None
             rows, n_neighbors = cuda.center_coefficients(
-                self.basis, cupy, centres, inv_scale, cells, out if direct else None, **options)
-        if out is not None and not direct:
-            out[...] = cupy.asarray(rows) if isinstance(out, cupy.ndarray) else rows
-            rows = out
+                self.basis, cupy, centres, inv_scale, cells, target, **options)
+            if out is not None and not direct:
+                out[...] = rows
+                rows = out
         return rows, n_neighbors
 
     def coefficient_rows(self, centres, unit, cells, out):
         """Expansion coefficients of ``centres`` (Å) with length units ``unit`` (Å) written to
-        ``out`` (n_centres, n_max, (l_max+1)^2); returns the neighbour counts."""
-        n_neighbors = np.empty(len(centres), dtype=np.int64)
+        ``out`` (n_centres, n_max, (l_max+1)^2); returns the neighbour counts (on the card
+        where ``out`` is a CuPy array)."""
+        n_neighbors = array_module(out).empty(len(centres), dtype=np.int64)
         for start in range(0, len(centres), self.chunk_size):
             stop = min(start + self.chunk_size, len(centres))
             n_neighbors[start:stop] = self.center_coefficients(
@@ -235,12 +237,13 @@ class ARISEDescriptor:
         -------
         coefficients : ndarray of shape (n, n_species, n_max, (l_max + 1)**2), float64
         n_neighbors : ndarray of shape (n, n_species), int64
+            A CuPy array where ``out`` is one (nothing waits for the card's kernels).
         """
         n, s = units.shape
         shape = (n, s, self.basis.n_max, (self.basis.l_max + 1) ** 2)
         coefficients = np.empty(shape) if out is None else out
         xp = np if isinstance(coefficients, np.ndarray) else self._cuda[0]  # CuPy: on the card
-        n_neighbors = np.zeros((n, s), dtype=np.int64)
+        n_neighbors = xp.zeros((n, s), dtype=np.int64)
         with contextlib.nullcontext() if xp is np else self._cuda[1]:
             self._species_rows(centres, units, cells, coefficients, n_neighbors, xp)
         return coefficients, n_neighbors
@@ -257,10 +260,11 @@ class ARISEDescriptor:
                 coefficients[xp.asarray(np.flatnonzero(~usable)), j] = 0.0
             rows = coefficients[:, j] if usable.all() else xp.empty(
                 (int(usable.sum()),) + coefficients.shape[2:])  # a view: written in place
-            n_neighbors[usable, j] = self.coefficient_rows(centres[usable], units[usable, j],
-                                                           species_cells, rows)
+            at = slice(None) if usable.all() else xp.asarray(np.flatnonzero(usable))
+            n_neighbors[at, j] = self.coefficient_rows(centres[usable], units[usable, j],
+                                                       species_cells, rows)
             if not usable.all():
-                coefficients[xp.asarray(np.flatnonzero(usable)), j] = rows
+                coefficients[at, j] = rows
 
     def create(self, atoms, *, progress=False):
         """The descriptor of one structure, or of each structure in a list.

@@ -34,7 +34,8 @@ def center_coefficients(basis, cupy, centres, inv_scale, cells, out=None, *, gri
 
     ``cupy`` is the CuPy module (:func:`ase_arise.device.cuda_module`); the other parameters
     and the results are those of the CPU method (numpy arrays in and out; ``out``, if given,
-    C-contiguous, and a CuPy array to keep the rows on the card).
+    C-contiguous, and a CuPy array to keep the rows on the card: then the neighbour counts
+    stay there too, and nothing waits for the kernel, so the host works on beside it).
     """
     n = len(centres)
     n_max, n_l = basis.n_max, basis.l_max + 1
@@ -66,11 +67,11 @@ def center_coefficients(basis, cupy, centres, inv_scale, cells, out=None, *, gri
         else out
     on_card = isinstance(rows, cupy.ndarray)
     parts = []
-    n_neighbors = np.empty(n, dtype=np.int64)
+    n_neighbors = (cupy if on_card else np).empty(n, dtype=np.int64)
     for start, stop, local in pieces:
         size = stop - start
         nodes_out = cupy.empty((size, n_max, n_l * n_l))
-        counts = cupy.empty(size, dtype=cupy.int64)
+        counts = n_neighbors[start:stop] if on_card else cupy.empty(size, dtype=cupy.int64)
         args = (cupy.asarray(np.ascontiguousarray(centres[start:stop], dtype=np.float64)),
                 cupy.asarray(np.ascontiguousarray(inv_scale[start:stop], dtype=np.float64)),
                 cupy.asarray(grid_of[start:stop]), cupy.asarray(self_index[start:stop]),
@@ -80,7 +81,8 @@ def center_coefficients(basis, cupy, centres, inv_scale, cells, out=None, *, gri
                 dev["norm"], dev["f1"], dev["f2"], np.int64(size), nodes_out, counts)
         if size:
             kernel((size,), (32,), args)
-        n_neighbors[start:stop] = counts.get()
+        if not on_card:
+            n_neighbors[start:stop] = counts.get()
         if local is not None:  # each segment summed on the card in centre order
             summed = cupy.empty((len(local) - 1, n_max, n_l * n_l))
             width = n_max * n_l * n_l

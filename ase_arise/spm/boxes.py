@@ -160,23 +160,26 @@ class FastBoxes:
             position = np.minimum(np.searchsorted(previous, needed), len(previous) - 1)
             hit = previous[position] == needed
         n_hit = int(hit.sum())
-        n_neighbors = np.empty(shape[:2], dtype=np.int64)
         if self._cupy is None:
             coefficients = np.empty(shape)
-        else:
+            n_neighbors = np.empty(shape[:2], dtype=np.int64)
+        else:  # counts on the card too: nothing waits for the coefficient kernel
             cupy, card = self._cupy
             with card:
                 coefficients = cupy.empty(shape)
+                n_neighbors = cupy.empty(shape[:2], dtype=np.int64)
         if n_hit:
             reused = old_slot[position[hit]]
             if self._cupy is None:
                 # mode="clip" (the indices are valid): with the default "raise" numpy buffers
                 # the whole output first (7.7 of 123 s of a 10^6-atom label)
                 np.take(old_rows, reused, axis=0, out=coefficients[:n_hit], mode="clip")
+                n_neighbors[:n_hit] = old_counts[reused]
             else:
                 with card:
-                    coefficients[:n_hit] = old_rows[cupy.asarray(reused)]
-            n_neighbors[:n_hit] = old_counts[reused]
+                    reused = cupy.asarray(reused)
+                    coefficients[:n_hit] = old_rows[reused]
+                    n_neighbors[:n_hit] = old_counts[reused]
         new = needed[~hit]
         if len(new):
             n_neighbors[n_hit:] = calculator.species_rows(

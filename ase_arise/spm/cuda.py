@@ -82,7 +82,7 @@ def box_descriptors(calculator, cupy, species, centres, half, points, centre_spe
     ``points`` (Å) are the slab's atoms and images, ``centre_species`` the species number
     of each, ``rows`` the row of ``values`` (a CuPy array (n_rows, n_species * n_max *
     (l_max + 1)**2) of coefficients) that each carries; ``n_neighbors`` (n_rows,
-    n_species) their neighbour counts (host)."""
+    n_species) their neighbour counts (host or card)."""
     n_boxes, n_species = len(centres), len(species)
     width = values.shape[1]
     sums = cupy.zeros((n_boxes, n_species, width))

@@ -66,10 +66,10 @@ def grid_box_sums(xp, ticks, half, points, point_species, rows, values, extra, s
     (Å) in the module's order, with array operations of ``xp`` (numpy or CuPy).
 
     ``points`` (Å, host) carry their species and the rows of ``values`` (an ``xp`` array
-    (n_rows, n_values)) and ``extra`` (host, (n_rows, n_extra)). Returns an ``xp`` array of
-    shape (n_species, nx, ny, nz, n_values + n_extra + 1): the rows, the extra columns and
-    the point count, as ``add_planes(*grid_planes(...))`` of :mod:`.boxes` gives them, bit
-    for bit."""
+    (n_rows, n_values)) and ``extra`` ((n_rows, n_extra), host or ``xp``). Returns an ``xp``
+    array of shape (n_species, nx, ny, nz, n_values + n_extra + 1): the rows, the extra
+    columns and the point count, as ``add_planes(*grid_planes(...))`` of :mod:`.boxes` gives
+    them, bit for bit."""
     inside, pair_of, pairs = grid_pairs(ticks, half, points, x_range, y_range)
     n_values, n_extra = values.shape[1], extra.shape[1]
     width = n_values + n_extra + 1
@@ -78,7 +78,7 @@ def grid_box_sums(xp, ticks, half, points, point_species, rows, values, extra, s
     by_z = xp.asarray(_padded(pairs_of_boxes(pairs[2], nz), 0, nz, n_pz))
     by_y = xp.asarray(_padded(pairs_of_boxes(pairs[1], len(ticks[1])), y_range[0], ny, n_py))
     # a point's extra columns and count beside its row: one gather per block step
-    tail = xp.asarray(np.hstack([extra, np.ones((len(extra), 1))]))
+    tail = xp.hstack([xp.asarray(extra), xp.ones((len(extra), 1))])
     sums = xp.zeros((len(species), nx, ny, nz, width))
     kept_species, kept_rows = point_species[inside], rows[inside]
     for a, z in enumerate(species):
