@@ -14,6 +14,7 @@ SOURCE = r"""
 #define NLM (NL * NL)
 #define NOUT (N_MAX * NLM)
 #define TILE 32
+#define ROW (TILE + 1)  // a tile row's stride: rows one bank apart, no conflicts across lanes
 #define PER_LANE ((NOUT + TILE - 1) / TILE)
 #define FULL 0xffffffffu
 
@@ -23,11 +24,11 @@ __device__ double squared_gap(double x, double start, double width) {
     return 0.0;
 }
 
-// exp(-x) i_l(x) times g, l = 0..L_MAX, into out[l * TILE] (the CPU kernel's series / recurrence)
+// exp(-x) i_l(x) times g, l = 0..L_MAX, into out[l * ROW] (the CPU kernel's series / recurrence)
 __device__ void radial_terms(double x, double g, double* out) {
     if (x < 1e-300) {
         out[0] = g;
-        for (int l = 1; l <= L_MAX; ++l) out[l * TILE] = 0.0;
+        for (int l = 1; l <= L_MAX; ++l) out[l * ROW] = 0.0;
         return;
     }
     if (x < SERIES_BELOW) {
@@ -39,17 +40,17 @@ __device__ void radial_terms(double x, double g, double* out) {
                 term *= half_x2 / (k * (2 * l + 2 * k + 1));
                 total += term;
             }
-            out[l * TILE] = g * lead * total * ex;
+            out[l * ROW] = g * lead * total * ex;
         }
         return;
     }
     double ix = 1.0 / x;
     double lo = 0.5 * g * ix, mid = lo * (1.0 - ix);
     out[0] = lo;
-    if (L_MAX >= 1) out[TILE] = mid;
+    if (L_MAX >= 1) out[ROW] = mid;
     for (int l = 1; l < L_MAX; ++l) {
         double hi = lo - (2 * l + 1) * ix * mid;
-        out[(l + 1) * TILE] = hi;
+        out[(l + 1) * ROW] = hi;
         lo = mid;
         mid = hi;
     }
@@ -88,10 +89,10 @@ __device__ __forceinline__ void tile_step(
                 int centre = l * l + l;
                 double v = w * ylm_norm[l * NL + m] * leg[l * NL + m];
                 if (m == 0) {
-                    ylm[centre * TILE + q] = v;
+                    ylm[centre * ROW + q] = v;
                 } else {
-                    ylm[(centre + m) * TILE + q] = v * cosm;
-                    ylm[(centre - m) * TILE + q] = v * sinm;
+                    ylm[(centre + m) * ROW + q] = v * cosm;
+                    ylm[(centre - m) * ROW + q] = v * sinm;
                 }
             }
         }
@@ -100,9 +101,9 @@ __device__ __forceinline__ void tile_step(
             f_cut = 0.5 * (cos(3.141592653589793 * (r - r_cut + cutoff_width) / cutoff_width) + 1.0);
         for (int a = 0; a < N_MAX; ++a) {
             double d = r - nodes[a];
-            double* slot = rad + a * NL * TILE + q;
+            double* slot = rad + a * NL * ROW + q;
             if (d * d > reach2) {
-                for (int l = 0; l <= L_MAX; ++l) slot[l * TILE] = 0.0;
+                for (int l = 0; l <= L_MAX; ++l) slot[l * ROW] = 0.0;
                 continue;
             }
             radial_terms(2.0 * alpha * nodes[a] * r, exp(-alpha * d * d) * f_cut, slot);
@@ -115,8 +116,8 @@ __device__ __forceinline__ void tile_step(
         int a = o / NLM, lm = o - a * NLM;
         int l = (int)sqrt((double)lm + 0.5);
         if (even_only && (l & 1)) continue;
-        const double* rr = rad + (a * NL + l) * TILE;
-        const double* yy = ylm + lm * TILE;
+        const double* rr = rad + (a * NL + l) * ROW;
+        const double* yy = ylm + lm * ROW;
         double s = 0.0;
         for (int q = 0; q < n_; ++q) s += rr[q] * yy[q];
         acc[k] += s;
@@ -132,8 +133,8 @@ extern "C" __global__ void node_coefficients(
         const double cutoff_width, const double alpha, const double* nodes,
         const double* ylm_norm, const double* f1, const double* f2, const long long n_centres,
         double* out, long long* n_neighbors) {
-    __shared__ double ylm[NLM * TILE];
-    __shared__ double rad[N_MAX * NL * TILE];
+    __shared__ double ylm[NLM * ROW];
+    __shared__ double rad[N_MAX * NL * ROW];
     __shared__ double vec[5 * TILE];  // unit vector, distance (d_NN) and weight per neighbour
     const long long i = blockIdx.x;
     const int lane = threadIdx.x;
