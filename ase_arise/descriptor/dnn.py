@@ -15,7 +15,7 @@ import numpy as np
 from ase.geometry import complete_cell
 from scipy.spatial import cKDTree
 
-from .._counting import distinct
+from .._counting import column_bounds, distinct
 from .._deprecation import renamed_parameters
 from .._validation import check_atoms
 from ..device import check_device, cuda_module
@@ -110,12 +110,15 @@ def sample_volume(points, cell, pbc):
     bounding box along open ones (at least 1 Å thick; a cluster's Cartesian bounding box),
     for work estimates."""
     if not np.any(pbc):
-        return float(np.prod(np.maximum(np.ptp(points, axis=0), 1.0))) if len(points) else 1.0
+        if not len(points):
+            return 1.0
+        lo, hi = column_bounds(points)
+        return float(np.prod(np.maximum(hi - lo, 1.0)))
     full = complete_cell(cell)
     extent = np.ones(3)
     if not np.all(pbc):  # fractional extents along the open axes
-        frac = fractional(points, full)
-        extent = np.where(pbc, 1.0, np.ptp(frac, axis=0))
+        lo, hi = column_bounds(fractional(points, full))
+        extent = np.where(pbc, 1.0, hi - lo)
     return float(np.prod(np.maximum(extent * cell_heights(full), 1.0)))
 
 
@@ -142,7 +145,8 @@ def nearest_distances(centres, points, cell, pbc, device="cpu", window=False):
         if periodic:
             reach = min(float(np.linalg.norm(cell[pbc], axis=1).min()), reach)
     while True:
-        within = (centres.min(axis=0) - reach, centres.max(axis=0) + reach) if window else None
+        lo, hi = column_bounds(centres) if window else (None, None)
+        within = (lo - reach, hi + reach) if window else None
         images = periodic_images(points, cell, pbc, reach, within,
                                  window if callable(window) else None)[0]
         if not len(images):

@@ -16,7 +16,7 @@ import warnings
 import numba
 import numpy as np
 
-from .._counting import distinct
+from .._counting import column_bounds, distinct
 from .._validation import check_atoms
 from ..device import check_device, cuda_module
 from .cuda_search import NEAREST_K_MAX, local_units
@@ -99,9 +99,10 @@ def units_of(wrapped, numbers, cell, pbc, nearest, reach, centres, n_local=N_LOC
             continue
         queries = wrapped[centres[mine]]
         bound = reach[i] * (1.0 + _SLACK)
+        within = tuple(b + s * bound for b, s in zip(column_bounds(queries), (-1, 1))) \
+            if window else None
         points, index = periodic_images(
-            wrapped[own], cell, pbc, reach[i],
-            (queries.min(axis=0) - bound, queries.max(axis=0) + bound) if window else None,
+            wrapped[own], cell, pbc, reach[i], within,
             species_near(window, numbers, a) if callable(window) else None)
         if device != "cpu" and n_local <= NEAREST_K_MAX:  # members and medians on the card
             cupy, card = cuda_module(device)

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 from ase.geometry import complete_cell
 
-from .._counting import stable_order
+from .._counting import column_bounds, stable_order
 from ..limits import check_work
 
 # The grid never has more cells than this many times the number of points (sparse samples then
@@ -253,15 +253,15 @@ def image_bounds(positions, cell, pbc, cutoff):
     taken, and their expected number (:func:`expected_points`). Along periodic axes the
     cell widened by the cutoff, along open ones the atoms' extent."""
     if not np.any(pbc) and len(positions):  # the atoms themselves (periodic_images)
-        return positions.min(axis=0), positions.max(axis=0), len(positions)
+        return (*column_bounds(positions), len(positions))
     full = complete_cell(cell)
     heights = cell_heights(full)
     margin = np.where(pbc, cutoff / heights, 0.0)
     # the atoms' fractions only for open axes (a periodic cell: no pass over the atoms)
     frac = fractional(positions, full) if len(positions) and not np.all(pbc) else \
         np.zeros((1, 3))
-    lo = np.where(pbc, -margin, frac.min(axis=0))
-    hi = np.where(pbc, 1.0 + margin, frac.max(axis=0))
+    lo, hi = column_bounds(frac)
+    lo, hi = np.where(pbc, -margin, lo), np.where(pbc, 1.0 + margin, hi)
     corners = cartesian(np.array(list(product(*zip(lo, hi)))), full)
     return (corners.min(axis=0), corners.max(axis=0),
             expected_points(len(positions), heights, pbc, cutoff))
@@ -321,8 +321,8 @@ class CellList:
             zero = np.zeros(3)
             return cls(points.reshape(0, 3), index, np.zeros(2, dtype=np.int64), zero,
                        np.ones(3), np.ones(3, dtype=np.int64))
-        lower, upper, n_points = (points.min(axis=0), points.max(axis=0), len(points)) \
-            if bounds is None else bounds
+        lower, upper, n_points = (*column_bounds(points), len(points)) if bounds is None \
+            else bounds
         dims, step = grid_shape(lower, upper, n_points, width)
         coords = np.clip(((points - lower) / step).astype(np.int64), 0, dims - 1)
         flat = (coords[:, 0] * dims[1] + coords[:, 1]) * dims[2] + coords[:, 2]
@@ -374,27 +374,3 @@ class CellStack:
                    np.concatenate([c.index for c in lists]),
                    np.concatenate([c.cell_start + o for c, o in zip(lists, offsets)]),
                    *grids, cell_base.astype(np.int64))
-
-
-def vacuum_axes(positions, cell, pbc, gap):
-    """Periodic axes along which the atoms leave an atom-free slab wider than ``gap`` (Å).
-
-    Such an axis is periodic in name only (a slab or a nanoparticle in a vacuum box, the usual
-    DFT file): nothing within ``gap`` of an atom sees across it.
-
-    Returns
-    -------
-    ndarray of shape (3,), bool
-    """
-    out = np.zeros(3, dtype=bool)
-    if not len(positions) or not np.any(pbc):
-        return out
-    full = complete_cell(cell)
-    frac = np.mod(fractional(positions, full), 1.0)
-    heights = cell_heights(full)
-    for k in np.flatnonzero(pbc):
-        ordered = np.sort(frac[:, k])
-        gaps = np.diff(np.append(ordered, ordered[0] + 1.0))
-        out[k] = gaps.max() * heights[k] > gap
-    return out
-

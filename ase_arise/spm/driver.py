@@ -18,13 +18,13 @@ from tqdm.auto import tqdm
 from .._random import check_random_state
 from .._validation import check_atoms, check_bool
 from ..descriptor.dnn import sample_nearest, sample_spacing, sample_volume
-from ..descriptor.neighbors import periodic_images, vacuum_axes, wrap_positions
+from ..descriptor.neighbors import periodic_images, wrap_positions
 from ..device import array_module, to_host
 from ..errors import InputError, InputTypeError, IsolatedAtomsWarning
 from ..limits import check_species, check_work
 from ..settings import DEFAULT_TOLERANCE, Settings
 from .boxes import ExactBoxes, FastBoxes
-from .grid import scan_grid
+from .grid import scan_grid, vacuum_axes
 from .result import SPMResult
 
 # Box accumulators of one slab stay below this many float64 numbers (~128 MB; on a card

@@ -1,10 +1,13 @@
-"""The scan grid of strided pattern matching: where the boxes sit (Å)."""
+"""The scan grid of strided pattern matching: where the boxes sit (Å), and the periodic axes
+that a vacuum gap makes open."""
 
 import math
 
+import numba
 import numpy as np
 from ase.geometry import complete_cell
 
+from .._counting import column_bounds
 from .._validation import check_atoms, check_scalar
 from ..descriptor.neighbors import cartesian, cell_heights, fractional, wrap_positions
 from ..errors import InputError
@@ -52,7 +55,8 @@ def scan_grid(atoms, box, stride, axes):
     frac = fractional(wrap_positions(positions, cell, pbc), full)
     heights = cell_heights(full)
     lengths = np.linalg.norm(full, axis=1)
-    extent = np.where(pbc, heights, (frac.max(axis=0) - frac.min(axis=0)) * heights)
+    lo, hi = column_bounds(frac)
+    extent = np.where(pbc, heights, (hi - lo) * heights)
     if axes is None:
         scanned = [bool(pbc[k] or extent[k] >= box) for k in range(3)]
         if not any(scanned):
@@ -87,3 +91,67 @@ def scan_grid(atoms, box, stride, axes):
             ticks.append(np.array([(frac[:, k].min() + frac[:, k].max()) / 2]))
     grid = np.stack(np.meshgrid(*ticks, indexing="ij"), axis=-1).reshape(-1, 3)
     return cartesian(grid, full), tuple(len(t) for t in ticks)
+
+
+# Bins per axis past which vacuum_axes sorts instead (a gap under ~1e-7 of the cell height).
+_MAX_BINS = 1 << 24
+
+
+def vacuum_axes(positions, cell, pbc, gap):
+    """Periodic axes along which the atoms leave an atom-free slab wider than ``gap`` (Å).
+
+    Such an axis is periodic in name only (a slab or a nanoparticle in a vacuum box, the usual
+    DFT file): nothing within ``gap`` of an atom sees across it. The widest gap is found
+    without a sort: the fractions go into bins under half the gap wide, so any gap wider than
+    ``gap`` falls between two consecutive occupied bins, where it is the difference of the
+    same two fractions that a sort would put side by side (the same answer, bit for bit).
+
+    Returns
+    -------
+    ndarray of shape (3,), bool
+    """
+    out = np.zeros(3, dtype=bool)
+    if not len(positions) or not np.any(pbc):
+        return out
+    full = complete_cell(cell)
+    frac = np.mod(fractional(positions, full), 1.0)
+    heights = cell_heights(full)
+    n_bins = np.zeros(3, dtype=np.int64)
+    for k in np.flatnonzero(pbc):
+        bins = math.ceil(2.0 * heights[k] / gap) if gap > 0 else _MAX_BINS + 1
+        if bins <= _MAX_BINS:
+            n_bins[k] = bins
+        else:  # a gap too narrow for bins: sort
+            ordered = np.sort(frac[:, k])
+            out[k] = np.diff(np.append(ordered, ordered[0] + 1.0)).max() * heights[k] > gap
+    widest = _widest_gaps(frac, n_bins)
+    for k in np.flatnonzero(n_bins):
+        out[k] = widest[k] * heights[k] > gap
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _widest_gaps(frac, n_bins):
+    """Per column k of ``frac`` (fractions in [0, 1]) with ``n_bins[k]`` > 0 bins: the widest
+    gap, across the cell's end too, between consecutive fractions in different bins."""
+    out = np.zeros(3)
+    for k in range(3):
+        n = n_bins[k]
+        if n == 0:
+            continue
+        lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+        for i in range(frac.shape[0]):
+            b = min(int(frac[i, k] * n), n - 1)
+            lo[b] = min(lo[b], frac[i, k])
+            hi[b] = max(hi[b], frac[i, k])
+        first, last, widest = -1, -1, 0.0
+        for b in range(n):
+            if hi[b] < lo[b]:  # empty
+                continue
+            if last < 0:
+                first = b
+            else:
+                widest = max(widest, lo[b] - hi[last])
+            last = b
+        out[k] = max(widest, (lo[first] + 1.0) - hi[last])
+    return out

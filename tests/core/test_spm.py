@@ -17,6 +17,7 @@ from ase_arise.model import ARISEModel
 from ase_arise.descriptor import local_length_units
 from ase_arise.settings import Settings
 from ase_arise.spm import box_grid
+from ase_arise.spm.grid import vacuum_axes
 
 matplotlib.use("Agg")
 CLASS_NAMES = class_names()  # the shipped model's output order (no model load)
@@ -101,6 +102,46 @@ def test_small_periodic_cell_is_scanned_through_its_images():
     result = spm(unit, box=12.0, stride=4.0)
     assert result.valid.all()
     assert {CLASS_NAMES[i] for i in result.class_id} == {"fcc"}
+
+
+def _sorted_vacuum_axes(positions, cell, pbc, gap):
+    """vacuum_axes by a sort of each axis' fractions (the brute-force reference)."""
+    frac = np.mod(positions @ np.linalg.inv(cell), 1.0)
+    heights = 1.0 / np.linalg.norm(np.linalg.inv(cell), axis=0)
+    out = np.zeros(3, dtype=bool)
+    for k in np.flatnonzero(pbc):
+        ordered = np.sort(frac[:, k])
+        out[k] = np.diff(np.append(ordered, ordered[0] + 1.0)).max() * heights[k] > gap
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_vacuum_axes_without_a_sort_as_with_one(seed):
+    """Binned gaps give the sort's answer: gaps just wider and just narrower than ``gap``, one
+    across the cell's end, fractions of exactly 0 and 1, all atoms in one bin, and a gap too
+    narrow for bins (the sort itself)."""
+    rng = np.random.default_rng(seed)
+    cell = np.diag([30.0, 40.0, 50.0]) + np.triu(rng.uniform(-3, 3, (3, 3)), 1)
+    for gap in (4.0, 7.5, 12.0, 1e-9):
+        for width in (gap - 1e-6, gap + 1e-6, 2 * gap, 0.3 * gap):
+            frac = rng.uniform(0, 1, (500, 3))
+            start = rng.uniform(0, 1, 3)
+            heights = 1.0 / np.linalg.norm(np.linalg.inv(cell), axis=0)
+            # an empty slab of `width` Å from `start` along each axis (wrapping at the end),
+            # atoms on both of its faces
+            end = np.mod(start + width / heights, 1.0)
+            inside = np.mod(frac - start, 1.0) < width / heights
+            frac[inside] = end[np.nonzero(inside)[1]]
+            frac[:4] = [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0 - 1e-17], start, end]
+            positions = frac @ cell
+            for pbc in ([True] * 3, [True, False, True]):
+                expected = _sorted_vacuum_axes(positions, cell, np.array(pbc), gap)
+                assert np.array_equal(vacuum_axes(positions, cell, np.array(pbc), gap),
+                                      expected), (gap, width, pbc)
+    crowded = rng.uniform(10.0, 10.5, (50, 3))  # one bin: the gap across the cell's end
+    assert np.array_equal(vacuum_axes(crowded, cell, np.ones(3, bool), 4.0),
+                          _sorted_vacuum_axes(crowded, cell, np.ones(3, bool), 4.0))
+
 
 
 @pytest.mark.parametrize("mode", ["fast", "exact"])
