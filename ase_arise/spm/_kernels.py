@@ -118,6 +118,15 @@ def _box_range(ticks, x, half):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
+def in_box(points, lower, upper, out):
+    """Whether each point (Å) lies in the box ``lower`` <= p <= ``upper`` (Å, per axis), into
+    ``out`` (bool)."""
+    for p in numba.prange(points.shape[0]):
+        out[p] = (lower[0] <= points[p, 0] <= upper[0] and lower[1] <= points[p, 1] <= upper[1]
+                  and lower[2] <= points[p, 2] <= upper[2])
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
 def box_blocks(ticks_x, ticks_y, ticks_z, half, points, out):
     """For each point, the block [i0, i1) x [j0, j1) x [k0, k1) of the tensor grid of centres
     ``ticks_x`` x ``ticks_y`` x ``ticks_z`` (sorted, Å) whose boxes contain it, into the rows

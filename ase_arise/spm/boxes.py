@@ -199,7 +199,7 @@ def tensor_grid(centres):
         return None
     where = tuple(np.searchsorted(t, centres[:, d]) for d, t in enumerate(ticks))
     flat = np.ravel_multi_index(where, tuple(len(t) for t in ticks))
-    if len(np.unique(flat)) != len(centres):
+    if np.bincount(flat, minlength=len(centres)).max(initial=0) > 1:  # a grid point twice
         return None
     return ticks, where
 

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._counting import column_bounds
 from .._random import check_random_state
 from .._validation import check_atoms, check_bool
 from ..descriptor.dnn import sample_nearest, sample_spacing, sample_volume
@@ -23,6 +24,7 @@ from ..device import array_module, to_host
 from ..errors import InputError, InputTypeError, IsolatedAtomsWarning
 from ..limits import check_species, check_work
 from ..settings import DEFAULT_TOLERANCE, Settings
+from . import _kernels
 from .boxes import ExactBoxes, FastBoxes
 from .grid import scan_grid, vacuum_axes
 from .result import SPMResult
@@ -218,11 +220,11 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False,
     else:  # a card takes ~10^6 row-passes a call; chunks serve CPU domains
         slab = chunk = partition(shape, len(species), calculator.basis, _CARD_SLAB_VALUES)[0]
     order = np.argsort(centres[:, 0], kind="stable")
-    slab_points = _SlabPoints(points, n_boxes > slab)
     stage = f"ARISE SPM ({mode})"
     for start in range(0, n_boxes, slab):
         boxes = order[start:start + slab]
-        near = slab_points(centres[boxes].min(axis=0) - half, centres[boxes].max(axis=0) + half)
+        lower, upper = column_bounds(centres[boxes])
+        near = slab_points(points, lower - half, upper + half)
         steps = describer.describe(centres[boxes], half, points[near], index[near])
         while True:
             try:
@@ -242,25 +244,14 @@ def iter_match_boxes(atoms, centres, shape, settings, *, keep_descriptors=False,
     return spm_result(centres, shape, outputs, n_atoms, settings, mode, kept)
 
 
-class _SlabPoints:
-    """Called with a slab's corners (Å): the indices (ascending) of the ``points`` inside,
-    found in one range of the points sorted along x where there are ``several`` slabs (a
-    pass over every point otherwise)."""
-
-    def __init__(self, points, several):
-        self.points = points
-        # any order of equal x: a slab's indices are sorted again
-        self.by_x = np.argsort(points[:, 0]) if several else None
-        self.x_sorted = points[self.by_x, 0] if several else None
-
-    def __call__(self, lower, upper):
-        if self.by_x is None:
-            return np.flatnonzero(np.all((self.points >= lower) & (self.points <= upper),
-                                         axis=1))
-        near = np.sort(self.by_x[np.searchsorted(self.x_sorted, lower[0]):
-                                 np.searchsorted(self.x_sorted, upper[0], side="right")])
-        inside = (self.points[near, 1:] >= lower[1:]) & (self.points[near, 1:] <= upper[1:])
-        return near[np.all(inside, axis=1)]
+def slab_points(points, lower, upper):
+    """The indices (ascending) of the ``points`` (Å) in the box ``lower`` <= p <= ``upper``
+    (Å): one parallel pass (a sort along x and a sort of each slab's range took 0.26 s
+    against 0.004 s for two slabs of 1.5·10^6 points on 2 cores, measured)."""
+    inside = np.empty(len(points), dtype=bool)
+    _kernels.in_box(np.ascontiguousarray(points, dtype=np.float64), np.asarray(lower, float),
+                    np.asarray(upper, float), inside)
+    return np.flatnonzero(inside)
 
 
 def check_box_work(wrapped, cell, pbc, n_boxes, box):

@@ -17,6 +17,7 @@ from ase_arise.model import ARISEModel
 from ase_arise.descriptor import local_length_units
 from ase_arise.settings import Settings
 from ase_arise.spm import box_grid
+from ase_arise.spm.driver import slab_points
 from ase_arise.spm.grid import vacuum_axes
 
 matplotlib.use("Agg")
@@ -102,6 +103,18 @@ def test_small_periodic_cell_is_scanned_through_its_images():
     result = spm(unit, box=12.0, stride=4.0)
     assert result.valid.all()
     assert {CLASS_NAMES[i] for i in result.class_id} == {"fcc"}
+
+
+def test_slab_points_are_those_in_the_box_faces_included():
+    rng = np.random.default_rng(1)
+    points = np.round(rng.uniform(0, 20, (5000, 3)), 1)  # many on the faces exactly
+    for lower, upper in (([2.0, 0.0, 5.0], [7.0, 20.0, 15.0]), ([-1.0] * 3, [30.0] * 3),
+                         ([5.0] * 3, [4.0] * 3)):
+        lower, upper = np.array(lower), np.array(upper)
+        expected = np.flatnonzero(((points >= lower) & (points <= upper)).all(axis=1))
+        np.testing.assert_array_equal(slab_points(points, lower, upper), expected)
+        assert len(expected) or lower[0] > upper[0]
+
 
 
 def _sorted_vacuum_axes(positions, cell, pbc, gap):
