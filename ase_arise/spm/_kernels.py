@@ -220,3 +220,53 @@ def pair_planes(run_x, run_py, run_start, point_pz, rows, values, extra, lists_y
                         target += sums_z[y_ids[k], iz]
         plane += 1
         first = last
+
+
+@numba.njit(cache=True, nogil=True)
+def block_steps(point_species, z, px, py, pz, n_py, n_pz, n_keys, rows):
+    """The block steps of :func:`.grid_sums.grid_box_sums` for the points of species ``z``:
+    their blocks (x-, y- and z-pair ids ``px``, ``py``, ``pz``; key (px * n_py + py) * n_pz +
+    pz < ``n_keys``) ascending, each block's points in input order; step k takes the k-th
+    point of every block that has one, blocks ascending.
+
+    Returns (ids, which, source, bounds): the blocks' keys; per step entry its block's rank
+    and its point's row of ``rows``; the entries of step k at bounds[k]:bounds[k + 1]."""
+    count = np.zeros(n_keys + 1, dtype=np.int64)
+    n = 0
+    for i in range(point_species.shape[0]):
+        if point_species[i] == z:
+            count[(px[i] * n_py + py[i]) * n_pz + pz[i] + 1] += 1
+            n += 1
+    n_blocks, n_steps = 0, 0
+    for key in range(n_keys):
+        if count[key + 1]:
+            n_blocks += 1
+            n_steps = max(n_steps, count[key + 1])
+        count[key + 1] += count[key]
+    ordered = np.empty(n, dtype=np.int64)  # the points by block, input order within one
+    cursor = count[:-1].copy()
+    for i in range(point_species.shape[0]):
+        if point_species[i] == z:
+            key = (px[i] * n_py + py[i]) * n_pz + pz[i]
+            ordered[cursor[key]] = i
+            cursor[key] += 1
+    ids = np.empty(n_blocks, dtype=np.int64)
+    per_step = np.zeros(n_steps + 1, dtype=np.int64)
+    b = 0
+    for key in range(n_keys):
+        size = count[key + 1] - count[key]
+        if size:
+            ids[b] = key
+            b += 1
+            for k in range(size):
+                per_step[k + 1] += 1
+    bounds = np.cumsum(per_step)
+    which, source = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    place = bounds[:-1].copy()
+    b = 0
+    for key in range(n_keys):  # blocks ascending, so each step's entries too
+        for k in range(count[key + 1] - count[key]):
+            which[place[k]], source[place[k]] = b, rows[ordered[count[key] + k]]
+            place[k] += 1
+        b += count[key + 1] > count[key]
+    return ids, which, source, bounds

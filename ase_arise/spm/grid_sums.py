@@ -5,13 +5,13 @@ grid) whose boxes contain it (:func:`grid_pairs`). A box's sum adds, over its x-
 (ascending), the sums over its y-pairs of the sums over its z-pairs of block sums, and each
 block adds its points in input order. No partition of the grid into slabs or spatial domains
 changes that order. :func:`.boxes.grid_planes` (numba, the CPU) and :func:`grid_box_sums`
-(array operations only, so that CuPy runs them on a card) follow it term by term, so the two
-give the same bits: they only add, and no fused multiply-add can enter.
+(its sums by array operations only, so that CuPy runs them on a card) follow it term by
+term, so the two give the same bits: they only add, and no fused multiply-add can enter.
 """
 
 import numpy as np
 
-from .._counting import dense_unique, stable_order
+from .._counting import dense_unique
 from . import _kernels
 
 
@@ -82,26 +82,16 @@ def grid_box_sums(xp, ticks, half, points, point_species, rows, values, extra, s
     sums = xp.zeros((len(species), nx, ny, nz, width))
     kept_species, kept_rows = point_species[inside], rows[inside]
     for a, z in enumerate(species):
-        mine = np.flatnonzero(kept_species == z)
-        if not len(mine):
+        ids, which, source, bounds = _kernels.block_steps(
+            kept_species, z, *pair_of, n_py, n_pz, len(pairs[0]) * n_py * n_pz, kept_rows)
+        if not len(ids):
             continue
-        px, py, pz = (p[mine] for p in pair_of)
-        block = (px * n_py + py) * n_pz + pz
-        order = stable_order(block, len(pairs[0]) * n_py * n_pz)
-        block, mine = block[order], mine[order]
-        first = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
-        owner = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(block)]))
-        step = np.arange(len(block)) - first[owner]  # a point's place in its block
-        n_steps = int(step.max()) + 1
-        by_step = stable_order(step, n_steps)  # step k: one range, blocks ascending
-        bounds = np.searchsorted(step[by_step], np.arange(n_steps + 1))
-        which, source = xp.asarray(owner[by_step]), xp.asarray(kept_rows[mine[by_step]])
-        blocks = xp.zeros((len(first), width))
-        for k in range(n_steps):  # each block adds its points in input order
+        which, source = xp.asarray(which), xp.asarray(source)
+        blocks = xp.zeros((len(ids), width))
+        for k in range(len(bounds) - 1):  # each block adds its points in input order
             at = slice(int(bounds[k]), int(bounds[k + 1]))
             blocks[which[at], :n_values] += values[source[at]]
             blocks[which[at], n_values:] += tail[source[at]]
-        ids = block[first]
         block_x = ids // (n_py * n_pz)
         for p in np.unique(block_x):  # x-pairs ascending
             i0, i1 = (int(v) for v in pairs[0][p])
