@@ -1,4 +1,4 @@
-"""Profile label on the card: python prof.py STRIDE [N_ATOMS]"""
+"""Profile label on the card: python docs/results/gpu/profile_label.py STRIDE [N_ATOMS]"""
 import cProfile, pstats, sys, time, io
 import numpy as np
 from ase_arise import label
