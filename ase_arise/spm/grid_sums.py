@@ -60,6 +60,10 @@ def _padded(lists, first, count, pad):
     return out
 
 
+# Numbers in one group's (y, z) sums along z of grid_box_sums (float64: 1 GB).
+_GROUP_VALUES = 1 << 27
+
+
 def grid_box_sums(xp, ticks, half, points, point_species, rows, values, extra, species,
                   x_range, y_range):
     """Box sums of the boxes ``x_range`` x ``y_range`` x all z of the tensor grid ``ticks``
@@ -87,26 +91,26 @@ def grid_box_sums(xp, ticks, half, points, point_species, rows, values, extra, s
         if not len(ids):
             continue
         which, source = xp.asarray(which), xp.asarray(source)
-        blocks = xp.zeros((len(ids), width))
+        blocks = xp.zeros((len(ids) + 1, width))  # the last row: zero, for absent blocks
         for k in range(len(bounds) - 1):  # each block adds its points in input order
             at = slice(int(bounds[k]), int(bounds[k + 1]))
             blocks[which[at], :n_values] += values[source[at]]
             blocks[which[at], n_values:] += tail[source[at]]
-        block_x = ids // (n_py * n_pz)
-        for p in np.unique(block_x):  # x-pairs ascending
-            i0, i1 = (int(v) for v in pairs[0][p])
-            lo, hi = max(i0, x_range[0]), min(i1, x_range[1])
-            if lo >= hi:
-                continue
-            here = np.flatnonzero(block_x == p)
-            dense = xp.zeros((n_py, n_pz + 1, width))  # pz = n_pz: the zero row
-            dense[xp.asarray(ids[here] // n_pz % n_py), xp.asarray(ids[here] % n_pz)] = \
-                blocks[xp.asarray(here)]
-            along_z = xp.zeros((n_py + 1, nz, width))  # py = n_py: the zero row
+        present, slot = dense_unique(ids // (n_py * n_pz), len(pairs[0]))  # x-pairs ascending
+        block_at = np.full((len(present), n_py, n_pz + 1), len(ids), dtype=np.int64)
+        block_at[slot, ids // n_pz % n_py, ids % n_pz] = np.arange(len(ids))
+        group = max(1, _GROUP_VALUES // ((n_py + 1) * nz * width))
+        for g in range(0, len(present), group):  # x-pairs ascending, a group's at once
+            mine = present[g:g + group]
+            at = xp.asarray(block_at[g:g + group])
+            along_z = xp.zeros((len(mine), n_py + 1, nz, width))  # py = n_py: the zero row
             for k in range(by_z.shape[1]):
-                along_z[:n_py] += dense[:, by_z[:, k]]
-            plane = xp.zeros((ny, nz, width))
+                along_z[:, :n_py] += blocks[at[:, :, by_z[:, k]]]
+            plane = xp.zeros((len(mine) + 1, ny, nz, width))  # the last: a zero plane
             for k in range(by_y.shape[1]):
-                plane += along_z[by_y[:, k]]
-            sums[a, lo - x_range[0]:hi - x_range[0]] += plane[None]
+                plane[:-1] += along_z[:, by_y[:, k]]
+            by_x = xp.asarray(_padded(pairs_of_boxes(pairs[0][mine], len(ticks[0])),
+                                      x_range[0], nx, len(mine)))
+            for k in range(by_x.shape[1]):  # each x box adds its x-pairs ascending
+                sums[a] += plane[by_x[:, k]]
     return sums

@@ -5,12 +5,18 @@ import numpy as np
 import pytest
 
 from ase_arise.spm.boxes import add_planes, grid_planes
+from ase_arise.spm import grid_sums
 from ase_arise.spm.grid_sums import grid_box_sums
 
 
+@pytest.mark.parametrize("one_by_one", [False, True], ids=["one-group", "x-pair-groups"])
 @pytest.mark.parametrize("x_range, y_range", [((0, 9), (0, 7)), ((3, 6), (2, 5))],
                          ids=["whole", "part"])
-def test_grid_box_sums_equal_the_cpu_planes_bit_for_bit(x_range, y_range):
+def test_grid_box_sums_equal_the_cpu_planes_bit_for_bit(x_range, y_range, one_by_one,
+                                                        monkeypatch):
+    """Also with the x-pairs taken one group each (grid_sums._GROUP_VALUES lowered)."""
+    if one_by_one:
+        monkeypatch.setattr(grid_sums, "_GROUP_VALUES", 1)
     rng = np.random.default_rng(3)
     ticks = [np.arange(9) * 2.0, np.arange(7) * 2.0 + 0.5, np.arange(6) * 2.0 - 1.0]
     half = 3.0
